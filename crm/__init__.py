@@ -1,0 +1,81 @@
+"""The CRM and listing platform: the application factory."""
+import logging
+import os
+
+from flask import Flask
+
+from . import config
+from .extensions import csrf, db, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the app."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(root, "instance"),
+        instance_relative_config=True,
+        template_folder=os.path.join(root, "templates"),
+        static_folder=os.path.join(root, "static"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(config.from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+
+    from .errors import register_error_handlers
+    register_error_handlers(app)
+
+    from .cli import register_cli
+    register_cli(app)
+
+    if not app.debug and not app.testing:
+        app.logger.setLevel(logging.INFO)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from .database import configure_engine
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    with app.app_context():
+        configure_engine(db.engine)
+
+    from .auth import load_user  # noqa: F401  registers the user loader
+
+
+def register_blueprints(app: Flask) -> None:
+    from .admin.views import bp as admin_bp
+    from .api.views import bp as api_bp
+    from .auth.views import bp as auth_bp
+    from .owner.views import bp as owner_bp
+    from .public.views import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(owner_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from . import formatting
+    from .htmx import url_with
+
+    app.jinja_env.globals["url_with"] = url_with
+    app.jinja_env.filters["money"] = formatting.money
+    app.jinja_env.filters["datetime"] = formatting.datetime_format
+    app.jinja_env.filters["date"] = formatting.date_format
+    app.jinja_env.filters["ago"] = formatting.ago
+    app.jinja_env.filters["label"] = formatting.label
+    app.jinja_env.filters["number"] = formatting.number

@@ -1,0 +1,73 @@
+"""Writing the CRM's audit trail: activity entries and timeline interactions."""
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import has_request_context, request
+
+from .extensions import db
+from .models import ActivityLog, Interaction, User
+
+
+def actor_label(user: User | None) -> str:
+    """Name the one who acted: the user's e-mail, or 'system'."""
+    return user.email if user is not None else "system"
+
+
+def client_ip() -> str | None:
+    if not has_request_context():
+        return None
+    return (request.remote_addr or "")[:45] or None
+
+
+def plain(value: Any) -> Any:
+    """Make a column value JSON-friendly for changed_fields."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def diff(record: Any, changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Apply `changes` to `record` and return {field: {before, after}} for those that differ."""
+    changed = {}
+    for field, after in changes.items():
+        before = getattr(record, field)
+        if plain(before) != plain(after):
+            changed[field] = {"before": plain(before), "after": plain(after)}
+            setattr(record, field, after)
+    return changed
+
+
+def log_activity(entity_type: str, entity_id: int, action: str, *, changed_fields: dict | None = None,
+                 actor: User | None = None, reason: str | None = None, meta: dict | None = None,
+                 ip_address: str | None = None) -> ActivityLog:
+    entry = ActivityLog(
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
+        changed_fields=changed_fields or {},
+        performed_by=actor_label(actor),
+        performed_by_id=actor.id if actor is not None else None,
+        ip_address=ip_address or client_ip(),
+        reason=reason,
+        meta=meta or {},
+    )
+    db.session.add(entry)
+    return entry
+
+
+def add_interaction(contact_id: int, type: str, *, direction: str, initiated_by: str, content: str = "",
+                    subject: str | None = None, enquiry_id: int | None = None, property_id: int | None = None,
+                    created_by: User | None = None, meta: dict | None = None,
+                    created_at: datetime | None = None) -> Interaction:
+    interaction = Interaction(
+        contact_id=contact_id, type=type, direction=direction, initiated_by=initiated_by,
+        subject=subject, content=content, enquiry_id=enquiry_id, property_id=property_id,
+        created_by_id=created_by.id if created_by is not None else None, meta=meta or {},
+    )
+    if created_at is not None:
+        interaction.created_at = created_at
+    db.session.add(interaction)
+    return interaction

@@ -1,0 +1,34 @@
+"""Normalising contact details: e-mail addresses and phone numbers."""
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, has_app_context
+
+
+def normalise_email(value: str | None, check_deliverability: bool = False) -> str:
+    """Return the address trimmed and lower-cased, or raise ValueError with a readable message."""
+    value = (value or "").strip()
+    if not value:
+        raise ValueError("Enter an e-mail address.")
+    try:
+        # test_environment lets the reserved .test domain through, which integrators use.
+        result = validate_email(value, check_deliverability=check_deliverability, test_environment=True)
+    except EmailNotValidError as error:
+        raise ValueError(f"Enter a real e-mail address ({error}).") from None
+    return result.normalized.lower()
+
+
+def normalise_phone(value: str | None, region: str | None = None) -> str | None:
+    """Return the number in E.164, or None if empty; raise ValueError if it is not a number."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if region is None:
+        region = current_app.config["PHONE_DEFAULT_REGION"] if has_app_context() else "GB"
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("Enter a real phone number, such as 07700 900123.") from None
+    # "Possible" rather than "valid": Ofcom's drama ranges (07700 900xxx) are real-looking test numbers.
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError("Enter a real phone number, such as 07700 900123.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,43 @@
+"""Engine tuning: SQLite in WAL mode with write transactions that queue for the lock."""
+from flask import g, has_app_context, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def configure_engine(engine: Engine) -> None:
+    """Install the per-dialect connection settings on the app's engine."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        # Take transaction control away from pysqlite so we can say BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        # A deferred transaction that later writes cannot wait for the lock once another
+        # writer has committed ("database is locked"); an IMMEDIATE one queues up front.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_write_lock() else "BEGIN")
+
+
+def wants_write_lock() -> bool:
+    """Tell whether the current unit of work may write: any non-GET request, CLI and jobs."""
+    if has_app_context() and g.get("db_write"):
+        return True
+    if has_request_context():
+        return request.method not in READ_METHODS
+    return True
+
+
+def will_write() -> None:
+    """Mark the current GET request as one that writes, before its first query."""
+    g.db_write = True

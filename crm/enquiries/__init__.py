@@ -1,0 +1,1 @@
+"""Guest enquiries: capture from the form and the API, and the status service."""

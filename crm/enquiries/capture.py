@@ -1,0 +1,314 @@
+"""The one path every guest enquiry takes in: validate, spot spam and repeats, store, sync."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from .. import mail, sync
+from ..contacts import normalise_email, normalise_phone
+from ..extensions import db
+from ..models import EVENT_TYPES, CrmEnquiry, Enquiry, Property, utcnow
+
+DUPLICATE_WINDOW = timedelta(minutes=10)
+LINK = re.compile(r"https?://|www\.|<a\s", re.IGNORECASE)
+MAX_LINKS = 2
+LIMITS = {"guest_name": 120, "guest_email": 254, "guest_phone": 32, "message": 5000}
+MAX_GUESTS = 10_000
+MAX_BUDGET = Decimal("10000000")
+FIELDS = ("property_id", "guest_name", "guest_email", "guest_phone", "event_type", "event_date",
+          "estimated_guests", "estimated_budget", "message")
+
+
+@dataclass
+class Submission:
+    """What a guest sent, cleaned, with where and how it arrived."""
+
+    property: Property
+    guest_name: str
+    guest_email: str
+    message: str
+    guest_phone: str | None = None
+    event_type: str | None = None
+    event_date: date | None = None
+    estimated_guests: int | None = None
+    estimated_budget: Decimal | None = None
+    source: str = "form"
+    ip_address: str | None = None
+    user_agent: str | None = None
+    spam_reasons: list[str] = field(default_factory=list)
+
+
+class Invalid(Exception):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+# --- The signed form token that tells how long the guest spent on the form ------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="enquiry-form")
+
+
+def form_token(property_id: int) -> str:
+    return _serializer().dumps({"p": property_id, "t": utcnow().timestamp()})
+
+
+def seconds_on_form(token: str | None, property_id: int) -> float | None:
+    """Return how long ago the form was served, or None if the token is missing or forged."""
+    if not token:
+        return None
+    try:
+        data = _serializer().loads(token, max_age=7 * 24 * 3600)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("p") != property_id:
+        return None
+    return utcnow().timestamp() - float(data.get("t", 0))
+
+
+# --- Validation -----------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, bool)):
+        raise ValueError("must be text")
+    return str(value).strip()
+
+
+def _event_type(value: str) -> str:
+    key = value.lower().replace("/", "_").replace("-", "_").replace(" ", "_")
+    if key in {"hen", "stag", "hen_do", "stag_do", "hen_or_stag", "hen_and_stag"}:
+        key = "hen_stag"
+    if key not in EVENT_TYPES:
+        raise ValueError("Choose one of: " + ", ".join(EVENT_TYPES) + ".")
+    return key
+
+
+def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """Clean raw form or JSON data; return (clean values, {field: error})."""
+    if not isinstance(data, dict):
+        return {}, {"_body": "Send a JSON object with the enquiry's fields."}
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+
+    def text(name: str, label: str, required: bool) -> str:
+        try:
+            value = _text(data.get(name))
+        except ValueError:
+            errors[name] = f"{label} must be text."
+            return ""
+        if required and not value:
+            errors[name] = f"Enter {label.lower()}."
+        elif len(value) > LIMITS[name]:
+            errors[name] = f"{label} must be at most {LIMITS[name]:,} characters."
+        return value
+
+    prop_raw = data.get("property_id")
+    if isinstance(prop_raw, bool) or prop_raw in (None, ""):
+        errors["property_id"] = "Choose the property you are enquiring about."
+    else:
+        try:
+            prop_id = int(str(prop_raw).strip())
+        except ValueError:
+            errors["property_id"] = "That is not a property id."
+        else:
+            prop = db.session.get(Property, prop_id) if 0 < prop_id < 2**62 else None
+            if prop is None or not prop.is_live:
+                errors["property_id"] = "That property is not taking enquiries."
+            else:
+                clean["property"] = prop
+
+    clean["guest_name"] = text("guest_name", "Your name", True)
+    email = text("guest_email", "Your e-mail address", True)
+    if email and "guest_email" not in errors:
+        try:
+            clean["guest_email"] = normalise_email(email)
+        except ValueError as error:
+            errors["guest_email"] = str(error)
+    phone = text("guest_phone", "Phone number", False)
+    if phone and "guest_phone" not in errors:
+        try:
+            clean["guest_phone"] = normalise_phone(phone)
+        except ValueError as error:
+            errors["guest_phone"] = str(error)
+    clean["message"] = text("message", "A message", True)
+
+    try:
+        event_type = _text(data.get("event_type"))
+        clean["event_type"] = _event_type(event_type) if event_type else None
+    except ValueError as error:
+        errors["event_type"] = "Choose an event type." if str(error) == "must be text" else str(error)
+
+    raw_date = data.get("event_date")
+    if raw_date not in (None, ""):
+        try:
+            if not isinstance(raw_date, str):
+                raise ValueError
+            event_date = date.fromisoformat(raw_date.strip())
+        except ValueError:
+            errors["event_date"] = "Enter the event date as a real date, such as 2027-06-21."
+        else:
+            if event_date < utcnow().date():
+                errors["event_date"] = "The event date is in the past."
+            elif event_date > utcnow().date() + timedelta(days=5 * 366):
+                errors["event_date"] = "The event date is too far ahead; enquire within five years."
+            else:
+                clean["event_date"] = event_date
+
+    raw_guests = data.get("estimated_guests")
+    if raw_guests not in (None, ""):
+        guests = None
+        if isinstance(raw_guests, int) and not isinstance(raw_guests, bool):
+            guests = raw_guests
+        elif isinstance(raw_guests, str) and raw_guests.strip().isdigit():
+            guests = int(raw_guests.strip())
+        if guests is None:
+            errors["estimated_guests"] = "Enter the number of guests as a whole number."
+        elif guests < 1:
+            errors["estimated_guests"] = "Enter at least 1 guest."
+        elif guests > MAX_GUESTS:
+            errors["estimated_guests"] = f"Enter at most {MAX_GUESTS:,} guests."
+        else:
+            clean["estimated_guests"] = guests
+
+    raw_budget = data.get("estimated_budget")
+    if raw_budget not in (None, ""):
+        budget = None
+        if isinstance(raw_budget, (int, float, str)) and not isinstance(raw_budget, bool):
+            try:
+                budget = Decimal(str(raw_budget).strip().replace(",", "").lstrip("£"))
+            except InvalidOperation:
+                budget = None
+        if budget is None or not budget.is_finite():
+            errors["estimated_budget"] = "Enter the budget as an amount in pounds, such as 1500."
+        elif budget < 0:
+            errors["estimated_budget"] = "The budget cannot be negative."
+        elif budget > MAX_BUDGET:
+            errors["estimated_budget"] = "That budget is larger than we can take."
+        else:
+            clean["estimated_budget"] = budget.quantize(Decimal("0.01"))
+    return clean, errors
+
+
+# --- Spam -----------------------------------------------------------------------------------
+
+
+def spam_reasons(clean: dict[str, Any], *, ip_address: str | None, honeypot: str | None,
+                 seconds: float | None, timed: bool) -> list[str]:
+    """List why a submission looks like spam; an empty list means it does not."""
+    config = current_app.config
+    reasons = []
+    if honeypot:
+        reasons.append("honeypot field was filled in")
+    if timed:
+        if seconds is None:
+            reasons.append("form token missing or not valid")
+        elif seconds < config["SPAM_MIN_SECONDS"]:
+            reasons.append(f"sent {seconds:.1f} s after the form was served")
+    since = utcnow() - timedelta(hours=1)
+    limit_email = config["SPAM_MAX_PER_HOUR"]
+    if clean.get("guest_email"):
+        count = db.session.scalar(select(func.count()).select_from(Enquiry).where(
+            Enquiry.guest_email == clean["guest_email"], Enquiry.created_at >= since))
+        if count >= limit_email:
+            reasons.append(f"more than {limit_email} enquiries from this e-mail address in an hour")
+    limit_ip = config["SPAM_MAX_PER_IP_HOUR"]
+    if ip_address:
+        count = db.session.scalar(select(func.count()).select_from(Enquiry).where(
+            Enquiry.ip_address == ip_address, Enquiry.created_at >= since))
+        if count >= limit_ip:
+            reasons.append(f"more than {limit_ip} enquiries from IP address {ip_address} in an hour")
+    links = len(LINK.findall(clean.get("message", "")))
+    if links > MAX_LINKS:
+        reasons.append(f"message contains {links} links")
+    return reasons
+
+
+# --- Storing --------------------------------------------------------------------------------
+
+
+def find_repeat(submission: Submission) -> Enquiry | None:
+    """Return the enquiry this one repeats: same e-mail, property and event date within 10 minutes."""
+    return db.session.scalar(
+        select(Enquiry).where(
+            Enquiry.property_id == submission.property.id,
+            Enquiry.guest_email == submission.guest_email,
+            Enquiry.event_date == submission.event_date if submission.event_date else Enquiry.event_date.is_(None),
+            Enquiry.created_at >= utcnow() - DUPLICATE_WINDOW,
+        ).order_by(Enquiry.id).limit(1)
+    )
+
+
+def store(submission: Submission) -> tuple[Enquiry, bool]:
+    """Store the enquiry (or update the one it repeats) with its sync event and e-mail; commit."""
+    # Serialise enquiries per property so two identical submits at one instant make one row.
+    # SQLite already serialises writers (BEGIN IMMEDIATE); PostgreSQL takes the row lock here.
+    db.session.execute(select(Property.id).where(Property.id == submission.property.id).with_for_update())
+    repeat = find_repeat(submission)
+    fields = {
+        "guest_name": submission.guest_name, "guest_phone": submission.guest_phone,
+        "event_type": submission.event_type, "estimated_guests": submission.estimated_guests,
+        "estimated_budget": submission.estimated_budget, "message": submission.message,
+    }
+    if repeat is not None:
+        for name, value in fields.items():
+            if value not in (None, ""):
+                setattr(repeat, name, value)
+        repeat.submission_count += 1
+        enquiry, created = repeat, False
+    else:
+        enquiry = Enquiry(
+            property_id=submission.property.id, guest_email=submission.guest_email,
+            event_date=submission.event_date, source=submission.source, ip_address=submission.ip_address,
+            user_agent=(submission.user_agent or "")[:400] or None, spam_reasons=submission.spam_reasons,
+            created_at=utcnow(), **fields,
+        )
+        db.session.add(enquiry)
+        created = True
+    db.session.flush()
+    sync.record("enquiry.received", enquiry_id=enquiry.id)
+    if created and not enquiry.spam_reasons:
+        queue_arrival_emails(enquiry)
+    sync.commit()
+    return enquiry, created
+
+
+def queue_arrival_emails(enquiry: Enquiry) -> None:
+    """Queue the owner's notification and the guest's acknowledgement, once per enquiry."""
+    prop = enquiry.property
+    mail.queue(prop.owner.email, "enquiry_owner", dedupe_key=f"enquiry:{enquiry.id}:owner",
+               reply_to=enquiry.guest_email, enquiry=enquiry, property=prop, owner=prop.owner)
+    mail.queue(enquiry.guest_email, "enquiry_guest", dedupe_key=f"enquiry:{enquiry.id}:guest",
+               enquiry=enquiry, property=prop)
+
+
+def current_status(enquiry: Enquiry) -> str:
+    """The enquiry's status in the CRM, or the status it will get once the CRM catches up."""
+    status = db.session.scalar(select(CrmEnquiry.status).where(CrmEnquiry.source_enquiry_id == enquiry.id))
+    return status or ("spam" if enquiry.spam_reasons else "new")
+
+
+def capture(data: Any, *, source: str, ip_address: str | None, user_agent: str | None,
+            honeypot: str | None = None, token: str | None = None, timed: bool = False) -> tuple[Enquiry, bool]:
+    """Validate and store one enquiry; raise Invalid with per-field errors and store nothing."""
+    clean, errors = validate(data)
+    if errors:
+        db.session.rollback()
+        raise Invalid(errors)
+    prop = clean.pop("property")
+    seconds = seconds_on_form(token, prop.id) if timed else None
+    reasons = spam_reasons(clean, ip_address=ip_address, honeypot=honeypot, seconds=seconds, timed=timed)
+    submission = Submission(property=prop, source=source, ip_address=ip_address, user_agent=user_agent,
+                            spam_reasons=reasons, **clean)
+    return store(submission)

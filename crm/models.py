@@ -1,0 +1,516 @@
+"""Typed models for the platform tables and the CRM (crm_*) tables."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Return the current UTC time as a naive datetime, the form every column stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def choice(name: str, values: tuple[str, ...]) -> Enum:
+    """Return a string column type whose values the database itself enforces."""
+    return Enum(*values, name=name, native_enum=False, create_constraint=True,
+                length=max(len(v) for v in values), validate_strings=True)
+
+
+Money = Numeric(12, 2)
+
+ROLES = ("admin", "owner")
+LISTING_STATUSES = ("draft", "pending_approval", "live", "paused", "rejected")
+EVENT_TYPES = ("birthday", "wedding", "corporate", "hen_stag", "family", "other")
+CONTACT_TYPES = ("owner", "guest")
+CONTACT_STATUSES = ("active", "inactive", "blocked")
+TIERS = ("bronze", "silver", "gold")
+ENQUIRY_STATUSES = ("new", "contacted", "negotiating", "booked", "lost", "spam")
+PRIORITIES = ("low", "medium", "high")
+ENQUIRY_SOURCES = ("form", "email", "phone", "website")
+BILLING_CYCLES = ("annual", "monthly")
+MEMBERSHIP_STATUSES = ("active", "expiring_soon", "expired", "cancelled", "suspended")
+INTERACTION_TYPES = ("email", "phone", "message", "note", "status_change")
+DIRECTIONS = ("inbound", "outbound", "internal")
+INITIATORS = ("contact", "owner", "admin", "system")
+ENTITY_TYPES = ("contact", "property", "enquiry", "membership")
+ACTIONS = ("created", "updated", "deleted", "status_changed")
+SEGMENTS = ("high_value", "churning", "at_risk", "premium", "inactive")
+SYNC_STATUSES = ("pending", "done")
+EMAIL_STATUSES = ("pending", "sent")
+FIT_FLAGS = ("over_capacity", "date_booked", "budget_below_price", "short_notice")
+
+
+# --- Platform -----------------------------------------------------------------------
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(choice("user_role", ROLES), index=True)
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    business_name: Mapped[str | None] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    properties: Mapped[list[Property]] = relationship(back_populates="owner")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "owner"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+# E-mail addresses are unique whatever their case.
+Index("uq_users_email_lower", func.lower(User.email), unique=True)
+
+
+class Property(db.Model):
+    __tablename__ = "properties"
+    __table_args__ = (
+        CheckConstraint("bedrooms >= 0", name="bedrooms_not_negative"),
+        CheckConstraint("bathrooms >= 0", name="bathrooms_not_negative"),
+        CheckConstraint("max_guests >= 1", name="max_guests_positive"),
+        CheckConstraint("price_per_night >= 0", name="price_not_negative"),
+        Index("ix_properties_status_published", "status", "published_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(160))
+    location: Mapped[str] = mapped_column(String(160), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    bedrooms: Mapped[int] = mapped_column(Integer, default=1)
+    bathrooms: Mapped[int] = mapped_column(Integer, default=1)
+    max_guests: Mapped[int] = mapped_column(Integer, default=2)
+    price_per_night: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    status: Mapped[str] = mapped_column(choice("listing_status", LISTING_STATUSES), default="draft")
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    view_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    owner: Mapped[User] = relationship(back_populates="properties")
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == "live"
+
+
+class Enquiry(db.Model):
+    """A guest's enquiry exactly as it was received."""
+
+    __tablename__ = "enquiries"
+    __table_args__ = (
+        Index("ix_enquiries_dedupe", "property_id", "guest_email", "event_date", "created_at"),
+        Index("ix_enquiries_ip_created", "ip_address", "created_at"),
+        Index("ix_enquiries_email_created", "guest_email", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    guest_name: Mapped[str] = mapped_column(String(120))
+    guest_email: Mapped[str] = mapped_column(String(254))
+    guest_phone: Mapped[str | None] = mapped_column(String(32))
+    event_type: Mapped[str | None] = mapped_column(choice("event_type", EVENT_TYPES))
+    event_date: Mapped[date | None] = mapped_column(Date)
+    estimated_guests: Mapped[int | None] = mapped_column(Integer)
+    estimated_budget: Mapped[Decimal | None] = mapped_column(Money)
+    message: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(choice("enquiry_source", ENQUIRY_SOURCES), default="form")
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+    spam_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    submission_count: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    property: Mapped[Property] = relationship()
+
+
+class Payment(db.Model):
+    """A Stripe payment for a membership, as Stripe reported it."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    plan_tier: Mapped[str] = mapped_column(choice("payment_tier", TIERS))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="gbp")
+    status: Mapped[str] = mapped_column(
+        choice("payment_status", ("pending", "paid", "failed", "refunded")), default="pending")
+    stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    stripe_invoice_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class StripeEvent(db.Model):
+    """A Stripe webhook event already processed, so a replay does nothing."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(120))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Setting(db.Model):
+    """An admin setting, stored as JSON under a key."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+# --- CRM ------------------------------------------------------------------------------
+
+
+class Contact(db.Model):
+    __tablename__ = "crm_contacts"
+    __table_args__ = (
+        Index("ix_crm_contacts_type_created", "type", "created_at", "id"),
+        Index("ix_crm_contacts_status_created", "status", "created_at", "id"),
+        Index("ix_crm_contacts_created", "created_at", "id"),
+        Index("ix_crm_contacts_last_name", "last_name", "first_name", "id"),
+        Index("ix_crm_contacts_first_name", "first_name", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(choice("contact_type", CONTACT_TYPES))
+    first_name: Mapped[str] = mapped_column(String(80), default="")
+    last_name: Mapped[str] = mapped_column(String(80), default="")
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(255))
+    city: Mapped[str | None] = mapped_column(String(120))
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(2), default="GB")
+    business_name: Mapped[str | None] = mapped_column(String(160))
+    tax_id: Mapped[str | None] = mapped_column(String(40))
+    bank_details: Mapped[str | None] = mapped_column(String(255))
+    company_name: Mapped[str | None] = mapped_column(String(160))
+    event_type: Mapped[str | None] = mapped_column(choice("contact_event_type", EVENT_TYPES))
+    status: Mapped[str] = mapped_column(choice("contact_status", CONTACT_STATUSES), default="active")
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    last_contacted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), unique=True)
+
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+
+class CrmProperty(db.Model):
+    __tablename__ = "crm_properties"
+    __table_args__ = (
+        Index("ix_crm_properties_status_created", "listing_status", "created_at", "id"),
+        Index("ix_crm_properties_owner_created", "owner_id", "created_at", "id"),
+        Index("ix_crm_properties_created", "created_at", "id"),
+        Index("ix_crm_properties_tier", "membership_tier", "id"),
+        CheckConstraint("max_guests >= 1", name="max_guests_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("crm_contacts.id", ondelete="CASCADE"))
+    property_id: Mapped[int | None] = mapped_column(
+        ForeignKey("properties.id", ondelete="SET NULL"), unique=True)
+    title: Mapped[str] = mapped_column(String(160))
+    location: Mapped[str] = mapped_column(String(160), default="")
+    bedrooms: Mapped[int] = mapped_column(Integer, default=1)
+    bathrooms: Mapped[int] = mapped_column(Integer, default=1)
+    max_guests: Mapped[int] = mapped_column(Integer, default=2)
+    price_per_night: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    listing_status: Mapped[str] = mapped_column(
+        choice("crm_listing_status", LISTING_STATUSES), default="draft")
+    membership_tier: Mapped[str | None] = mapped_column(choice("crm_property_tier", TIERS))
+    view_count: Mapped[int] = mapped_column(Integer, default=0)
+    enquiry_count: Mapped[int] = mapped_column(Integer, default=0)
+    booking_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_revenue: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    internal_notes: Mapped[str | None] = mapped_column(Text)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+
+    owner: Mapped[Contact] = relationship()
+
+
+class CrmEnquiry(db.Model):
+    __tablename__ = "crm_enquiries"
+    __table_args__ = (
+        Index("ix_crm_enquiries_created", "created_at", "id"),
+        Index("ix_crm_enquiries_status_created", "status", "created_at", "id"),
+        Index("ix_crm_enquiries_owner_created", "owner_id", "created_at", "id"),
+        Index("ix_crm_enquiries_owner_status", "owner_id", "status", "created_at"),
+        Index("ix_crm_enquiries_property_created", "property_id", "created_at", "id"),
+        Index("ix_crm_enquiries_contact_created", "contact_id", "created_at"),
+        Index("ix_crm_enquiries_assigned", "assigned_to_admin_id", "created_at"),
+        Index("ix_crm_enquiries_event_date", "event_date", "id"),
+        Index("ix_crm_enquiries_property_event", "property_id", "event_date", "status"),
+        Index("ix_crm_enquiries_last_updated", "last_updated_at", "id"),
+        Index("ix_crm_enquiries_guest_email", "guest_email"),
+        CheckConstraint("estimated_guests IS NULL OR estimated_guests >= 1", name="guests_positive"),
+        CheckConstraint("estimated_budget IS NULL OR estimated_budget >= 0", name="budget_not_negative"),
+        CheckConstraint("booking_value IS NULL OR booking_value >= 0", name="booking_value_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("crm_contacts.id", ondelete="CASCADE"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("crm_contacts.id", ondelete="SET NULL"))
+    property_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_properties.id", ondelete="SET NULL"))
+    source_enquiry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enquiries.id", ondelete="SET NULL"), unique=True)
+    status: Mapped[str] = mapped_column(choice("crm_enquiry_status", ENQUIRY_STATUSES), default="new")
+    event_type: Mapped[str | None] = mapped_column(choice("crm_enquiry_event_type", EVENT_TYPES))
+    event_date: Mapped[date | None] = mapped_column(Date)
+    estimated_guests: Mapped[int | None] = mapped_column(Integer)
+    estimated_budget: Mapped[Decimal | None] = mapped_column(Money)
+    message: Mapped[str] = mapped_column(Text, default="")
+    guest_email: Mapped[str] = mapped_column(String(254))
+    guest_phone: Mapped[str | None] = mapped_column(String(32))
+    guest_name: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    converted_to_booking: Mapped[bool] = mapped_column(Boolean, default=False)
+    booking_value: Mapped[Decimal | None] = mapped_column(Money)
+    assigned_to_admin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    internal_notes: Mapped[str | None] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(choice("crm_enquiry_priority", PRIORITIES), default="medium")
+    source: Mapped[str] = mapped_column(choice("crm_enquiry_source", ENQUIRY_SOURCES), default="form")
+    lost_reason: Mapped[str | None] = mapped_column(String(500))
+    spam_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    fit_over_capacity: Mapped[bool] = mapped_column(Boolean, default=False)
+    fit_date_booked: Mapped[bool] = mapped_column(Boolean, default=False)
+    fit_budget_below_price: Mapped[bool] = mapped_column(Boolean, default=False)
+    fit_short_notice: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    # Defined before the `property` relationship below, which shadows the builtin in this class.
+    @property
+    def fit_flags(self) -> list[str]:
+        return [flag for flag in FIT_FLAGS if getattr(self, f"fit_{flag}")]
+
+    contact: Mapped[Contact] = relationship(foreign_keys=[contact_id])
+    owner: Mapped[Contact | None] = relationship(foreign_keys=[owner_id])
+    property: Mapped[CrmProperty | None] = relationship()
+    assigned_to_admin: Mapped[User | None] = relationship()
+
+
+class EnquiryStatusHistory(db.Model):
+    """One row per status an enquiry entered; time in a status is the gap to the next row."""
+
+    __tablename__ = "crm_enquiry_status_history"
+    __table_args__ = (Index("ix_crm_enquiry_status_history_enquiry", "enquiry_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enquiry_id: Mapped[int] = mapped_column(ForeignKey("crm_enquiries.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None] = mapped_column(choice("history_from_status", ENQUIRY_STATUSES))
+    to_status: Mapped[str] = mapped_column(choice("history_to_status", ENQUIRY_STATUSES))
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    performed_by: Mapped[str] = mapped_column(String(120), default="system")
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class Membership(db.Model):
+    __tablename__ = "crm_memberships"
+    __table_args__ = (
+        Index("ix_crm_memberships_status_end", "status", "end_date", "id"),
+        Index("ix_crm_memberships_contact", "contact_id", "created_at"),
+        Index("ix_crm_memberships_created", "created_at", "id"),
+        Index("ix_crm_memberships_end", "end_date", "id"),
+        CheckConstraint("plan_price >= 0", name="price_not_negative"),
+        CheckConstraint("payment_failure_count >= 0", name="failures_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("crm_contacts.id", ondelete="CASCADE"))
+    plan_tier: Mapped[str] = mapped_column(choice("membership_tier", TIERS))
+    plan_price: Mapped[Decimal] = mapped_column(Money)
+    billing_cycle: Mapped[str] = mapped_column(choice("billing_cycle", BILLING_CYCLES), default="annual")
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    renewal_date: Mapped[date | None] = mapped_column(Date)
+    cancelled_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(choice("membership_status", MEMBERSHIP_STATUSES), default="active")
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    last_payment_date: Mapped[date | None] = mapped_column(Date)
+    last_payment_amount: Mapped[Decimal | None] = mapped_column(Money)
+    next_payment_date: Mapped[date | None] = mapped_column(Date)
+    auto_renew: Mapped[bool] = mapped_column(Boolean, default=True)
+    payment_failure_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    contact: Mapped[Contact] = relationship()
+
+
+class MembershipReminder(db.Model):
+    """A renewal reminder already sent, so each threshold is reminded once."""
+
+    __tablename__ = "crm_membership_reminders"
+    __table_args__ = (UniqueConstraint("membership_id", "threshold_days", name="uq_crm_membership_reminders_threshold"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("crm_memberships.id", ondelete="CASCADE"))
+    threshold_days: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Interaction(db.Model):
+    __tablename__ = "crm_interactions"
+    __table_args__ = (
+        Index("ix_crm_interactions_contact_created", "contact_id", "created_at"),
+        Index("ix_crm_interactions_enquiry_created", "enquiry_id", "created_at"),
+        Index("ix_crm_interactions_property", "property_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("crm_contacts.id", ondelete="CASCADE"))
+    property_id: Mapped[int | None] = mapped_column(ForeignKey("crm_properties.id", ondelete="SET NULL"))
+    enquiry_id: Mapped[int | None] = mapped_column(ForeignKey("crm_enquiries.id", ondelete="SET NULL"))
+    type: Mapped[str] = mapped_column(choice("interaction_type", INTERACTION_TYPES))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    content: Mapped[str] = mapped_column(Text, default="")
+    direction: Mapped[str] = mapped_column(choice("interaction_direction", DIRECTIONS))
+    initiated_by: Mapped[str] = mapped_column(choice("interaction_initiator", INITIATORS))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # "metadata" is reserved on declarative classes, so the attribute is named meta.
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+    contact: Mapped[Contact] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class ActivityLog(db.Model):
+    __tablename__ = "crm_activity_log"
+    __table_args__ = (
+        Index("ix_crm_activity_log_entity", "entity_type", "entity_id", "timestamp"),
+        Index("ix_crm_activity_log_timestamp", "timestamp", "id"),
+        Index("ix_crm_activity_log_action", "action", "timestamp"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_type: Mapped[str] = mapped_column(choice("activity_entity_type", ENTITY_TYPES))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(choice("activity_action", ACTIONS))
+    changed_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    performed_by: Mapped[str] = mapped_column(String(120), default="system")
+    performed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    timestamp: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+
+
+class Segment(db.Model):
+    __tablename__ = "crm_segments"
+    __table_args__ = (
+        Index("ix_crm_segments_contact", "contact_id", "segment", "removed_at"),
+        Index("ix_crm_segments_segment", "segment", "removed_at"),
+        CheckConstraint("engagement_score BETWEEN 0 AND 100", name="engagement_score_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("crm_contacts.id", ondelete="CASCADE"))
+    segment: Mapped[str] = mapped_column(choice("segment_name", SEGMENTS))
+    lifetime_value: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    engagement_score: Mapped[int] = mapped_column(Integer, default=0)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class SyncEvent(db.Model):
+    """The CRM outbox: a platform write's CRM work, recorded in the same transaction."""
+
+    __tablename__ = "crm_sync_events"
+    __table_args__ = (Index("ix_crm_sync_events_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(choice("sync_status", SYNC_STATUSES), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class EmailMessage(db.Model):
+    """The e-mail outbox: queued with the write that caused it, delivered after commit."""
+
+    __tablename__ = "crm_email_outbox"
+    __table_args__ = (Index("ix_crm_email_outbox_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The same logical message (say, one enquiry's acknowledgement) is queued at most once.
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(255))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    reply_to: Mapped[str | None] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(choice("email_status", EMAIL_STATUSES), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    enquiry_id: Mapped[int | None] = mapped_column(ForeignKey("crm_enquiries.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,0 +1,1 @@
+"""The owner dashboard: an owner's listings, enquiries and membership."""

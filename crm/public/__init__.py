@@ -1,0 +1,1 @@
+"""Public pages: live properties and the guest enquiry form."""

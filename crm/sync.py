@@ -1,0 +1,334 @@
+"""The CRM sync engine: platform writes record events in their own transaction (an outbox),
+which are applied to the crm_* tables right after commit and replayed until they succeed.
+
+Every handler is an idempotent upsert keyed on the platform record, so applying an event
+twice, or applying events out of order, never creates anything twice.
+"""
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from . import mail
+from .activity import add_interaction, diff, log_activity
+from .extensions import db
+from .models import (
+    Contact,
+    CrmEnquiry,
+    CrmProperty,
+    Enquiry,
+    EnquiryStatusHistory,
+    Membership,
+    Property,
+    SyncEvent,
+    User,
+    utcnow,
+)
+
+Handler = Callable[[dict], None]
+HANDLERS: dict[str, Handler] = {}
+SHORT_NOTICE_DAYS = 14
+
+
+def handler(kind: str):
+    def register(func: Handler) -> Handler:
+        HANDLERS[kind] = func
+        return func
+    return register
+
+
+# --- Engine -----------------------------------------------------------------------------
+
+
+def record(kind: str, **payload) -> SyncEvent:
+    """Record a CRM sync event in the current transaction; sync.commit() applies it."""
+    if kind not in HANDLERS:
+        raise KeyError(f"No sync handler for {kind!r}")
+    event = SyncEvent(kind=kind, payload=payload)
+    db.session.add(event)
+    db.session.info.setdefault("sync_events", []).append(event)
+    return event
+
+
+def commit() -> None:
+    """Commit the unit of work, then apply its sync events and deliver its e-mail."""
+    db.session.flush()
+    events = [e.id for e in db.session.info.pop("sync_events", [])]
+    emails = [m.id for m in db.session.info.pop("emails", [])]
+    db.session.commit()
+    for event_id in events:
+        apply(event_id)
+    mail.deliver(emails)
+
+
+def apply(event_id: int) -> bool:
+    """Apply one pending event in its own transaction; a failure leaves it pending with its error."""
+    event = db.session.get(SyncEvent, event_id)
+    if event is None or event.status == "done":
+        db.session.rollback()
+        return True
+    kind, payload = event.kind, dict(event.payload)
+    try:
+        failing = current_app.config.get("CRM_SYNC_FAIL", "")
+        if failing == "all" or kind in failing.split(","):
+            raise RuntimeError(f"CRM sync for {kind} is switched off by CRM_SYNC_FAIL")
+        HANDLERS[kind](payload)
+        event.status = "done"
+        event.attempts += 1
+        event.processed_at = utcnow()
+        event.last_error = None
+        emails = [m.id for m in db.session.info.pop("emails", [])]
+        db.session.commit()
+    except Exception as error:  # any fault in the CRM must leave the platform write alone
+        db.session.rollback()
+        db.session.info.pop("emails", None)
+        current_app.logger.warning("CRM sync event %s (%s) failed: %s", event_id, kind, error)
+        db.session.execute(
+            update(SyncEvent).where(SyncEvent.id == event_id).values(
+                attempts=SyncEvent.attempts + 1,
+                last_error=f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}"[:4000],
+            )
+        )
+        db.session.commit()
+        return False
+    mail.deliver(emails)
+    return True
+
+
+def replay_pending(limit: int | None = None) -> tuple[int, int]:
+    """Apply every pending event, oldest first; return (applied, still failing)."""
+    query = select(SyncEvent.id).where(SyncEvent.status == "pending").order_by(SyncEvent.id)
+    if limit:
+        query = query.limit(limit)
+    ids = list(db.session.scalars(query))
+    db.session.rollback()
+    applied = failed = 0
+    for event_id in ids:
+        if apply(event_id):
+            applied += 1
+        else:
+            failed += 1
+    return applied, failed
+
+
+# --- Upserts shared by the handlers ----------------------------------------------------------
+
+
+def contact_for_email(email: str) -> Contact | None:
+    return db.session.scalar(select(Contact).where(Contact.email == email.strip().lower()))
+
+
+def ensure_owner_contact(user: User) -> Contact:
+    """Return the owner's contact, taking over a guest contact with the same e-mail."""
+    contact = db.session.scalar(select(Contact).where(Contact.user_id == user.id))
+    if contact is not None:
+        return contact
+    contact = contact_for_email(user.email)
+    details = {
+        "type": "owner", "user_id": user.id, "first_name": user.first_name, "last_name": user.last_name,
+        "business_name": user.business_name,
+    }
+    if user.phone:
+        details["phone"] = user.phone
+    if contact is None:
+        contact = Contact(email=user.email.lower(), **details)
+        db.session.add(contact)
+        db.session.flush()
+        log_activity("contact", contact.id, "created", changed_fields={"type": {"before": None, "after": "owner"}},
+                     reason="Owner signed up")
+    else:
+        changed = diff(contact, details)
+        db.session.flush()
+        log_activity("contact", contact.id, "updated", changed_fields=changed,
+                     reason="Guest contact became an owner on sign-up; history kept")
+    return contact
+
+
+def property_fields(prop: Property) -> dict:
+    return {
+        "title": prop.title, "location": prop.location, "bedrooms": prop.bedrooms,
+        "bathrooms": prop.bathrooms, "max_guests": prop.max_guests,
+        "price_per_night": prop.price_per_night, "listing_status": prop.status,
+        "published_at": prop.published_at, "rejection_reason": prop.rejection_reason,
+        "view_count": prop.view_count,
+    }
+
+
+def ensure_crm_property(prop: Property, actor: User | None = None, reason: str | None = None) -> CrmProperty:
+    """Create or bring up to date the CRM copy of a platform property."""
+    owner = ensure_owner_contact(prop.owner)
+    crm_property = db.session.scalar(select(CrmProperty).where(CrmProperty.property_id == prop.id))
+    fields = property_fields(prop)
+    if crm_property is None:
+        crm_property = CrmProperty(property_id=prop.id, owner_id=owner.id,
+                                   membership_tier=current_tier(owner.id), **fields)
+        db.session.add(crm_property)
+        db.session.flush()
+        log_activity("property", crm_property.id, "created", actor=actor, reason=reason,
+                     changed_fields={"listing_status": {"before": None, "after": prop.status}})
+        return crm_property
+    fields.pop("view_count")  # counted by the platform; copied below without an audit entry
+    crm_property.view_count = prop.view_count
+    changed = diff(crm_property, fields)
+    if changed:
+        action = "status_changed" if "listing_status" in changed else "updated"
+        log_activity("property", crm_property.id, action, changed_fields=changed, actor=actor, reason=reason)
+    return crm_property
+
+
+def current_tier(contact_id: int) -> str | None:
+    return db.session.scalar(
+        select(Membership.plan_tier)
+        .where(Membership.contact_id == contact_id, Membership.status.in_(("active", "expiring_soon")))
+        .order_by(Membership.end_date.desc())
+        .limit(1)
+    )
+
+
+def ensure_guest_contact(name: str, email: str, phone: str | None, event_type: str | None) -> Contact:
+    """Find the contact by normalised e-mail (owner or guest), or create a guest."""
+    contact = contact_for_email(email)
+    if contact is not None:
+        if contact.type == "guest":
+            if phone and not contact.phone:
+                contact.phone = phone
+            if event_type:
+                contact.event_type = event_type
+        return contact
+    first, _, last = (name or "").strip().partition(" ")
+    contact = Contact(type="guest", email=email.strip().lower(), first_name=first[:80], last_name=last.strip()[:80],
+                      phone=phone, event_type=event_type)
+    db.session.add(contact)
+    db.session.flush()
+    log_activity("contact", contact.id, "created", changed_fields={"type": {"before": None, "after": "guest"}},
+                 reason="First enquiry received")
+    return contact
+
+
+def fit_flags(crm_property: CrmProperty, enquiry: Enquiry, exclude_id: int | None = None) -> dict[str, bool]:
+    """Work out how well an enquiry fits its property, as it arrives."""
+    date_booked = False
+    if enquiry.event_date is not None:
+        query = select(func.count()).select_from(CrmEnquiry).where(
+            CrmEnquiry.property_id == crm_property.id,
+            CrmEnquiry.event_date == enquiry.event_date,
+            CrmEnquiry.status == "booked",
+        )
+        if exclude_id is not None:
+            query = query.where(CrmEnquiry.id != exclude_id)
+        date_booked = db.session.scalar(query) > 0
+    received = enquiry.created_at.date()
+    return {
+        "fit_over_capacity": bool(enquiry.estimated_guests and enquiry.estimated_guests > crm_property.max_guests),
+        "fit_date_booked": date_booked,
+        "fit_budget_below_price": bool(
+            enquiry.estimated_budget is not None and crm_property.price_per_night
+            and Decimal(enquiry.estimated_budget) < Decimal(crm_property.price_per_night)),
+        "fit_short_notice": bool(
+            enquiry.event_date is not None and enquiry.event_date - received < timedelta(days=SHORT_NOTICE_DAYS)),
+    }
+
+
+# --- Handlers --------------------------------------------------------------------------------
+
+
+@handler("owner.signed_up")
+def on_owner_signed_up(payload: dict) -> None:
+    user = db.session.get(User, payload["user_id"])
+    if user is not None:
+        ensure_owner_contact(user)
+
+
+@handler("property.saved")
+def on_property_saved(payload: dict) -> None:
+    prop = db.session.get(Property, payload["property_id"])
+    if prop is None:
+        return
+    actor = db.session.get(User, payload["actor_id"]) if payload.get("actor_id") else None
+    ensure_crm_property(prop, actor=actor, reason=payload.get("reason"))
+
+
+@handler("enquiry.received")
+def on_enquiry_received(payload: dict) -> None:
+    enquiry = db.session.get(Enquiry, payload["enquiry_id"])
+    if enquiry is None:
+        return
+    crm_property = ensure_crm_property(enquiry.property)
+    contact = ensure_guest_contact(enquiry.guest_name, enquiry.guest_email, enquiry.guest_phone, enquiry.event_type)
+    details = {
+        "event_type": enquiry.event_type, "event_date": enquiry.event_date,
+        "estimated_guests": enquiry.estimated_guests, "estimated_budget": enquiry.estimated_budget,
+        "message": enquiry.message, "guest_email": enquiry.guest_email.lower(),
+        "guest_phone": enquiry.guest_phone, "guest_name": enquiry.guest_name,
+    }
+    crm_enquiry = db.session.scalar(select(CrmEnquiry).where(CrmEnquiry.source_enquiry_id == enquiry.id))
+    if crm_enquiry is not None:
+        # A repeat submission updated the platform enquiry; bring the CRM copy up to date.
+        changed = diff(crm_enquiry, details | fit_flags(crm_property, enquiry, exclude_id=crm_enquiry.id))
+        if changed:
+            crm_enquiry.last_updated_at = utcnow()
+            log_activity("enquiry", crm_enquiry.id, "updated", changed_fields=changed,
+                         reason="The guest sent the same enquiry again", ip_address=enquiry.ip_address)
+        return
+    status = "spam" if enquiry.spam_reasons else "new"
+    # The CRM enquiry shares the platform enquiry's id, so the id a guest is given is the CRM's too.
+    crm_enquiry = CrmEnquiry(
+        id=enquiry.id, contact_id=contact.id, owner_id=crm_property.owner_id, property_id=crm_property.id,
+        source_enquiry_id=enquiry.id, status=status, source=enquiry.source,
+        spam_reasons=list(enquiry.spam_reasons or []), created_at=enquiry.created_at,
+        last_updated_at=enquiry.created_at, **details, **fit_flags(crm_property, enquiry),
+    )
+    db.session.add(crm_enquiry)
+    db.session.flush()
+    db.session.add(EnquiryStatusHistory(enquiry_id=crm_enquiry.id, from_status=None, to_status=status,
+                                        changed_at=enquiry.created_at, performed_by="system",
+                                        reason="; ".join(enquiry.spam_reasons or []) or None))
+    db.session.execute(update(CrmProperty).where(CrmProperty.id == crm_property.id)
+                       .values(enquiry_count=CrmProperty.enquiry_count + 1))
+    add_interaction(contact.id, "message", direction="inbound", initiated_by="contact",
+                    subject=f"Enquiry about {crm_property.title}", content=enquiry.message,
+                    enquiry_id=crm_enquiry.id, property_id=crm_property.id, created_at=enquiry.created_at,
+                    meta={"source": enquiry.source, "spam_reasons": list(enquiry.spam_reasons or [])})
+    log_activity("enquiry", crm_enquiry.id, "created", ip_address=enquiry.ip_address,
+                 changed_fields={"status": {"before": None, "after": status}},
+                 reason=("Quarantined as spam: " + "; ".join(enquiry.spam_reasons)) if enquiry.spam_reasons else None)
+
+
+@handler("membership.purchased")
+def on_membership_purchased(payload: dict) -> None:
+    """Create or renew the owner's membership from a Stripe payment, and tier their listings."""
+    user = db.session.get(User, payload["user_id"])
+    if user is None:
+        return
+    contact = ensure_owner_contact(user)
+    subscription_id = payload.get("stripe_subscription_id")
+    membership = None
+    if subscription_id:
+        membership = db.session.scalar(select(Membership).where(Membership.stripe_subscription_id == subscription_id))
+    from datetime import date
+    start = date.fromisoformat(payload["start_date"])
+    end = date.fromisoformat(payload["end_date"])
+    values = {
+        "plan_tier": payload["plan_tier"], "plan_price": Decimal(str(payload["amount"])),
+        "start_date": start, "end_date": end, "renewal_date": end, "status": "active",
+        "stripe_customer_id": payload.get("stripe_customer_id"), "last_payment_date": start,
+        "last_payment_amount": Decimal(str(payload["amount"])), "next_payment_date": end,
+        "payment_failure_count": 0,
+    }
+    if membership is None:
+        membership = Membership(contact_id=contact.id, stripe_subscription_id=subscription_id, **values)
+        db.session.add(membership)
+        db.session.flush()
+        log_activity("membership", membership.id, "created", reason="Membership bought through Stripe",
+                     changed_fields={"status": {"before": None, "after": "active"}})
+    else:
+        changed = diff(membership, values)
+        if changed:
+            log_activity("membership", membership.id, "updated", changed_fields=changed, reason="Stripe payment")
+    db.session.execute(update(CrmProperty).where(CrmProperty.owner_id == contact.id)
+                       .values(membership_tier=payload["plan_tier"]))
