@@ -144,7 +144,8 @@ class Enquiry(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
+    # Empty only for enquiries an admin logged by hand about a property that is not on the platform.
+    property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id", ondelete="SET NULL"))
     guest_name: Mapped[str] = mapped_column(String(120))
     guest_email: Mapped[str] = mapped_column(String(254))
     guest_phone: Mapped[str | None] = mapped_column(String(32))
@@ -161,7 +162,7 @@ class Enquiry(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
-    property: Mapped[Property] = relationship()
+    property: Mapped[Property | None] = relationship()
 
 
 class Payment(db.Model):

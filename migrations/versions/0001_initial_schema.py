@@ -253,7 +253,7 @@ def upgrade():
 
     op.create_table('enquiries',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('property_id', sa.Integer(), nullable=False),
+    sa.Column('property_id', sa.Integer(), nullable=True),
     sa.Column('guest_name', sa.String(length=120), nullable=False),
     sa.Column('guest_email', sa.String(length=254), nullable=False),
     sa.Column('guest_phone', sa.String(length=32), nullable=True),
@@ -269,7 +269,7 @@ def upgrade():
     sa.Column('submission_count', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['property_id'], ['properties.id'], name=op.f('fk_enquiries_property_id_properties'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['property_id'], ['properties.id'], name=op.f('fk_enquiries_property_id_properties'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enquiries'))
     )
     with op.batch_alter_table('enquiries', schema=None) as batch_op:
