@@ -12,6 +12,12 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(crm_cli)
 
 
+def _writes() -> None:
+    from .database import will_write
+
+    will_write()
+
+
 @crm_cli.command("create-admin")
 @click.option("--email", required=True, help="The admin's e-mail address.")
 @click.option("--password", required=True, help="At least 10 characters.")
@@ -19,6 +25,7 @@ def register_cli(app: Flask) -> None:
 @click.option("--last-name", default="User", show_default=True)
 def create_admin(email: str, password: str, first_name: str, last_name: str) -> None:
     """Create an admin account, or reset the password of an existing one."""
+    _writes()
     from .auth import hash_password
     from .auth.views import find_user_by_email
     from .contacts import normalise_email
@@ -48,6 +55,7 @@ def create_admin(email: str, password: str, first_name: str, last_name: str) -> 
 @crm_cli.command("sync")
 def sync_command() -> None:
     """Replay pending CRM sync events and retry undelivered e-mail."""
+    _writes()
     from . import mail, sync
 
     applied, failed = sync.replay_pending()
@@ -63,6 +71,7 @@ def sync_command() -> None:
 @click.option("--seed", default=2026, show_default=True, help="Random seed, for repeatable data.")
 def seed_demo(scale: str, seed: int) -> None:
     """Fill an empty database with realistic British demo data."""
+    _writes()
     from .seed import seed as run_seed
 
     run_seed(scale=scale, random_seed=seed, echo=click.echo)
@@ -71,6 +80,7 @@ def seed_demo(scale: str, seed: int) -> None:
 @crm_cli.command("daily")
 def daily_command() -> None:
     """Run the daily job: membership states, reminders, segments, sync replay."""
+    _writes()
     from .daily import run_daily
 
     for line in run_daily():

@@ -30,14 +30,14 @@ def configure_engine(engine: Engine) -> None:
 
 
 def wants_write_lock() -> bool:
-    """Tell whether the current unit of work may write: any non-GET request, CLI and jobs."""
+    """Tell whether the current unit of work will write: any non-GET request, or one marked by will_write()."""
     if has_app_context() and g.get("db_write"):
         return True
     if has_request_context():
         return request.method not in READ_METHODS
-    return True
+    return False
 
 
 def will_write() -> None:
-    """Mark the current GET request as one that writes, before its first query."""
+    """Mark the current GET request, CLI command or job as one that writes, before its first query."""
     g.db_write = True
