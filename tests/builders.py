@@ -1,5 +1,6 @@
 """Test data builders: each makes a valid record with sensible defaults, overridable by keyword."""
 import itertools
+from functools import cache
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -12,9 +13,15 @@ PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
 
 
+@cache
+def password_hash(password: str) -> str:
+    """Hash each test password once: Argon2 is slow on purpose."""
+    return hash_password(password)
+
+
 def make_user(role: str = "owner", email: str | None = None, password: str = PASSWORD, **fields) -> User:
     n = next(_counter)
-    user = User(email=email or f"{role}{n}@example.com", password_hash=hash_password(password), role=role,
+    user = User(email=email or f"{role}{n}@example.com", password_hash=password_hash(password), role=role,
                 first_name=fields.pop("first_name", f"Test{n}"), last_name=fields.pop("last_name", "Person"), **fields)
     db.session.add(user)
     db.session.flush()

@@ -1,15 +1,455 @@
-"""The admin CRM dashboard."""
-from flask import Blueprint
+"""The admin CRM: stat cards, tabbed lists, inline edits, the pipeline board, contacts, moderation, bulk and CSV."""
+from __future__ import annotations
 
+import csv
+import io
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, flash, make_response, request, stream_with_context, url_for
+from jinja2_fragments.flask import render_block
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import listings, settings, sync
+from ..activity import add_interaction, diff, log_activity
 from ..auth import admin_required
-from ..htmx import render
+from ..auth.views import safe_next
+from ..enquiries.status import StatusError, change_status, enquiry_by_id
+from ..extensions import db
+from ..htmx import redirect_to, render
+from ..models import (
+    ENQUIRY_STATUSES,
+    PRIORITIES,
+    ActivityLog,
+    Contact,
+    CrmEnquiry,
+    CrmProperty,
+    EnquiryStatusHistory,
+    Interaction,
+    Membership,
+    Property,
+    User,
+    utcnow,
+)
 from ..stats import crm_stats
+from . import lists
+from .forms import ContactForm, NoteForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin/crm")
+BOARD_STATUSES = ("new", "contacted", "negotiating", "booked", "lost")
+BOARD_CARDS = 30
+STALE_AFTER = timedelta(days=7)
+BULK_LIMIT = 5000
+
+
+@bp.before_request
+@admin_required
+def guard():
+    """Every page and partial here is for admins only."""
+
+
+def changed(response, message: str | None = None):
+    """Tell the page that CRM data changed, so stat cards and counts refresh themselves."""
+    response.headers["HX-Trigger"] = "crm:changed"
+    return response
+
+
+def admins() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.role == "admin").order_by(User.first_name)))
+
+
+def get_or_404(model, record_id: int):
+    record = db.session.get(model, record_id) if 0 < record_id < 2**62 else None
+    if record is None:
+        abort(404)
+    return record
+
+
+# --- The dashboard and its tabs ----------------------------------------------------------------
+
+
+def list_context(tab: str) -> dict:
+    spec = lists.LISTS[tab]
+    state = lists.ListState.from_args(spec, request.args)
+    current = lists.page(state)
+    shown, capped = lists.capped_count(state.statement())
+    return {
+        "tab": tab, "spec": spec, "state": state, "page": current, "matching": shown, "matching_capped": capped,
+        "total": lists.total_count(spec), "admins": admins(), "tabs": [lists.LISTS[t] for t in lists.TAB_ORDER],
+        "statuses": ENQUIRY_STATUSES, "priorities": PRIORITIES, "now": utcnow(), "stale_after": STALE_AFTER,
+    }
 
 
 @bp.get("")
-@admin_required
 def dashboard():
-    """Show the CRM dashboard with its stat cards."""
-    return render("admin/dashboard.html", "stats", stats=crm_stats())
+    """The CRM: stat cards and the selected tab's list."""
+    tab = request.args.get("tab", "enquiries")
+    if tab not in lists.LISTS:
+        tab = "enquiries"
+    return render("admin/crm.html", "panel", stats=crm_stats(), **list_context(tab))
+
+
+@bp.get("/stats")
+def stats():
+    """The stat cards alone, for refreshing after an edit (a partial, never a page of its own)."""
+    return partial("admin/crm.html", "stats", stats=crm_stats())
+
+
+# --- Inline edits on an enquiry row --------------------------------------------------------------
+
+
+def enquiry_or_404(enquiry_id: int) -> CrmEnquiry:
+    enquiry = enquiry_by_id(enquiry_id)
+    if enquiry is None:
+        abort(404)
+    return enquiry
+
+
+def partial(template: str, block: str, status: int = 200, **context):
+    """Render a block of a page on its own: for endpoints that only ever answer htmx."""
+    response = make_response(render_block(template, block, **context), status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def row(enquiry: CrmEnquiry, *, status: int = 200, asking: str | None = None, error: str | None = None):
+    """One enquiry's table row, the answer to every inline edit."""
+    return partial("admin/crm.html", "enquiry_row", status, e=enquiry, asking=asking, error=error, admins=admins(),
+                   statuses=ENQUIRY_STATUSES, priorities=PRIORITIES, now=utcnow(), stale_after=STALE_AFTER)
+
+
+@bp.get("/enquiries/<int:enquiry_id>/row")
+def enquiry_row(enquiry_id: int):
+    """One enquiry's row, for cancelling an inline edit."""
+    return row(enquiry_or_404(enquiry_id))
+
+
+@bp.post("/enquiries/<int:enquiry_id>/status")
+def update_status(enquiry_id: int):
+    """Change an enquiry's status; booked asks for a value and lost for a reason first."""
+    enquiry = enquiry_or_404(enquiry_id)
+    status = request.form.get("status", "")
+    if status in ("booked", "lost") and "confirm" not in request.form and status != enquiry.status:
+        return row(enquiry, asking=status)
+    try:
+        moved = change_status(enquiry, status, actor=current_user, booking_value=request.form.get("booking_value"),
+                              reason=request.form.get("reason"), notes=request.form.get("notes"))
+    except StatusError as error:
+        db.session.rollback()
+        enquiry = enquiry_or_404(enquiry_id)
+        return row(enquiry, status=422, asking=status if status in ("booked", "lost") else None,
+                   error=" ".join(error.errors.values()))
+    sync.commit()
+    if request.form.get("view") == "board":
+        return changed(board_response())
+    response = row(enquiry_or_404(enquiry_id))
+    return changed(response) if moved else response
+
+
+@bp.post("/enquiries/<int:enquiry_id>/priority")
+def update_priority(enquiry_id: int):
+    """Set an enquiry's priority."""
+    enquiry = enquiry_or_404(enquiry_id)
+    priority = request.form.get("priority", "")
+    if priority not in PRIORITIES:
+        return row(enquiry, status=422, error="Choose low, medium or high.")
+    before = diff(enquiry, {"priority": priority})
+    if before:
+        enquiry.last_updated_at = utcnow()
+        log_activity("enquiry", enquiry.id, "updated", changed_fields=before, actor=current_user)
+    sync.commit()
+    return changed(row(enquiry_or_404(enquiry_id)))
+
+
+@bp.post("/enquiries/<int:enquiry_id>/assign")
+def assign(enquiry_id: int):
+    """Assign an enquiry to an admin, or to nobody."""
+    enquiry = enquiry_or_404(enquiry_id)
+    raw = request.form.get("assigned_to_admin_id", "")
+    admin_id = None
+    if raw:
+        admin = db.session.get(User, int(raw)) if raw.isdigit() and int(raw) < 2**62 else None
+        if admin is None or not admin.is_admin:
+            return row(enquiry, status=422, error="Choose an admin from the list.")
+        admin_id = admin.id
+    before = diff(enquiry, {"assigned_to_admin_id": admin_id})
+    if before:
+        enquiry.last_updated_at = utcnow()
+        log_activity("enquiry", enquiry.id, "updated", changed_fields=before, actor=current_user)
+    sync.commit()
+    return changed(row(enquiry_or_404(enquiry_id)))
+
+
+# --- Bulk actions and export ------------------------------------------------------------------
+
+
+def bulk_targets(tab: str) -> tuple[list[int], int]:
+    """Return the ids a bulk action applies to (at most BULK_LIMIT), and how many there are in all."""
+    spec = lists.LISTS[tab]
+    if request.form.get("scope") == "all":
+        state = lists.ListState.from_args(spec, request.form)
+        statement = state.statement().with_only_columns(CrmEnquiry.id).order_by(CrmEnquiry.id)
+        ids = list(db.session.scalars(statement.limit(BULK_LIMIT + 1)))
+        return ids[:BULK_LIMIT], len(ids)
+    ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit() and int(i) < 2**62})
+    statement = spec.base().with_only_columns(CrmEnquiry.id).where(CrmEnquiry.id.in_(ids))
+    found = list(db.session.scalars(statement))
+    return found[:BULK_LIMIT], len(found)
+
+
+BULK_ACTIONS = {f"status:{s}": f"Move to {s}" for s in ENQUIRY_STATUSES if s != "spam"} | {
+    "spam": "Mark as spam", "not_spam": "Not spam: restore to new"}
+
+
+@bp.post("/enquiries/bulk")
+def bulk():
+    """Apply one action to the selected enquiries, after a confirmation that says how many will change."""
+    tab = request.form.get("tab", "enquiries")
+    if tab not in ("enquiries", "spam"):
+        abort(400)
+    action = request.form.get("action", "")
+    assign_to = None
+    if action.startswith("assign:"):
+        raw = action.removeprefix("assign:")
+        admin = db.session.get(User, int(raw)) if raw.isdigit() and int(raw) < 2**62 else None
+        if raw != "none" and (admin is None or not admin.is_admin):
+            return partial("admin/crm.html", "bulk_result", status=422, error=True, message="Choose an admin from the list.")
+        assign_to = admin.id if admin else None
+    elif action not in BULK_ACTIONS:
+        return partial("admin/crm.html", "bulk_result", status=422, error=True, message="Choose what to do with the selected enquiries.")
+    ids, found = bulk_targets(tab)
+    if not ids:
+        return partial("admin/crm.html", "bulk_result", status=422, error=True, message="Select at least one enquiry first.")
+    label = BULK_ACTIONS.get(action) or ("Unassign" if assign_to is None else f"Assign to {admin.full_name}")
+    if request.form.get("confirm") != "yes":
+        return partial("admin/crm.html", "bulk_confirm", count=len(ids), found=found, limit=BULK_LIMIT,
+                      label=label, form=request.form, ids=ids)
+    count = 0
+    for enquiry in db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.id.in_(ids))):
+        if action.startswith("assign:"):
+            before = diff(enquiry, {"assigned_to_admin_id": assign_to})
+            if before:
+                log_activity("enquiry", enquiry.id, "updated", changed_fields=before, actor=current_user,
+                             reason="Bulk assignment")
+                count += 1
+            continue
+        status = {"spam": "spam", "not_spam": "new"}.get(action) or action.removeprefix("status:")
+        if action == "not_spam" and enquiry.status != "spam":
+            continue
+        count += change_status(enquiry, status, actor=current_user, reason="Bulk action")
+    sync.commit()
+    response = partial("admin/crm.html", "bulk_result", message=f"{label}: {count} enquir{'y' if count == 1 else 'ies'} changed.")
+    response.headers["HX-Trigger"] = "crm:changed, crm:list-changed"
+    return response
+
+
+@bp.get("/export.csv")
+def export():
+    """Stream the current tab, with exactly its filter and sort, as CSV; no row cap."""
+    tab = request.args.get("tab", "enquiries")
+    if tab not in lists.LISTS:
+        abort(404)
+    spec = lists.LISTS[tab]
+    state = lists.ListState.from_args(spec, request.args)
+    state.after = state.before = None
+
+    def generate():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([name for name, _ in spec.csv_columns])
+        for record in lists.batches(state):
+            writer.writerow([value(record) for _, value in spec.csv_columns])
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    filename = f"{tab}-{utcnow():%Y%m%d-%H%M}.csv"
+    return Response(stream_with_context(generate()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# --- The pipeline board --------------------------------------------------------------------------
+
+
+def board_response():
+    spec = lists.ENQUIRIES
+    state = lists.ListState.from_args(spec, request.values)
+    columns = []
+    for status in BOARD_STATUSES:
+        statement = state.statement().where(CrmEnquiry.status == status)
+        count, capped = lists.capped_count(statement)
+        cards = list(db.session.scalars(statement.options(*spec.options)
+                                        .order_by(CrmEnquiry.last_updated_at.desc(), CrmEnquiry.id.desc()).limit(BOARD_CARDS)))
+        columns.append({"status": status, "count": count, "capped": capped, "cards": cards})
+    return render("admin/board.html", "board", columns=columns, state=state, spec=spec, now=utcnow(),
+                  stale_after=STALE_AFTER, statuses=BOARD_STATUSES, stats=crm_stats(), admins=admins())
+
+
+@bp.get("/board")
+def board():
+    """Enquiries as a pipeline board, a column per status, filtered like the list."""
+    return board_response()
+
+
+# --- Contacts --------------------------------------------------------------------------------------
+
+
+def timeline(contact: Contact, limit: int = 100) -> list[dict]:
+    """Merge the contact's interactions, activity and enquiry status history, newest first."""
+    enquiry_ids = list(db.session.scalars(select(CrmEnquiry.id).where(CrmEnquiry.contact_id == contact.id)))
+    entries = []
+    for i in db.session.scalars(select(Interaction).where(Interaction.contact_id == contact.id)
+                                .order_by(Interaction.created_at.desc()).limit(limit)):
+        entries.append({"at": i.created_at, "kind": i.type, "title": i.subject or i.type.replace("_", " ").capitalize(),
+                        "body": i.content, "who": (i.meta or {}).get("by") or (i.created_by.email if i.created_by else i.initiated_by),
+                        "direction": i.direction, "enquiry_id": i.enquiry_id,
+                        "to": (i.meta or {}).get("to") if i.type == "status_change" else None})
+    activity = select(ActivityLog).where(
+        ((ActivityLog.entity_type == "contact") & (ActivityLog.entity_id == contact.id))
+        | ((ActivityLog.entity_type == "enquiry") & ActivityLog.entity_id.in_(enquiry_ids) & (ActivityLog.action != "status_changed"))
+    ).order_by(ActivityLog.timestamp.desc()).limit(limit)
+    for a in db.session.scalars(activity):
+        fields = ", ".join(f"{k}: {v.get('before')} → {v.get('after')}" for k, v in (a.changed_fields or {}).items()
+                           if isinstance(v, dict))
+        entries.append({"at": a.timestamp, "kind": "activity", "title": f"{a.entity_type.capitalize()} {a.action.replace('_', ' ')}",
+                        "body": "; ".join(x for x in (fields, a.reason) if x), "who": a.performed_by, "direction": "internal",
+                        "enquiry_id": a.entity_id if a.entity_type == "enquiry" else None})
+    shown_changes = {(e["enquiry_id"], e["to"], e["at"].replace(microsecond=0)) for e in entries if e.get("to")}
+    if enquiry_ids:
+        for h in db.session.scalars(select(EnquiryStatusHistory).where(EnquiryStatusHistory.enquiry_id.in_(enquiry_ids))
+                                    .order_by(EnquiryStatusHistory.changed_at.desc()).limit(limit)):
+            if h.from_status is None or (h.enquiry_id, h.to_status, h.changed_at.replace(microsecond=0)) in shown_changes:
+                continue  # the arrival and logged changes are already on the timeline as interactions
+            entries.append({"at": h.changed_at, "kind": "history", "title": f"Enquiry #{h.enquiry_id}: {h.from_status} → {h.to_status}",
+                            "body": h.reason or "", "who": h.performed_by, "direction": "internal", "enquiry_id": h.enquiry_id})
+    entries.sort(key=lambda entry: entry["at"], reverse=True)
+    return entries[:limit]
+
+
+def contact_page(contact: Contact, form: ContactForm | None = None, note_form: NoteForm | None = None, status: int = 200,
+                 block: str | None = None):
+    enquiries = list(db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.contact_id == contact.id)
+                                        .options(*lists.ENQUIRIES.options).order_by(CrmEnquiry.created_at.desc()).limit(100)))
+    owned = list(db.session.scalars(select(CrmProperty).where(CrmProperty.owner_id == contact.id).order_by(CrmProperty.title)))
+    memberships = list(db.session.scalars(select(Membership).where(Membership.contact_id == contact.id)
+                                          .order_by(Membership.start_date.desc())))
+    received = list(db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.owner_id == contact.id)
+                                       .options(*lists.ENQUIRIES.options).order_by(CrmEnquiry.created_at.desc()).limit(20)))
+    return render("admin/contact.html", block, status=status, contact=contact, form=form or ContactForm(obj=contact),
+                  note_form=note_form or NoteForm(), timeline=timeline(contact), enquiries=enquiries, owned=owned,
+                  memberships=memberships, received=received)
+
+
+@bp.get("/contacts/<int:contact_id>")
+def contact(contact_id: int):
+    """A contact's profile, timeline, properties, enquiries and memberships."""
+    return contact_page(get_or_404(Contact, contact_id))
+
+
+@bp.post("/contacts/<int:contact_id>")
+def update_contact(contact_id: int):
+    """Edit a contact's profile."""
+    record = get_or_404(Contact, contact_id)
+    form = ContactForm()
+    if not form.validate_on_submit():
+        return contact_page(record, form=form, status=422, block="profile")
+    fields = {name: (getattr(form, name).data or None) for name in (
+        "first_name", "last_name", "email", "phone", "status", "address", "city", "postcode", "country", "business_name",
+        "tax_id", "bank_details", "company_name", "event_type", "notes")}
+    fields["first_name"] = fields["first_name"] or ""
+    fields["last_name"] = fields["last_name"] or ""
+    fields["country"] = (fields["country"] or "").upper() or None
+    before = diff(record, fields)
+    if before:
+        log_activity("contact", record.id, "updated", changed_fields=before, actor=current_user)
+    try:
+        sync.commit()
+    except IntegrityError:
+        db.session.rollback()
+        form.email.errors.append("Another contact already has this e-mail address.")
+        return contact_page(get_or_404(Contact, contact_id), form=form, status=422, block="profile")
+    response = contact_page(get_or_404(Contact, contact_id), block="profile")
+    return changed(response)
+
+
+@bp.post("/contacts/<int:contact_id>/notes")
+def add_note(contact_id: int):
+    """Add an internal note to a contact's timeline."""
+    record = get_or_404(Contact, contact_id)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return contact_page(record, note_form=form, status=422, block="timeline")
+    add_interaction(record.id, "note", direction="internal", initiated_by="admin", content=form.content.data.strip(),
+                    created_by=current_user, meta={"by": current_user.email})
+    sync.commit()
+    return contact_page(get_or_404(Contact, contact_id), note_form=NoteForm(formdata=None), block="timeline")
+
+
+# --- Properties and moderation -------------------------------------------------------------------
+
+
+@bp.get("/properties/<int:crm_property_id>")
+def property_detail(crm_property_id: int):
+    """A property's figures: views, enquiries, bookings, revenue and conversion."""
+    record = get_or_404(CrmProperty, crm_property_id)
+    counts = dict(db.session.execute(select(CrmEnquiry.status, func.count()).where(CrmEnquiry.property_id == record.id)
+                                     .group_by(CrmEnquiry.status)).all())
+    not_spam = sum(counts.values()) - counts.get("spam", 0)
+    recent = list(db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.property_id == record.id)
+                                     .options(*lists.ENQUIRIES.options).order_by(CrmEnquiry.created_at.desc()).limit(25)))
+    return render("admin/property.html", property=record, counts=counts,
+                  conversion=(counts.get("booked", 0) / not_spam) if not_spam else 0.0, recent=recent)
+
+
+def platform_property(record: CrmProperty) -> Property:
+    if record.property_id is None:
+        abort(409, "This property is not on the platform, so it has no listing to approve.")
+    return get_or_404(Property, record.property_id)
+
+
+@bp.post("/properties/<int:crm_property_id>/approve")
+def approve(crm_property_id: int):
+    """Approve a listing awaiting approval: it goes live."""
+    record = get_or_404(CrmProperty, crm_property_id)
+    try:
+        listings.approve(platform_property(record), current_user)
+    except listings.ListingError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect_to(url_for("admin.dashboard", tab="moderation"))
+    sync.commit()
+    flash(f"Approved: {record.title} is live.", "success")
+    return changed(redirect_to(safe_next(request.form.get("next")) or url_for("admin.dashboard", tab="moderation")))
+
+
+@bp.post("/properties/<int:crm_property_id>/reject")
+def reject(crm_property_id: int):
+    """Reject a listing with a reason the owner will see."""
+    record = get_or_404(CrmProperty, crm_property_id)
+    try:
+        listings.reject(platform_property(record), current_user, request.form.get("reason"))
+    except listings.ListingError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect_to(url_for("admin.dashboard", tab="moderation"))
+    sync.commit()
+    flash(f"Rejected: {record.title}. The owner will see your reason.", "success")
+    return changed(redirect_to(safe_next(request.form.get("next")) or url_for("admin.dashboard", tab="moderation")))
+
+
+# --- Settings --------------------------------------------------------------------------------------
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings_page():
+    """Admin settings: whether owners see a guest's contact details before replying."""
+    if request.method == "POST":
+        value = request.form.get("owners_see_guest_contact_before_reply") == "yes"
+        settings.set(settings.GUEST_CONTACT_BEFORE_REPLY, value)
+        db.session.commit()
+        flash("Settings saved.", "success")
+        return redirect_to(url_for("admin.settings_page"))
+    return render("admin/settings.html", see_before_reply=settings.owners_see_guest_contact_before_reply())

@@ -86,7 +86,7 @@ def change_status(enquiry: CrmEnquiry, status: str, *, actor: User | None, booki
         summary += f": {reason}"
     add_interaction(enquiry.contact_id, "status_change", direction="internal", initiated_by=role,
                     subject=summary, content=notes or "", enquiry_id=enquiry.id,
-                    property_id=enquiry.property_id, created_by=actor,
+                    property_id=enquiry.property_id, created_by=actor, created_at=now,
                     meta={"from": before, "to": status, "by": who})
     log_activity("enquiry", enquiry.id, "status_changed", changed_fields=changed, actor=actor, reason=reason,
                  meta={"notes": notes} if notes else None)

@@ -1,0 +1,401 @@
+"""The admin CRM's lists as data: each tab's filters, search and sorts come from an allow-list here.
+
+A list is read in keyset order over (sort expression, id), so the first, a middle and the last page
+of 300,000 rows cost the same; counts are capped so a broad filter never counts every row.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import Select, func, literal, or_, select, tuple_
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import (
+    ACTIONS,
+    CONTACT_STATUSES,
+    CONTACT_TYPES,
+    ENQUIRY_STATUSES,
+    ENTITY_TYPES,
+    FIT_FLAGS,
+    LISTING_STATUSES,
+    MEMBERSHIP_STATUSES,
+    PRIORITIES,
+    TIERS,
+    ActivityLog,
+    Contact,
+    CrmEnquiry,
+    CrmProperty,
+    Membership,
+    User,
+)
+
+COUNT_CAP = 10_000
+PAGE_SIZES = (25, 50, 100)
+FAR_FUTURE = date(9999, 12, 31)
+
+
+def _choices(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    from ..formatting import label
+    return tuple((value, label(value)) for value in values)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One filter: its query-string name, label, allowed values (None: an id or a date) and its condition."""
+
+    name: str
+    label: str
+    where: Callable[[Any], Any]
+    choices: tuple[tuple[str, str], ...] | None = None
+    kind: str = "choice"  # choice | id | date
+
+    def parse(self, raw: str) -> Any:
+        """Return the filter's value, or None when `raw` is not one it allows."""
+        raw = (raw or "").strip()
+        if not raw:
+            return None
+        if self.kind == "choice":
+            return raw if raw in dict(self.choices or ()) else None
+        if self.kind == "id":
+            if raw == "none":
+                return "none"
+            return int(raw) if raw.isdigit() and 0 < int(raw) < 2**62 else None
+        if self.kind == "date":
+            try:
+                return date.fromisoformat(raw)
+            except ValueError:
+                return None
+        return None
+
+
+@dataclass(frozen=True)
+class Sort:
+    name: str
+    label: str
+    expression: Any
+    default_descending: bool = True
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    tab: str
+    label: str
+    model: type
+    base: Callable[[], Select]
+    filters: tuple[Filter, ...]
+    sorts: tuple[Sort, ...]
+    search: Callable[[str], Any] | None = None
+    search_placeholder: str = ""
+    options: tuple = ()
+    csv_columns: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
+
+    def sort(self, name: str | None) -> Sort:
+        return next((s for s in self.sorts if s.name == name), self.sorts[0])
+
+    def filter(self, name: str) -> Filter | None:
+        return next((f for f in self.filters if f.name == name), None)
+
+
+def _prefix(column, term: str):
+    """Case-insensitive prefix match that can use an index on the lower-cased value."""
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"{escaped}%", escape="\\")
+
+
+def _contains(column, term: str):
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"%{escaped}%", escape="\\")
+
+
+def _day_start(value: date) -> datetime:
+    return datetime.combine(value, time.min)
+
+
+def _id_or_none(column):
+    return lambda value: column.is_(None) if value == "none" else column == value
+
+
+def enquiry_search(term: str):
+    return or_(_contains(CrmEnquiry.guest_name, term), _contains(CrmEnquiry.guest_email, term))
+
+
+def contact_search(term: str):
+    return or_(_contains(Contact.email, term), _contains(Contact.first_name, term), _contains(Contact.last_name, term),
+               _contains(Contact.business_name, term))
+
+
+def property_search(term: str):
+    return or_(_contains(CrmProperty.title, term), _contains(CrmProperty.location, term))
+
+
+def _admins() -> tuple[tuple[str, str], ...]:
+    rows = db.session.execute(select(User.id, User.first_name, User.last_name).where(User.role == "admin")
+                              .order_by(User.first_name)).all()
+    return tuple((str(r.id), f"{r.first_name} {r.last_name}".strip()) for r in rows)
+
+
+ENQUIRY_FILTERS = (
+    Filter("status", "Status", lambda v: CrmEnquiry.status == v, _choices(ENQUIRY_STATUSES)),
+    Filter("priority", "Priority", lambda v: CrmEnquiry.priority == v, _choices(PRIORITIES)),
+    Filter("fit", "Fit flag", lambda v: getattr(CrmEnquiry, f"fit_{v}").is_(True), _choices(FIT_FLAGS)),
+    Filter("assigned", "Assigned to", _id_or_none(CrmEnquiry.assigned_to_admin_id), kind="id"),
+    Filter("property", "Property", lambda v: CrmEnquiry.property_id == v, kind="id"),
+    Filter("owner", "Owner", lambda v: CrmEnquiry.owner_id == v, kind="id"),
+    Filter("contact", "Guest", lambda v: CrmEnquiry.contact_id == v, kind="id"),
+    Filter("from", "Received from", lambda v: CrmEnquiry.created_at >= _day_start(v), kind="date"),
+    Filter("to", "Received to", lambda v: CrmEnquiry.created_at < _day_start(v + timedelta(days=1)), kind="date"),
+    Filter("event_from", "Event from", lambda v: CrmEnquiry.event_date >= v, kind="date"),
+    Filter("event_to", "Event to", lambda v: CrmEnquiry.event_date <= v, kind="date"),
+)
+ENQUIRY_SORTS = (
+    Sort("received", "Received", CrmEnquiry.created_at),
+    Sort("updated", "Last change", CrmEnquiry.last_updated_at),
+    Sort("event", "Event date", func.coalesce(CrmEnquiry.event_date, literal(FAR_FUTURE)), default_descending=False),
+    Sort("guest", "Guest", CrmEnquiry.guest_name, default_descending=False),
+)
+ENQUIRY_CSV = (
+    ("id", lambda e: e.id), ("received", lambda e: e.created_at.isoformat(sep=" ", timespec="minutes")),
+    ("status", lambda e: e.status), ("priority", lambda e: e.priority), ("guest_name", lambda e: e.guest_name),
+    ("guest_email", lambda e: e.guest_email), ("guest_phone", lambda e: e.guest_phone or ""),
+    ("property", lambda e: e.property.title if e.property else ""), ("event_type", lambda e: e.event_type or ""),
+    ("event_date", lambda e: e.event_date.isoformat() if e.event_date else ""),
+    ("estimated_guests", lambda e: e.estimated_guests or ""), ("estimated_budget", lambda e: e.estimated_budget or ""),
+    ("booking_value", lambda e: e.booking_value or ""), ("fit_flags", lambda e: " ".join(e.fit_flags)),
+    ("spam_reasons", lambda e: "; ".join(e.spam_reasons or [])),
+)
+
+
+def _enquiries_base() -> Select:
+    return select(CrmEnquiry).where(CrmEnquiry.status != "spam")
+
+
+def _spam_base() -> Select:
+    return select(CrmEnquiry).where(CrmEnquiry.status == "spam")
+
+
+def _enquiry_options():
+    return (selectinload(CrmEnquiry.property), selectinload(CrmEnquiry.owner), selectinload(CrmEnquiry.assigned_to_admin))
+
+
+LISTS: dict[str, ListSpec] = {}
+
+
+def register(spec: ListSpec) -> ListSpec:
+    LISTS[spec.tab] = spec
+    return spec
+
+
+ENQUIRIES = register(ListSpec(
+    "enquiries", "Enquiries", CrmEnquiry, _enquiries_base, ENQUIRY_FILTERS, ENQUIRY_SORTS, enquiry_search,
+    "Guest name or e-mail", options=_enquiry_options(), csv_columns=ENQUIRY_CSV))
+SPAM = register(ListSpec(
+    "spam", "Spam quarantine", CrmEnquiry, _spam_base,
+    tuple(f for f in ENQUIRY_FILTERS if f.name not in {"status"}), ENQUIRY_SORTS[:1], enquiry_search,
+    "Guest name or e-mail", options=_enquiry_options(), csv_columns=ENQUIRY_CSV))
+CONTACTS = register(ListSpec(
+    "contacts", "Contacts", Contact, lambda: select(Contact),
+    (Filter("type", "Type", lambda v: Contact.type == v, _choices(CONTACT_TYPES)),
+     Filter("status", "Status", lambda v: Contact.status == v, _choices(CONTACT_STATUSES))),
+    (Sort("created", "Added", Contact.created_at), Sort("last_name", "Name", Contact.last_name, False),
+     Sort("first_name", "First name", Contact.first_name, False), Sort("email", "E-mail", Contact.email, False)),
+    contact_search, "Name, e-mail or business",
+    csv_columns=(("id", lambda c: c.id), ("type", lambda c: c.type), ("first_name", lambda c: c.first_name),
+                 ("last_name", lambda c: c.last_name), ("email", lambda c: c.email), ("phone", lambda c: c.phone or ""),
+                 ("business_name", lambda c: c.business_name or ""), ("city", lambda c: c.city or ""),
+                 ("status", lambda c: c.status), ("created_at", lambda c: c.created_at.isoformat(sep=" ", timespec="minutes")))))
+PROPERTIES = register(ListSpec(
+    "properties", "Properties", CrmProperty, lambda: select(CrmProperty),
+    (Filter("status", "Listing status", lambda v: CrmProperty.listing_status == v, _choices(LISTING_STATUSES)),
+     Filter("tier", "Membership tier", lambda v: CrmProperty.membership_tier == v, _choices(TIERS)),
+     Filter("owner", "Owner", lambda v: CrmProperty.owner_id == v, kind="id")),
+    (Sort("created", "Added", CrmProperty.created_at), Sort("title", "Title", CrmProperty.title, False),
+     Sort("enquiries", "Enquiries", CrmProperty.enquiry_count), Sort("revenue", "Revenue", CrmProperty.total_revenue)),
+    property_search, "Title or location", options=(selectinload(CrmProperty.owner),),
+    csv_columns=(("id", lambda p: p.id), ("title", lambda p: p.title), ("location", lambda p: p.location),
+                 ("owner", lambda p: p.owner.full_name), ("listing_status", lambda p: p.listing_status),
+                 ("membership_tier", lambda p: p.membership_tier or ""), ("max_guests", lambda p: p.max_guests),
+                 ("price_per_night", lambda p: p.price_per_night), ("view_count", lambda p: p.view_count),
+                 ("enquiry_count", lambda p: p.enquiry_count), ("booking_count", lambda p: p.booking_count),
+                 ("total_revenue", lambda p: p.total_revenue))))
+MODERATION = register(ListSpec(
+    "moderation", "Awaiting approval", CrmProperty,
+    lambda: select(CrmProperty).where(CrmProperty.listing_status == "pending_approval"), (),
+    (Sort("waiting", "Waiting longest", CrmProperty.updated_at, default_descending=False),),
+    property_search, "Title or location", options=(selectinload(CrmProperty.owner),),
+    csv_columns=PROPERTIES.csv_columns))
+MEMBERSHIPS = register(ListSpec(
+    "memberships", "Memberships", Membership, lambda: select(Membership),
+    (Filter("status", "Status", lambda v: Membership.status == v, _choices(MEMBERSHIP_STATUSES)),
+     Filter("tier", "Tier", lambda v: Membership.plan_tier == v, _choices(TIERS)),
+     Filter("contact", "Owner", lambda v: Membership.contact_id == v, kind="id")),
+    (Sort("end", "Ends", Membership.end_date, False), Sort("created", "Started", Membership.created_at)),
+    None, options=(selectinload(Membership.contact),),
+    csv_columns=(("id", lambda m: m.id), ("owner", lambda m: m.contact.full_name), ("email", lambda m: m.contact.email),
+                 ("plan_tier", lambda m: m.plan_tier), ("plan_price", lambda m: m.plan_price),
+                 ("status", lambda m: m.status), ("start_date", lambda m: m.start_date.isoformat()),
+                 ("end_date", lambda m: m.end_date.isoformat()), ("auto_renew", lambda m: m.auto_renew))))
+ACTIVITY = register(ListSpec(
+    "activity", "Activity log", ActivityLog, lambda: select(ActivityLog),
+    (Filter("entity", "Record", lambda v: ActivityLog.entity_type == v, _choices(ENTITY_TYPES)),
+     Filter("action", "Action", lambda v: ActivityLog.action == v, _choices(ACTIONS))),
+    (Sort("time", "Time", ActivityLog.timestamp),), None,
+    csv_columns=(("id", lambda a: a.id), ("timestamp", lambda a: a.timestamp.isoformat(sep=" ", timespec="seconds")),
+                 ("entity_type", lambda a: a.entity_type), ("entity_id", lambda a: a.entity_id),
+                 ("action", lambda a: a.action), ("performed_by", lambda a: a.performed_by),
+                 ("reason", lambda a: a.reason or ""), ("changed_fields", lambda a: a.changed_fields))))
+
+TAB_ORDER = ("enquiries", "contacts", "properties", "moderation", "memberships", "spam", "activity")
+
+
+# --- The state of a list, read from the URL ----------------------------------------------------
+
+
+@dataclass
+class ListState:
+    spec: ListSpec
+    filters: dict[str, Any] = field(default_factory=dict)
+    raw_filters: dict[str, str] = field(default_factory=dict)
+    search: str = ""
+    sort: Sort | None = None
+    descending: bool = True
+    size: int = 50
+    after: str | None = None
+    before: str | None = None
+
+    @classmethod
+    def from_args(cls, spec: ListSpec, args) -> ListState:
+        state = cls(spec)
+        for f in spec.filters:
+            value = f.parse(args.get(f.name, ""))
+            if value is not None:
+                state.filters[f.name] = value
+                state.raw_filters[f.name] = args.get(f.name).strip()
+        state.search = (args.get("q") or "").strip()[:100] if spec.search else ""
+        state.sort = spec.sort(args.get("sort"))
+        direction = args.get("dir")
+        state.descending = state.sort.default_descending if direction not in ("asc", "desc") else direction == "desc"
+        size = args.get("size", "")
+        state.size = int(size) if size.isdigit() and int(size) in PAGE_SIZES else 50
+        state.after = args.get("after") or None
+        state.before = args.get("before") or None
+        return state
+
+    def statement(self) -> Select:
+        """The filtered list as a select(), without order or limit."""
+        statement = self.spec.base()
+        for name, value in self.filters.items():
+            statement = statement.where(self.spec.filter(name).where(value))
+        if self.search:
+            statement = statement.where(self.spec.search(self.search))
+        return statement
+
+
+# --- Keyset pages -----------------------------------------------------------------------------
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="admin-list")
+
+
+def _encode(state: ListState, value: Any, row_id: int) -> str:
+    if isinstance(value, (date, datetime)):
+        value = ["d", value.isoformat()]
+    elif value is not None and not isinstance(value, (int, str, float)):
+        value = ["n", str(value)]
+    return _serializer().dumps([state.spec.tab, state.sort.name, value, row_id])
+
+
+def _decode(state: ListState, token: str) -> tuple[Any, int] | None:
+    try:
+        tab, sort, value, row_id = _serializer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if tab != state.spec.tab or sort != state.sort.name or not isinstance(row_id, int):
+        return None
+    if isinstance(value, list) and len(value) == 2:
+        kind, text = value
+        if kind == "d":
+            value = datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
+        else:
+            from decimal import Decimal
+            value = Decimal(text)
+    return value, row_id
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+    prev_cursor: str | None
+    is_first: bool
+    is_last: bool
+
+
+def page(state: ListState) -> Page:
+    """Fetch one page of the list in keyset order: after a cursor, before one, or the last page."""
+    spec, sort = state.spec, state.sort
+    key = tuple_(sort.expression, spec.model.id)
+    # Going backwards reads the reverse order and flips the rows back.
+    backwards = state.before is not None
+    descending = state.descending != backwards
+    statement = state.statement().add_columns(sort.expression.label("sort_value"))
+    position = None
+    if state.before and state.before != "end":
+        position = _decode(state, state.before)
+    elif state.after and not backwards:
+        position = _decode(state, state.after)
+    if position is not None:
+        bound = tuple_(literal(position[0], type_=sort.expression.type), literal(position[1]))
+        statement = statement.where(key < bound if descending else key > bound)
+    order = (sort.expression.desc(), spec.model.id.desc()) if descending else (sort.expression.asc(), spec.model.id.asc())
+    statement = statement.order_by(*order).limit(state.size + 1)
+    if spec.options:
+        statement = statement.options(*spec.options)
+    results = db.session.execute(statement).all()
+    more = len(results) > state.size
+    results = results[:state.size]
+    if backwards:
+        results.reverse()
+    rows = [r[0] for r in results]
+    first_key = (results[0].sort_value, rows[0].id) if rows else None
+    last_key = (results[-1].sort_value, rows[-1].id) if rows else None
+    if backwards:
+        is_first, is_last = not more, state.before == "end"
+    else:
+        is_first, is_last = position is None, not more
+    return Page(
+        rows=rows,
+        next_cursor=_encode(state, *last_key) if rows and not is_last else None,
+        prev_cursor=_encode(state, *first_key) if rows and not is_first else None,
+        is_first=is_first, is_last=is_last,
+    )
+
+
+def capped_count(statement: Select, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """Count at most `cap` + 1 rows of `statement`; return (count, whether there are more than cap)."""
+    limited = statement.with_only_columns(literal(1)).order_by(None).limit(cap + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(limited))
+    return min(total, cap), total > cap
+
+
+def total_count(spec: ListSpec) -> int:
+    return db.session.scalar(select(func.count()).select_from(spec.base().with_only_columns(literal(1)).subquery()))
+
+
+def batches(state: ListState, size: int = 1000):
+    """Yield every row of the list in its order, a keyset batch at a time: for CSV export."""
+    state = ListState(state.spec, state.filters, state.raw_filters, state.search, state.sort, state.descending, size)
+    while True:
+        current = page(state)
+        yield from current.rows
+        if current.next_cursor is None:
+            return
+        db.session.expire_all()
+        state.after = current.next_cursor
+

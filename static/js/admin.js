@@ -1,0 +1,78 @@
+// The admin CRM's few behaviours htmx does not cover: select-all for bulk actions, and the pipeline
+// board's drag-and-drop and keyboard moves. Every move is an ordinary htmx POST of a status change.
+(function () {
+  "use strict";
+
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("[data-select-all]")) return;
+    document.querySelectorAll('input[name="ids"][form="bulk-form"]').forEach(function (row) {
+      row.checked = box.checked;
+    });
+  });
+
+  var BOARD = ["new", "contacted", "negotiating", "booked", "lost"];
+
+  function moveCard(card, status) {
+    if (!card || !status || card.dataset.status === status) return;
+    var values = { status: status, confirm: "yes", view: "board" };
+    if (status === "booked") {
+      var value = window.prompt("Booking value in pounds (leave empty if not known yet)", "");
+      if (value === null) return;
+      values.booking_value = value;
+    } else if (status === "lost") {
+      var reason = window.prompt("Why was it lost? (optional)", "");
+      if (reason === null) return;
+      values.reason = reason;
+    }
+    var board = document.getElementById("board");
+    var filters = JSON.parse(board.dataset.filters || "{}");
+    Object.keys(filters).forEach(function (key) { values[key] = filters[key]; });
+    if (board.dataset.search) values.q = board.dataset.search;
+    var id = card.dataset.id;
+    htmx.ajax("POST", "/admin/crm/enquiries/" + id + "/status", {
+      source: card, target: "#board", swap: "outerHTML", values: values
+    }).then(function () {
+      var moved = document.querySelector('.board-card[data-id="' + id + '"]');
+      if (moved) moved.focus();
+    });
+  }
+
+  document.addEventListener("dragstart", function (event) {
+    var card = event.target.closest && event.target.closest(".board-card");
+    if (!card) return;
+    event.dataTransfer.setData("text/plain", card.dataset.id);
+    event.dataTransfer.effectAllowed = "move";
+    card.classList.add("board-card--dragging");
+  });
+  document.addEventListener("dragend", function (event) {
+    var card = event.target.closest && event.target.closest(".board-card");
+    if (card) card.classList.remove("board-card--dragging");
+  });
+  document.addEventListener("dragover", function (event) {
+    var column = event.target.closest && event.target.closest(".board__column");
+    if (!column) return;
+    event.preventDefault();
+    column.classList.add("board__column--over");
+  });
+  document.addEventListener("dragleave", function (event) {
+    var column = event.target.closest && event.target.closest(".board__column");
+    if (column && !column.contains(event.relatedTarget)) column.classList.remove("board__column--over");
+  });
+  document.addEventListener("drop", function (event) {
+    var column = event.target.closest && event.target.closest(".board__column");
+    if (!column) return;
+    event.preventDefault();
+    column.classList.remove("board__column--over");
+    var card = document.querySelector('.board-card[data-id="' + event.dataTransfer.getData("text/plain") + '"]');
+    moveCard(card, column.dataset.status);
+  });
+  document.addEventListener("keydown", function (event) {
+    var card = event.target.closest && event.target.closest(".board-card");
+    if (!card || (event.key !== "ArrowRight" && event.key !== "ArrowLeft")) return;
+    var index = BOARD.indexOf(card.dataset.status) + (event.key === "ArrowRight" ? 1 : -1);
+    if (index < 0 || index >= BOARD.length) return;
+    event.preventDefault();
+    moveCard(card, BOARD[index]);
+  });
+})();
