@@ -51,6 +51,12 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine)
 
+    @app.teardown_request
+    def end_unit_of_work(_error):
+        # The request is the unit of work: whatever it left open (even a read after its commit,
+        # which on SQLite holds the write lock in a POST) ends with it.
+        db.session.rollback()
+
     from .auth import load_user  # noqa: F401  registers the user loader
 
 

@@ -276,7 +276,9 @@ def export():
 
 def board_response():
     spec = lists.ENQUIRIES
-    state = lists.ListState.from_args(spec, request.values)
+    # The columns are the statuses, so a status in the request (a move's new status) is no filter.
+    args = {key: value for key, value in request.values.items() if key != "status"}
+    state = lists.ListState.from_args(spec, args)
     columns = []
     for status in BOARD_STATUSES:
         statement = state.statement().where(CrmEnquiry.status == status)
