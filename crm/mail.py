@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import smtplib
 import sys
-from contextlib import nullcontext
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 
-from flask import current_app, has_request_context, render_template
+from flask import current_app, render_template
 from sqlalchemy import select, update
 
 from .extensions import db
@@ -26,10 +25,9 @@ def queue(to: str, template: str, *, dedupe_key: str | None = None, enquiry_id: 
         if existing is not None:
             return None
     context.setdefault("base_url", current_app.config["PUBLIC_BASE_URL"])
-    # Links are built with url_for, which needs a request; jobs and the CLI lend it one.
-    with nullcontext() if has_request_context() else current_app.test_request_context():
-        text = render_template(f"email/{template}.txt", **context)
-        html = render_template(f"email/{template}.html", **context)
+    context.setdefault("link", link)
+    text = render_template(f"email/{template}.txt", **context)
+    html = render_template(f"email/{template}.html", **context)
     subject, _, body = text.partition("\n")
     message = EmailMessage(
         to_address=to, subject=subject.removeprefix("Subject:").strip(), text_body=body.strip() + "\n",
@@ -38,6 +36,12 @@ def queue(to: str, template: str, *, dedupe_key: str | None = None, enquiry_id: 
     db.session.add(message)
     db.session.info.setdefault("emails", []).append(message)
     return message
+
+
+def link(endpoint: str, **values) -> str:
+    """Return an absolute link for an e-mail: it works in a request, a job or the CLI alike."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["PUBLIC_BASE_URL"] + path
 
 
 def build_mime(message: EmailMessage) -> MimeMessage:
