@@ -1,0 +1,40 @@
+"""Admin settings: values stored as JSON in the settings table, with defaults for unset keys."""
+from typing import Any
+
+from .extensions import db
+from .models import Setting
+
+GUEST_CONTACT_BEFORE_REPLY = "owners_see_guest_contact_before_reply"
+
+DEFAULTS: dict[str, Any] = {
+    # Owners see a guest's e-mail address and phone number from the start unless an admin says otherwise.
+    GUEST_CONTACT_BEFORE_REPLY: True,
+}
+
+_UNSET = object()
+
+
+def get(key: str, default: Any = _UNSET) -> Any:
+    """Return the setting's stored value, else `default`, else the built-in default (None if none)."""
+    setting = db.session.get(Setting, key)
+    if setting is not None:
+        return setting.value
+    if default is not _UNSET:
+        return default
+    return DEFAULTS.get(key)
+
+
+def set(key: str, value: Any) -> Setting:  # noqa: A001  the module is read as settings.get / settings.set
+    """Store a setting in the current transaction; the caller commits."""
+    setting = db.session.get(Setting, key)
+    if setting is None:
+        setting = Setting(key=key, value=value)
+        db.session.add(setting)
+    else:
+        setting.value = value
+    db.session.flush()
+    return setting
+
+
+def owners_see_guest_contact_before_reply() -> bool:
+    return bool(get(GUEST_CONTACT_BEFORE_REPLY))
