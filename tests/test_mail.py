@@ -90,3 +90,17 @@ def test_mail_waits_in_the_outbox_while_smtp_is_down(client, runner, smtp_port, 
 def test_spam_sends_no_mail(client, inbox, live_property):
     client.post("/api/enquiry", json=enquiry_data(live_property, website="filled"))
     assert inbox.messages == []
+
+
+def test_owner_mail_hides_guest_details_when_admins_say_so(client, inbox, live_property):
+    from crm import settings
+
+    settings.set(settings.GUEST_CONTACT_BEFORE_REPLY, False)
+    db.session.commit()
+    client.post("/api/enquiry", json=enquiry_data(live_property, guest_email="private@example.com", guest_phone="07911 123456"))
+    [to_owner] = inbox.to("owner@example.com")
+    assert to_owner["Reply-To"] is None
+    text = to_owner.get_body(("plain",)).get_content()
+    assert "private@example.com" not in text and "7911" not in text
+    assert "after your first reply" in text
+    assert "private@example.com" not in to_owner.get_body(("html",)).get_content()

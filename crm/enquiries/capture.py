@@ -286,9 +286,14 @@ def store(submission: Submission) -> tuple[Enquiry, bool]:
 
 def queue_arrival_emails(enquiry: Enquiry) -> None:
     """Queue the owner's notification and the guest's acknowledgement, once per enquiry."""
+    from .. import settings
+
     prop = enquiry.property
+    # When owners see a guest's details only after replying, the e-mail must not give them away either.
+    show_guest = settings.owners_see_guest_contact_before_reply()
     mail.queue(prop.owner.email, "enquiry_owner", dedupe_key=f"enquiry:{enquiry.id}:owner",
-               reply_to=enquiry.guest_email, enquiry=enquiry, property=prop, owner=prop.owner)
+               reply_to=enquiry.guest_email if show_guest else None, enquiry=enquiry, property=prop,
+               owner=prop.owner, show_guest=show_guest)
     mail.queue(enquiry.guest_email, "enquiry_guest", dedupe_key=f"enquiry:{enquiry.id}:guest",
                enquiry=enquiry, property=prop)
 
