@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -248,6 +249,11 @@ class Contact(db.Model):
         return f"{self.first_name} {self.last_name}".strip() or self.email
 
 
+# Name search is a prefix range on the lower-cased names.
+Index("ix_crm_contacts_first_name_lower", func.lower(Contact.first_name))
+Index("ix_crm_contacts_last_name_lower", func.lower(Contact.last_name))
+
+
 class CrmProperty(db.Model):
     __tablename__ = "crm_properties"
     __table_args__ = (
@@ -299,6 +305,9 @@ class CrmEnquiry(db.Model):
         Index("ix_crm_enquiries_property_event", "property_id", "event_date", "status"),
         Index("ix_crm_enquiries_last_updated", "last_updated_at", "id"),
         Index("ix_crm_enquiries_guest_email", "guest_email"),
+        Index("ix_crm_enquiries_status_updated", "status", "last_updated_at", "id"),
+        Index("ix_crm_enquiries_priority_created", "priority", "created_at", "id"),
+        Index("ix_crm_enquiries_guest_name", "guest_name", "id"),
         CheckConstraint("estimated_guests IS NULL OR estimated_guests >= 1", name="guests_positive"),
         CheckConstraint("estimated_budget IS NULL OR estimated_budget >= 0", name="budget_not_negative"),
         CheckConstraint("booking_value IS NULL OR booking_value >= 0", name="booking_value_not_negative"),
@@ -350,6 +359,17 @@ class CrmEnquiry(db.Model):
     assigned_to_admin: Mapped[User | None] = relationship()
 
 
+# Sorting by event date puts enquiries without one last, through this indexed expression.
+EVENT_SORT = func.coalesce(CrmEnquiry.event_date, literal_column("'9999-12-31'"))
+Index("ix_crm_enquiries_event_sort", EVENT_SORT, CrmEnquiry.id)
+
+# A fit-flag filter reads a small partial index instead of scanning every enquiry.
+for _flag in FIT_FLAGS:
+    _column = getattr(CrmEnquiry, f"fit_{_flag}")
+    Index(f"ix_crm_enquiries_fit_{_flag}", CrmEnquiry.created_at, CrmEnquiry.id,
+          sqlite_where=_column == True, postgresql_where=_column == True)  # noqa: E712
+
+
 class EnquiryStatusHistory(db.Model):
     """One row per status an enquiry entered; time in a status is the gap to the next row."""
 
@@ -370,6 +390,7 @@ class Membership(db.Model):
     __tablename__ = "crm_memberships"
     __table_args__ = (
         Index("ix_crm_memberships_status_end", "status", "end_date", "id"),
+        Index("ix_crm_memberships_status_created", "status", "created_at", "id"),
         Index("ix_crm_memberships_contact", "contact_id", "created_at"),
         Index("ix_crm_memberships_created", "created_at", "id"),
         Index("ix_crm_memberships_end", "end_date", "id"),
@@ -446,6 +467,7 @@ class ActivityLog(db.Model):
         Index("ix_crm_activity_log_entity", "entity_type", "entity_id", "timestamp"),
         Index("ix_crm_activity_log_timestamp", "timestamp", "id"),
         Index("ix_crm_activity_log_action", "action", "timestamp"),
+        Index("ix_crm_activity_log_type_time", "entity_type", "timestamp", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,7 +8,14 @@ from .models import ENQUIRY_STATUSES, Contact, CrmEnquiry, CrmProperty, Membersh
 
 
 def crm_stats() -> dict:
-    """Return the CRM's headline counts in a handful of grouped queries."""
+    """Return the CRM's headline counts, recounted only when the data has changed."""
+    from .cache import cached
+
+    return cached("stats", count_stats)
+
+
+def count_stats() -> dict:
+    """Count the CRM's headline figures in a handful of grouped queries."""
     contacts = dict(db.session.execute(select(Contact.type, func.count()).group_by(Contact.type)).all())
     properties = dict(db.session.execute(
         select(CrmProperty.listing_status, func.count()).group_by(CrmProperty.listing_status)).all())

@@ -307,3 +307,12 @@ def test_unlisted_properties_are_hidden_except_from_owner_and_admin(client, auth
     auth.logout()
     auth.login("admin@example.com")
     assert client.get(f"/properties/{prop.id}").status_code == 200
+
+
+def test_form_with_a_stale_csrf_token_keeps_what_the_guest_typed(app, client, live_property):
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.post(f"/properties/{live_property.id}/enquiry",
+                           data=form_data(live_property, client, guest_name="Ffion Jones", csrf_token="stale"))
+    assert response.status_code == 422
+    assert b"press Send again" in response.data and b'value="Ffion Jones"' in response.data
+    assert count(Enquiry) == 0

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Select, func, literal, or_, select, tuple_
+from sqlalchemy import Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -27,6 +27,7 @@ from ..models import (
     MEMBERSHIP_STATUSES,
     PRIORITIES,
     TIERS,
+    EVENT_SORT,
     ActivityLog,
     Contact,
     CrmEnquiry,
@@ -37,7 +38,7 @@ from ..models import (
 
 COUNT_CAP = 10_000
 PAGE_SIZES = (25, 50, 100)
-FAR_FUTURE = date(9999, 12, 31)
+DEFAULT_PAGE_SIZE = 25
 
 
 def _choices(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -102,15 +103,25 @@ class ListSpec:
         return next((f for f in self.filters if f.name == name), None)
 
 
-def _prefix(column, term: str):
-    """Case-insensitive prefix match that can use an index on the lower-cased value."""
-    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"{escaped}%", escape="\\")
-
-
 def _contains(column, term: str):
+    """Case-insensitive substring match: for the smaller tables, where a scan is cheap."""
     escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return func.lower(column).like(f"%{escaped}%", escape="\\")
+
+
+def _starts_with(expression, word: str):
+    """A prefix match written as a range, so an index on `expression` serves it on any database."""
+    return and_(expression >= word, expression < word + "\U0010ffff")
+
+
+def matching_contacts(term: str) -> Select:
+    """Contacts whose first name, last name or e-mail starts with each word of `term`."""
+    conditions = []
+    for word in term.lower().split()[:4]:
+        conditions.append(or_(_starts_with(func.lower(Contact.first_name), word),
+                              _starts_with(func.lower(Contact.last_name), word),
+                              _starts_with(Contact.email, word)))
+    return select(Contact.id).where(*conditions)
 
 
 def _day_start(value: date) -> datetime:
@@ -122,12 +133,11 @@ def _id_or_none(column):
 
 
 def enquiry_search(term: str):
-    return or_(_contains(CrmEnquiry.guest_name, term), _contains(CrmEnquiry.guest_email, term))
+    return CrmEnquiry.contact_id.in_(matching_contacts(term))
 
 
 def contact_search(term: str):
-    return or_(_contains(Contact.email, term), _contains(Contact.first_name, term), _contains(Contact.last_name, term),
-               _contains(Contact.business_name, term))
+    return Contact.id.in_(matching_contacts(term))
 
 
 def property_search(term: str):
@@ -156,7 +166,8 @@ ENQUIRY_FILTERS = (
 ENQUIRY_SORTS = (
     Sort("received", "Received", CrmEnquiry.created_at),
     Sort("updated", "Last change", CrmEnquiry.last_updated_at),
-    Sort("event", "Event date", func.coalesce(CrmEnquiry.event_date, literal(FAR_FUTURE)), default_descending=False),
+    # Enquiries without an event date sort last; the same expression is indexed (ix_crm_enquiries_event_sort).
+    Sort("event", "Event date", EVENT_SORT, default_descending=False),
     Sort("guest", "Guest", CrmEnquiry.guest_name, default_descending=False),
 )
 ENQUIRY_CSV = (
@@ -264,7 +275,7 @@ class ListState:
     search: str = ""
     sort: Sort | None = None
     descending: bool = True
-    size: int = 50
+    size: int = DEFAULT_PAGE_SIZE
     after: str | None = None
     before: str | None = None
 
@@ -281,7 +292,7 @@ class ListState:
         direction = args.get("dir")
         state.descending = state.sort.default_descending if direction not in ("asc", "desc") else direction == "desc"
         size = args.get("size", "")
-        state.size = int(size) if size.isdigit() and int(size) in PAGE_SIZES else 50
+        state.size = int(size) if size.isdigit() and int(size) in PAGE_SIZES else DEFAULT_PAGE_SIZE
         state.after = args.get("after") or None
         state.before = args.get("before") or None
         return state
@@ -351,8 +362,13 @@ def page(state: ListState) -> Page:
     elif state.after and not backwards:
         position = _decode(state, state.after)
     if position is not None:
-        bound = tuple_(literal(position[0], type_=sort.expression.type), literal(position[1]))
-        statement = statement.where(key < bound if descending else key > bound)
+        value = literal(position[0], type_=sort.expression.type)
+        bound = tuple_(value, literal(position[1]))
+        # The plain range on the sort expression lets any index on it seek; the row value breaks ties.
+        if descending:
+            statement = statement.where(sort.expression <= value, key < bound)
+        else:
+            statement = statement.where(sort.expression >= value, key > bound)
     order = (sort.expression.desc(), spec.model.id.desc()) if descending else (sort.expression.asc(), spec.model.id.asc())
     statement = statement.order_by(*order).limit(state.size + 1)
     if spec.options:
@@ -385,7 +401,11 @@ def capped_count(statement: Select, cap: int = COUNT_CAP) -> tuple[int, bool]:
 
 
 def total_count(spec: ListSpec) -> int:
-    return db.session.scalar(select(func.count()).select_from(spec.base().with_only_columns(literal(1)).subquery()))
+    """Count every row of the tab, reusing the count until the data changes."""
+    from ..cache import cached
+
+    return cached(f"total:{spec.tab}", lambda: db.session.scalar(
+        select(func.count()).select_from(spec.base().with_only_columns(literal(1)).subquery())))
 
 
 def batches(state: ListState, size: int = 1000):

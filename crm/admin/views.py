@@ -287,7 +287,7 @@ def board_response():
                                         .order_by(CrmEnquiry.last_updated_at.desc(), CrmEnquiry.id.desc()).limit(BOARD_CARDS)))
         columns.append({"status": status, "count": count, "capped": capped, "cards": cards})
     return render("admin/board.html", "board", columns=columns, state=state, spec=spec, now=utcnow(),
-                  stale_after=STALE_AFTER, statuses=BOARD_STATUSES, stats=crm_stats(), admins=admins())
+                  stale_after=STALE_AFTER, statuses=BOARD_STATUSES, admins=admins())
 
 
 @bp.get("/board")

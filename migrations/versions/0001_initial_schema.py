@@ -77,6 +77,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_activity_log'))
     )
     with op.batch_alter_table('crm_activity_log', schema=None) as batch_op:
+        batch_op.create_index('ix_crm_activity_log_type_time', ['entity_type', 'timestamp', 'id'], unique=False)
         batch_op.create_index('ix_crm_activity_log_action', ['action', 'timestamp'], unique=False)
         batch_op.create_index('ix_crm_activity_log_entity', ['entity_type', 'entity_id', 'timestamp'], unique=False)
         batch_op.create_index('ix_crm_activity_log_timestamp', ['timestamp', 'id'], unique=False)
@@ -109,6 +110,9 @@ def upgrade():
     sa.UniqueConstraint('user_id', name=op.f('uq_crm_contacts_user_id'))
     )
     with op.batch_alter_table('crm_contacts', schema=None) as batch_op:
+        # Name search is a prefix range on the lower-cased names.
+        batch_op.create_index('ix_crm_contacts_first_name_lower', [sa.text('lower(first_name)')], unique=False)
+        batch_op.create_index('ix_crm_contacts_last_name_lower', [sa.text('lower(last_name)')], unique=False)
         batch_op.create_index('ix_crm_contacts_created', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_crm_contacts_first_name', ['first_name', 'id'], unique=False)
         batch_op.create_index('ix_crm_contacts_last_name', ['last_name', 'first_name', 'id'], unique=False)
@@ -198,6 +202,7 @@ def upgrade():
         batch_op.create_index('ix_crm_memberships_created', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_crm_memberships_end', ['end_date', 'id'], unique=False)
         batch_op.create_index('ix_crm_memberships_status_end', ['status', 'end_date', 'id'], unique=False)
+        batch_op.create_index('ix_crm_memberships_status_created', ['status', 'created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_crm_memberships_stripe_customer_id'), ['stripe_customer_id'], unique=False)
 
     op.create_table('crm_properties',
@@ -321,6 +326,14 @@ def upgrade():
     sa.UniqueConstraint('source_enquiry_id', name=op.f('uq_crm_enquiries_source_enquiry_id'))
     )
     with op.batch_alter_table('crm_enquiries', schema=None) as batch_op:
+        batch_op.create_index('ix_crm_enquiries_status_updated', ['status', 'last_updated_at', 'id'], unique=False)
+        batch_op.create_index('ix_crm_enquiries_priority_created', ['priority', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_crm_enquiries_guest_name', ['guest_name', 'id'], unique=False)
+        batch_op.create_index('ix_crm_enquiries_event_sort', [sa.text("coalesce(event_date, '9999-12-31')"), 'id'], unique=False)
+        # A fit-flag filter reads a small partial index instead of scanning every enquiry.
+        for flag in ('over_capacity', 'date_booked', 'budget_below_price', 'short_notice'):
+            batch_op.create_index(f'ix_crm_enquiries_fit_{flag}', ['created_at', 'id'], unique=False,
+                                  sqlite_where=sa.text(f'fit_{flag} = 1'), postgresql_where=sa.text(f'fit_{flag} = true'))
         batch_op.create_index('ix_crm_enquiries_assigned', ['assigned_to_admin_id', 'created_at'], unique=False)
         batch_op.create_index('ix_crm_enquiries_contact_created', ['contact_id', 'created_at'], unique=False)
         batch_op.create_index('ix_crm_enquiries_created', ['created_at', 'id'], unique=False)
@@ -459,6 +472,7 @@ def downgrade():
     op.drop_table('crm_properties')
     with op.batch_alter_table('crm_memberships', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_crm_memberships_stripe_customer_id'))
+        batch_op.drop_index('ix_crm_memberships_status_created')
         batch_op.drop_index('ix_crm_memberships_status_end')
         batch_op.drop_index('ix_crm_memberships_end')
         batch_op.drop_index('ix_crm_memberships_created')
