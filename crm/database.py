@@ -31,13 +31,15 @@ def configure_engine(engine: Engine) -> None:
 
 def wants_write_lock() -> bool:
     """Tell whether the current unit of work will write: any non-GET request, or one marked by will_write()."""
-    if has_app_context() and g.get("db_write"):
-        return True
     if has_request_context():
-        return request.method not in READ_METHODS
-    return False
+        return request.method not in READ_METHODS or request.environ.get("crm.db_write", False)
+    return has_app_context() and g.get("db_write", False)
 
 
 def will_write() -> None:
     """Mark the current GET request, CLI command or job as one that writes, before its first query."""
-    g.db_write = True
+    # A request's mark lives on the request itself, so it ends with the request.
+    if has_request_context():
+        request.environ["crm.db_write"] = True
+    else:
+        g.db_write = True

@@ -316,3 +316,10 @@ def test_form_with_a_stale_csrf_token_keeps_what_the_guest_typed(app, client, li
     assert response.status_code == 422
     assert b"press Send again" in response.data and b'value="Ffion Jones"' in response.data
     assert count(Enquiry) == 0
+
+
+def test_nul_characters_are_dropped_not_stored(client, live_property):
+    response = client.post("/api/enquiry", json=enquiry_data(live_property, guest_name="Ann\x00 Lee", message="Hi\x00 there"))
+    assert response.status_code == 201
+    enquiry = db.session.get(CrmEnquiry, response.json["id"])
+    assert (enquiry.guest_name, enquiry.message) == ("Ann Lee", "Hi there")

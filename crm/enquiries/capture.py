@@ -83,7 +83,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, (dict, list, bool)):
         raise ValueError("must be text")
-    return str(value).strip()
+    # NUL is never meant, and PostgreSQL refuses it in text columns.
+    return str(value).replace("\x00", "").strip()
 
 
 def _event_type(value: str) -> str:
