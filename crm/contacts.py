@@ -32,3 +32,28 @@ def normalise_phone(value: str | None, region: str | None = None) -> str | None:
     if not phonenumbers.is_possible_number(number):
         raise ValueError("Enter a real phone number, such as 07700 900123.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class NormalisedEmail:
+    """A form validator that checks an e-mail address and stores it normalised."""
+
+    def __call__(self, form, field):
+        from wtforms.validators import ValidationError
+
+        try:
+            field.data = normalise_email(field.data)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+
+class NormalisedPhone:
+    """A form validator that checks an optional phone number and stores it in E.164."""
+
+    def __call__(self, form, field):
+        from wtforms.validators import ValidationError
+
+        if field.data:
+            try:
+                field.data = normalise_phone(field.data)
+            except ValueError as error:
+                raise ValidationError(str(error)) from None

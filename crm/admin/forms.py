@@ -2,17 +2,17 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
-from ..contacts import normalise_email, normalise_phone
+from ..contacts import NormalisedEmail, NormalisedPhone
 from ..models import CONTACT_STATUSES, EVENT_TYPES
 
 
 class ContactForm(FlaskForm):
     first_name = StringField("First name", validators=[Optional(), Length(max=80)])
     last_name = StringField("Last name", validators=[Optional(), Length(max=80)])
-    email = EmailField("E-mail address", validators=[DataRequired("Enter an e-mail address."), Length(max=254)])
-    phone = TelField("Phone", validators=[Optional(), Length(max=32)])
+    email = EmailField("E-mail address", validators=[DataRequired("Enter an e-mail address."), Length(max=254), NormalisedEmail()])
+    phone = TelField("Phone", validators=[Optional(), Length(max=32), NormalisedPhone()])
     status = SelectField("Status", choices=[SelectChoice(s, s.capitalize()) for s in CONTACT_STATUSES])
     address = StringField("Address", validators=[Optional(), Length(max=255)])
     city = StringField("Town or city", validators=[Optional(), Length(max=120)])
@@ -25,19 +25,6 @@ class ContactForm(FlaskForm):
     event_type = SelectField("Usual occasion", choices=[SelectChoice("", "—")] + [SelectChoice(t, t.replace("_", "/").capitalize()) for t in EVENT_TYPES],
                              validators=[Optional()])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
-
-    def validate_email(self, field):
-        try:
-            field.data = normalise_email(field.data)
-        except ValueError as error:
-            raise ValidationError(str(error)) from None
-
-    def validate_phone(self, field):
-        if field.data:
-            try:
-                field.data = normalise_phone(field.data)
-            except ValueError as error:
-                raise ValidationError(str(error)) from None
 
 
 class NoteForm(FlaskForm):

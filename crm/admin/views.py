@@ -412,34 +412,32 @@ def platform_property(record: CrmProperty) -> Property:
     return get_or_404(Property, record.property_id)
 
 
-@bp.post("/properties/<int:crm_property_id>/approve")
-def approve(crm_property_id: int):
-    """Approve a listing awaiting approval: it goes live."""
+def moderate(crm_property_id: int, decide, success: str):
+    """Approve or reject a listing through the listing service, then go back where the admin was."""
     record = get_or_404(CrmProperty, crm_property_id)
+    back = safe_next(request.form.get("next")) or url_for("admin.dashboard", tab="moderation")
     try:
-        listings.approve(platform_property(record), current_user)
+        decide(platform_property(record))
     except listings.ListingError as error:
         db.session.rollback()
         flash(error.message, "error")
-        return redirect_to(url_for("admin.dashboard", tab="moderation"))
+        return redirect_to(back)
     sync.commit()
-    flash(f"Approved: {record.title} is live.", "success")
-    return changed(redirect_to(safe_next(request.form.get("next")) or url_for("admin.dashboard", tab="moderation")))
+    flash(success.format(title=record.title), "success")
+    return changed(redirect_to(back))
+
+
+@bp.post("/properties/<int:crm_property_id>/approve")
+def approve(crm_property_id: int):
+    """Approve a listing awaiting approval: it goes live."""
+    return moderate(crm_property_id, lambda prop: listings.approve(prop, current_user), "Approved: {title} is live.")
 
 
 @bp.post("/properties/<int:crm_property_id>/reject")
 def reject(crm_property_id: int):
     """Reject a listing with a reason the owner will see."""
-    record = get_or_404(CrmProperty, crm_property_id)
-    try:
-        listings.reject(platform_property(record), current_user, request.form.get("reason"))
-    except listings.ListingError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect_to(url_for("admin.dashboard", tab="moderation"))
-    sync.commit()
-    flash(f"Rejected: {record.title}. The owner will see your reason.", "success")
-    return changed(redirect_to(safe_next(request.form.get("next")) or url_for("admin.dashboard", tab="moderation")))
+    return moderate(crm_property_id, lambda prop: listings.reject(prop, current_user, request.form.get("reason")),
+                    "Rejected: {title}. The owner will see your reason.")
 
 
 # --- Settings --------------------------------------------------------------------------------------

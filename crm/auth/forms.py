@@ -1,16 +1,17 @@
 """Sign-up and sign-in forms."""
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, TelField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from ..contacts import normalise_email, normalise_phone
+from ..contacts import NormalisedEmail, NormalisedPhone
 
 
 class SignupForm(FlaskForm):
     first_name = StringField("First name", validators=[DataRequired("Enter your first name."), Length(max=80)])
     last_name = StringField("Last name", validators=[DataRequired("Enter your last name."), Length(max=80)])
-    email = EmailField("E-mail address", validators=[DataRequired("Enter your e-mail address."), Length(max=254)])
-    phone = TelField("Phone number", validators=[Optional(), Length(max=32)])
+    email = EmailField("E-mail address", validators=[
+        DataRequired("Enter your e-mail address."), Length(max=254), NormalisedEmail()])
+    phone = TelField("Phone number", validators=[Optional(), Length(max=32), NormalisedPhone()])
     business_name = StringField("Business name", validators=[Optional(), Length(max=160)])
     password = PasswordField("Password", validators=[
         DataRequired("Choose a password."),
@@ -20,19 +21,6 @@ class SignupForm(FlaskForm):
         DataRequired("Repeat your password."),
         EqualTo("password", message="The two passwords do not match."),
     ])
-
-    def validate_email(self, field):
-        try:
-            field.data = normalise_email(field.data)
-        except ValueError as error:
-            raise ValidationError(str(error)) from None
-
-    def validate_phone(self, field):
-        if field.data:
-            try:
-                field.data = normalise_phone(field.data)
-            except ValueError as error:
-                raise ValidationError(str(error)) from None
 
 
 class LoginForm(FlaskForm):

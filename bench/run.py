@@ -1,0 +1,278 @@
+"""Benchmark the app on the large data set: p50 and p95 latency of named HTTP requests.
+
+Builds (or reuses) a large SQLite database, serves it with gunicorn on a free local port,
+signs in as the demo admin and times each request in REQUESTS, using only the standard library.
+Run from the project root: `.venv/bin/python bench/run.py` (see bench/README.md).
+"""
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import itertools
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "demo-admin-pass"
+RUN_ID = secrets.token_hex(4)
+
+
+@dataclass
+class Context:
+    """What request paths and bodies may refer to: ids picked from the database, the iteration number."""
+
+    live_property_id: int
+    enquiry_id: int
+
+
+Body = dict | Callable[[int, Context], dict] | None
+
+
+def enquiry_body(i: int, ctx: Context) -> dict:
+    return {"property_id": ctx.live_property_id, "guest_name": "Bench Guest",
+            "guest_email": f"bench-{RUN_ID}-{i}@example.com", "event_type": "birthday",
+            "event_date": "2027-06-12", "estimated_guests": 8, "estimated_budget": 2000,
+            "message": "Benchmark enquiry: a 40th birthday weekend for eight."}
+
+
+def status_body(i: int, ctx: Context) -> dict:
+    # Alternate between two open statuses so every call is a real change.
+    return {"id": ctx.enquiry_id, "status": "negotiating" if i % 2 == 0 else "contacted"}
+
+
+# (name, method, path, body). Paths are formatted with the Context's fields; add rows as the CRM grows.
+REQUESTS: list[tuple[str, str, str, Body]] = [
+    ("home page", "GET", "/", None),
+    ("property page", "GET", "/properties/{live_property_id}", None),
+    ("stats JSON", "GET", "/api/crm/stats", None),
+    ("CRM dashboard", "GET", "/admin/crm", None),
+    ("contacts list", "GET", "/api/crm/contacts?limit=50", None),
+    ("enquiries list", "GET", "/api/crm/enquiries?limit=50", None),
+    ("new enquiries", "GET", "/api/crm/enquiries?status=new", None),
+    ("submit enquiry", "POST", "/api/enquiry", enquiry_body),
+    ("change status", "PUT", "/api/crm/enquiries", status_body),
+]
+
+
+# --- Database and server ----------------------------------------------------------------------
+
+
+def ensure_database(path: Path, timeout: float) -> None:
+    """Create the large data set at `path` unless it is already there."""
+    if path.exists():
+        print(f"Using existing database {path} ({path.stat().st_size / 2**20:,.0f} MiB)")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{path}", "FLASK_APP": "app"}
+    print(f"Building the large data set in {path} ...")
+    started = time.perf_counter()
+    try:
+        for args in (["db", "upgrade"], ["crm", "seed-demo", "--scale", "large"]):
+            subprocess.run([str(VENV_BIN / "flask"), *args], cwd=ROOT, env=env, check=True, timeout=timeout)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        path.unlink(missing_ok=True)  # never leave a half-built database to be reused
+        raise
+    print(f"Built in {time.perf_counter() - started:.1f} s")
+
+
+def pick_ids(path: Path) -> Context:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        live = conn.execute("SELECT id FROM properties WHERE status = 'live' ORDER BY id LIMIT 1").fetchone()
+        enquiry = conn.execute("SELECT id FROM crm_enquiries WHERE status IN ('contacted', 'negotiating') "
+                               "ORDER BY id DESC LIMIT 1").fetchone()
+    if not live or not enquiry:
+        sys.exit("The database has no live property or open enquiry; is it a seeded database?")
+    return Context(live_property_id=live[0], enquiry_id=enquiry[0])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(db_path: Path, workers: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{db_path}", "SECRET_KEY": secrets.token_urlsafe(32),
+                        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    log = open(log_path, "w")
+    server = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "60", "app:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    server.send_signal(signal.SIGTERM)  # gunicorn's master stops its workers
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=5)
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 302 is an answer to time, not a hop to follow
+
+
+class Client:
+    """A cookie-keeping HTTP client with a CSRF token, on urllib alone."""
+
+    def __init__(self, base: str, timeout: float):
+        self.base = base
+        self.timeout = timeout
+        self.csrf_token = ""
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect)
+
+    def request(self, method: str, path: str, body: dict | None = None, form: dict | None = None) -> tuple[int, bytes]:
+        headers = {"X-CSRFToken": self.csrf_token}
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        elif form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        try:
+            with self.opener.open(req, timeout=self.timeout) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def wait_until_up(self, server: subprocess.Popen, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError("gunicorn exited while starting")
+            try:
+                self.request("GET", "/login")
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"gunicorn did not answer within {seconds:.0f} s")
+
+    def sign_in(self, email: str, password: str) -> None:
+        status, page = self.request("GET", "/login")
+        token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page)
+        form = {"email": email, "password": password, "csrf_token": token.group(1).decode() if token else ""}
+        status, _ = self.request("POST", "/login", form=form)
+        if status != 302:
+            raise RuntimeError(f"Signing in as {email} answered {status}, not a redirect")
+        # The token for JSON writes is the session's, from any page's <meta name="csrf-token">.
+        status, page = self.request("GET", "/admin/crm")
+        meta = re.search(rb'<meta name="csrf-token" content="([^"]+)"', page)
+        self.csrf_token = meta.group(1).decode() if meta else ""
+
+
+# --- Measuring --------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def measure(client: Client, ctx: Context, times: int, deadline: float, counter: itertools.count) -> list[dict]:
+    rows = []
+    for name, method, template, body in REQUESTS:
+        path = template.format(**vars(ctx))
+        row = {"name": name, "request": f"{method} {path}", "ok": 0, "errors": 0, "statuses": set(), "ms": [],
+               "note": ""}
+        rows.append(row)
+        for i in range(times + 1):  # the first call warms up and is not timed
+            if time.monotonic() > deadline:
+                row["note"] = "stopped: time budget used up"
+                break
+            payload = body(next(counter), ctx) if callable(body) else body
+            started = time.perf_counter()
+            try:
+                status, _ = client.request(method, path, body=payload)
+            except OSError as error:  # includes timeouts
+                row["errors"] += 1
+                row["note"] = f"{type(error).__name__}: {error}"[:60]
+                continue
+            elapsed = (time.perf_counter() - started) * 1000
+            row["statuses"].add(status)
+            if status in (404, 405) and i == 0:
+                row["errors"] += 1
+                row["note"] = f"missing endpoint ({status})"
+                break
+            if status >= 400:
+                row["errors"] += 1
+                continue
+            if i:
+                row["ok"] += 1
+                row["ms"].append(elapsed)
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    header = f"{'name':<16} {'request':<42} {'n':>4} {'err':>4} {'p50 ms':>8} {'p95 ms':>8}  status / note"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        p50 = f"{percentile(row['ms'], 50):8.1f}" if row["ms"] else f"{'-':>8}"
+        p95 = f"{percentile(row['ms'], 95):8.1f}" if row["ms"] else f"{'-':>8}"
+        statuses = ",".join(str(s) for s in sorted(row["statuses"]))
+        print(f"{row['name']:<16} {row['request'][:42]:<42} {row['ok']:>4} {row['errors']:>4} {p50} {p95}  "
+              f"{statuses} {row['note']}".rstrip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=ROOT / "bench" / "large.db",
+                        help="SQLite database file; seeded with the large data set if absent")
+    parser.add_argument("-n", "--times", type=int, default=50, help="timed calls per request (default 50)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--timeout", type=float, default=15, help="seconds allowed per request (default 15)")
+    parser.add_argument("--budget", type=float, default=600, help="seconds allowed for all requests (default 600)")
+    parser.add_argument("--seed-timeout", type=float, default=1800, help="seconds allowed to build the database")
+    args = parser.parse_args(argv)
+
+    db_path = args.db.resolve()
+    ensure_database(db_path, args.seed_timeout)
+    ctx = pick_ids(db_path)
+    log_path = db_path.with_suffix(".gunicorn.log")
+    server, base = start_server(db_path, args.workers, log_path)
+    try:
+        client = Client(base, args.timeout)
+        client.wait_until_up(server, 60)
+        client.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+        print(f"gunicorn -w {args.workers} at {base}, signed in as {ADMIN_EMAIL}; "
+              f"{args.times} timed calls per request\n")
+        started = time.monotonic()
+        rows = measure(client, ctx, args.times, started + args.budget, itertools.count())
+        print_table(rows)
+        print(f"\n{sum(r['ok'] for r in rows)} timed requests in {time.monotonic() - started:.1f} s "
+              f"(server log: {log_path})")
+    finally:
+        stop_server(server)
+    return 1 if any(r["errors"] for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
