@@ -85,16 +85,20 @@ def deliver(ids: list[int] | None = None) -> tuple[int, int]:
     # No transaction (and so no lock) is held while talking to the SMTP server.
     db.session.rollback()
     sent = failed = 0
+    results = []
     for message_id, mime in outgoing:
         try:
             send(message_id, mime)
         except Exception as error:  # the outbox keeps it; the next sync retries
             failed += 1
             current_app.logger.warning("E-mail %s to %s not delivered: %s", message_id, mime["To"], error)
-            values = {"attempts": EmailMessage.attempts + 1, "last_error": f"{type(error).__name__}: {error}"[:2000]}
+            results.append((message_id, {"last_error": f"{type(error).__name__}: {error}"[:2000]}))
         else:
             sent += 1
-            values = {"attempts": EmailMessage.attempts + 1, "status": "sent", "sent_at": utcnow(), "last_error": None}
-        db.session.execute(update(EmailMessage).where(EmailMessage.id == message_id).values(**values))
+            results.append((message_id, {"status": "sent", "sent_at": utcnow(), "last_error": None}))
+    for message_id, values in results:
+        db.session.execute(update(EmailMessage).where(EmailMessage.id == message_id)
+                           .values(attempts=EmailMessage.attempts + 1, **values))
+    if results:
         db.session.commit()
     return sent, failed
