@@ -367,6 +367,7 @@ def test_inline_status_change_to_booked_returns_the_row_and_an_event(client, inb
     assert [(h.from_status, h.to_status, h.performed_by) for h in history] == [
         (None, "new", "system"), ("new", "booked", "owner@example.com")]
     change = db.session.scalar(select(ActivityLog).where(ActivityLog.entity_type == "enquiry",
+                                                         ActivityLog.entity_id == enquiry.id,
                                                          ActivityLog.action == "status_changed"))
     assert change.performed_by == "owner@example.com"
     assert change.changed_fields["status"] == {"before": "new", "after": "booked"}
