@@ -833,7 +833,8 @@ def test_lost_sets_closed_at_and_the_reason(world, reason_field):
     assert response.status_code == 200
     assert response.json["lost_reason"] == "Booked somewhere else"
     assert response.json["closed_at"] is not None and response.json["first_response_at"] is not None
-    entry = db.session.scalar(select(ActivityLog).where(ActivityLog.action == "status_changed"))
+    entry = db.session.scalar(select(ActivityLog).where(ActivityLog.action == "status_changed",
+                                                        ActivityLog.entity_id == world["enquiry"]))
     assert entry.reason == "Booked somewhere else"
 
 
