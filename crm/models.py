@@ -502,10 +502,13 @@ class Segment(db.Model):
 
 
 class SyncEvent(db.Model):
-    """The CRM outbox: a platform write's CRM work, recorded in the same transaction."""
+    """The sync outbox: a platform write's CRM work, recorded in the same transaction.
 
-    __tablename__ = "crm_sync_events"
-    __table_args__ = (Index("ix_crm_sync_events_status", "status", "id"),)
+    It is a platform table (no crm_ prefix) on purpose: it must take writes even when the CRM's own tables cannot.
+    """
+
+    __tablename__ = "sync_events"
+    __table_args__ = (Index("ix_sync_events_status", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(60))
@@ -520,8 +523,8 @@ class SyncEvent(db.Model):
 class EmailMessage(db.Model):
     """The e-mail outbox: queued with the write that caused it, delivered after commit."""
 
-    __tablename__ = "crm_email_outbox"
-    __table_args__ = (Index("ix_crm_email_outbox_status", "status", "id"),)
+    __tablename__ = "email_outbox"
+    __table_args__ = (Index("ix_email_outbox_status", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The same logical message (say, one enquiry's acknowledgement) is queued at most once.

@@ -1,6 +1,6 @@
 """The CRM sync outbox: a CRM fault never blocks a platform write, and replays never double anything."""
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from crm import sync
 from crm.extensions import db
@@ -148,3 +148,38 @@ def test_unknown_event_kinds_are_refused_at_record_time(app):
         sync.record("no.such.kind", x=1)
     db.session.rollback()
     assert db.session.get(Property, 1) is None
+
+
+def refuse_crm_enquiry_writes(on: bool) -> None:
+    """Make the database itself refuse rows in crm_enquiries: a real CRM fault, not a patched handler."""
+    if db.engine.dialect.name == "sqlite":
+        statements = (["CREATE TRIGGER crm_down BEFORE INSERT ON crm_enquiries BEGIN SELECT RAISE(ABORT, 'crm is down'); END"]
+                      if on else ["DROP TRIGGER crm_down"])
+    else:
+        statements = ([
+            "CREATE FUNCTION crm_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'crm is down'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER crm_down BEFORE INSERT ON crm_enquiries FOR EACH ROW EXECUTE FUNCTION crm_down()",
+        ] if on else ["DROP TRIGGER crm_down ON crm_enquiries", "DROP FUNCTION crm_down()"])
+    for statement in statements:
+        db.session.execute(text(statement))
+    db.session.commit()
+
+
+def test_a_database_fault_in_the_crm_loses_nothing(client, runner, live_property):
+    refuse_crm_enquiry_writes(True)
+    try:
+        response = client.post("/api/enquiry", json=enquiry_data(live_property, guest_email="resilient@example.com"))
+        assert response.status_code == 201 and response.json["status"] == "new"
+        form = client.post(f"/properties/{live_property.id}/enquiry",
+                           data=enquiry_data(live_property, guest_name="Form Guest", guest_email="form@example.com"))
+        assert form.status_code == 200 and b"Thank you, Form" in form.data
+        assert db.session.scalar(select(func.count()).select_from(Enquiry)) == 2
+        assert db.session.scalar(select(func.count()).select_from(CrmEnquiry)) == 0
+        assert all("crm is down" in e.last_error for e in pending_events())
+    finally:
+        refuse_crm_enquiry_writes(False)
+    assert runner.invoke(args=["crm", "sync"]).exit_code == 0
+    db.session.rollback()
+    emails = set(db.session.scalars(select(CrmEnquiry.guest_email)))
+    assert emails == {"resilient@example.com", "form@example.com"}
+    assert runner.invoke(args=["crm", "sync"]).output.startswith("Sync events: 0 applied")

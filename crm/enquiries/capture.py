@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import mail, sync
 from ..contacts import normalise_email, normalise_phone
@@ -301,8 +302,13 @@ def queue_arrival_emails(enquiry: Enquiry) -> None:
 
 def current_status(enquiry: Enquiry) -> str:
     """The enquiry's status in the CRM, or the status it will get once the CRM catches up."""
-    status = db.session.scalar(select(CrmEnquiry.status).where(CrmEnquiry.source_enquiry_id == enquiry.id))
-    return status or ("spam" if enquiry.spam_reasons else "new")
+    arrival_status = "spam" if enquiry.spam_reasons else "new"
+    try:
+        status = db.session.scalar(select(CrmEnquiry.status).where(CrmEnquiry.source_enquiry_id == enquiry.id))
+    except SQLAlchemyError:  # a CRM fault must not turn the guest's success into an error
+        db.session.rollback()
+        return arrival_status
+    return status or arrival_status
 
 
 def capture(data: Any, *, source: str, ip_address: str | None, user_agent: str | None,
