@@ -38,9 +38,21 @@ class Context:
 
     live_property_id: int
     enquiry_id: int
+    crm_property_id: int
+    owner_contact_id: int
+    guest_contact_id: int
+    edit_enquiry_id: int
 
 
-Body = dict | Callable[[int, Context], dict] | None
+@dataclass
+class Form:
+    """A form-encoded body, sent the way htmx sends an inline edit (with HX-Request)."""
+
+    fields: dict | Callable[[int, Context], dict]
+
+
+Body = dict | Callable[[int, Context], dict] | Form | None
+HX = "hx"  # a path prefix marker: the request is sent with HX-Request, as htmx would send it
 
 
 def enquiry_body(i: int, ctx: Context) -> dict:
@@ -55,17 +67,81 @@ def status_body(i: int, ctx: Context) -> dict:
     return {"id": ctx.enquiry_id, "status": "negotiating" if i % 2 == 0 else "contacted"}
 
 
+def priority_form(i: int, ctx: Context) -> dict:
+    return {"priority": "high" if i % 2 == 0 else "low"}
+
+
+def status_form(i: int, ctx: Context) -> dict:
+    return {"status": "negotiating" if i % 2 == 0 else "contacted"}
+
+
+def tab(name: str, query: str = "") -> str:
+    return f"{HX}/admin/crm?tab={name}{'&' + query if query else ''}"
+
+
 # (name, method, path, body). Paths are formatted with the Context's fields; add rows as the CRM grows.
+# A path starting with HX is sent with HX-Request: true, as htmx sends a tab, filter or inline edit.
 REQUESTS: list[tuple[str, str, str, Body]] = [
     ("home page", "GET", "/", None),
+    ("home search", "GET", "/?location=york&guests=8", None),
     ("property page", "GET", "/properties/{live_property_id}", None),
-    ("stats JSON", "GET", "/api/crm/stats", None),
-    ("CRM dashboard", "GET", "/admin/crm", None),
-    ("contacts list", "GET", "/api/crm/contacts?limit=50", None),
-    ("enquiries list", "GET", "/api/crm/enquiries?limit=50", None),
-    ("new enquiries", "GET", "/api/crm/enquiries?status=new", None),
     ("submit enquiry", "POST", "/api/enquiry", enquiry_body),
-    ("change status", "PUT", "/api/crm/enquiries", status_body),
+    ("CRM full page", "GET", "/admin/crm", None),
+    ("stat cards", "GET", f"{HX}/admin/crm/stats", None),
+    ("enq tab", "GET", tab("enquiries"), None),
+    ("enq last page", "GET", tab("enquiries", "before=end"), None),
+    ("enq status", "GET", tab("enquiries", "status=new"), None),
+    ("enq status last", "GET", tab("enquiries", "status=booked&before=end"), None),
+    ("enq priority", "GET", tab("enquiries", "priority=high"), None),
+    ("enq fit flag", "GET", tab("enquiries", "fit=over_capacity"), None),
+    ("enq assigned", "GET", tab("enquiries", "assigned=none"), None),
+    ("enq property", "GET", tab("enquiries", "property={crm_property_id}"), None),
+    ("enq owner", "GET", tab("enquiries", "owner={owner_contact_id}"), None),
+    ("enq dates", "GET", tab("enquiries", "from=2026-05-01&to=2026-05-31"), None),
+    ("enq event dates", "GET", tab("enquiries", "event_from=2027-01-01&event_to=2027-01-31"), None),
+    ("enq search", "GET", tab("enquiries", "q=smith"), None),
+    ("enq search none", "GET", tab("enquiries", "q=zzqx"), None),
+    ("enq sort updated", "GET", tab("enquiries", "sort=updated"), None),
+    ("enq sort event", "GET", tab("enquiries", "sort=event"), None),
+    ("enq sort event last", "GET", tab("enquiries", "sort=event&before=end"), None),
+    ("enq sort guest", "GET", tab("enquiries", "sort=guest"), None),
+    ("enq sort guest desc", "GET", tab("enquiries", "sort=guest&dir=desc"), None),
+    ("enq received asc", "GET", tab("enquiries", "dir=asc"), None),
+    ("contacts tab", "GET", tab("contacts"), None),
+    ("contacts last", "GET", tab("contacts", "before=end"), None),
+    ("contacts owners", "GET", tab("contacts", "type=owner"), None),
+    ("contacts status", "GET", tab("contacts", "status=inactive"), None),
+    ("contacts search", "GET", tab("contacts", "q=smi"), None),
+    ("contacts by name", "GET", tab("contacts", "sort=last_name"), None),
+    ("contacts by email", "GET", tab("contacts", "sort=email&dir=desc"), None),
+    ("properties tab", "GET", tab("properties"), None),
+    ("properties last", "GET", tab("properties", "before=end"), None),
+    ("properties live", "GET", tab("properties", "status=live"), None),
+    ("properties tier", "GET", tab("properties", "tier=gold"), None),
+    ("properties search", "GET", tab("properties", "q=barn"), None),
+    ("properties revenue", "GET", tab("properties", "sort=revenue"), None),
+    ("properties title", "GET", tab("properties", "sort=title"), None),
+    ("moderation tab", "GET", tab("moderation"), None),
+    ("memberships tab", "GET", tab("memberships"), None),
+    ("memberships status", "GET", tab("memberships", "status=expiring_soon"), None),
+    ("memberships started", "GET", tab("memberships", "sort=created"), None),
+    ("spam tab", "GET", tab("spam"), None),
+    ("spam last", "GET", tab("spam", "before=end"), None),
+    ("activity tab", "GET", tab("activity"), None),
+    ("activity last", "GET", tab("activity", "before=end"), None),
+    ("activity filter", "GET", tab("activity", "entity=membership&action=status_changed"), None),
+    ("board", "GET", "/admin/crm/board", None),
+    ("board filtered", "GET", f"{HX}/admin/crm/board?priority=high", None),
+    ("contact page", "GET", "/admin/crm/contacts/{guest_contact_id}", None),
+    ("owner contact", "GET", "/admin/crm/contacts/{owner_contact_id}", None),
+    ("property detail", "GET", "/admin/crm/properties/{crm_property_id}", None),
+    ("inline priority", "POST", f"{HX}/admin/crm/enquiries/{{edit_enquiry_id}}/priority", Form(priority_form)),
+    ("inline status", "POST", f"{HX}/admin/crm/enquiries/{{edit_enquiry_id}}/status", Form(status_form)),
+    ("stats JSON", "GET", "/api/crm/stats", None),
+    ("API contacts", "GET", "/api/crm/contacts?limit=50", None),
+    ("API enquiries", "GET", "/api/crm/enquiries?limit=50", None),
+    ("API new enquiries", "GET", "/api/crm/enquiries?status=new", None),
+    ("API change status", "PUT", "/api/crm/enquiries", status_body),
 ]
 
 
@@ -93,11 +169,14 @@ def ensure_database(path: Path, timeout: float) -> None:
 def pick_ids(path: Path) -> Context:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         live = conn.execute("SELECT id FROM properties WHERE status = 'live' ORDER BY id LIMIT 1").fetchone()
-        enquiry = conn.execute("SELECT id FROM crm_enquiries WHERE status IN ('contacted', 'negotiating') "
-                               "ORDER BY id DESC LIMIT 1").fetchone()
-    if not live or not enquiry:
+        open_enquiries = conn.execute("SELECT id FROM crm_enquiries WHERE status IN ('contacted', 'negotiating') "
+                                      "ORDER BY id DESC LIMIT 2").fetchall()
+        busiest = conn.execute("SELECT id, owner_id FROM crm_properties ORDER BY enquiry_count DESC LIMIT 1").fetchone()
+        guest = conn.execute("SELECT contact_id FROM crm_enquiries ORDER BY id DESC LIMIT 1").fetchone()
+    if not live or len(open_enquiries) < 2 or not busiest or not guest:
         sys.exit("The database has no live property or open enquiry; is it a seeded database?")
-    return Context(live_property_id=live[0], enquiry_id=enquiry[0])
+    return Context(live_property_id=live[0], enquiry_id=open_enquiries[0][0], crm_property_id=busiest[0],
+                   owner_contact_id=busiest[1], guest_contact_id=guest[0], edit_enquiry_id=open_enquiries[1][0])
 
 
 def free_port() -> int:
@@ -148,6 +227,9 @@ class Client:
 
     def request(self, method: str, path: str, body: dict | None = None, form: dict | None = None) -> tuple[int, bytes]:
         headers = {"X-CSRFToken": self.csrf_token}
+        if path.startswith(HX):
+            path = path.removeprefix(HX)
+            headers["HX-Request"] = "true"
         data = None
         if body is not None:
             data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
@@ -207,10 +289,15 @@ def measure(client: Client, ctx: Context, times: int, deadline: float, counter: 
             if time.monotonic() > deadline:
                 row["note"] = "stopped: time budget used up"
                 break
-            payload = body(next(counter), ctx) if callable(body) else body
+            form = None
+            if isinstance(body, Form):
+                fields = body.fields
+                payload, form = None, fields(next(counter), ctx) if callable(fields) else fields
+            else:
+                payload = body(next(counter), ctx) if callable(body) else body
             started = time.perf_counter()
             try:
-                status, _ = client.request(method, path, body=payload)
+                status, _ = client.request(method, path, body=payload, form=form)
             except OSError as error:  # includes timeouts
                 row["errors"] += 1
                 row["note"] = f"{type(error).__name__}: {error}"[:60]
@@ -231,14 +318,14 @@ def measure(client: Client, ctx: Context, times: int, deadline: float, counter: 
 
 
 def print_table(rows: list[dict]) -> None:
-    header = f"{'name':<16} {'request':<42} {'n':>4} {'err':>4} {'p50 ms':>8} {'p95 ms':>8}  status / note"
+    header = f"{'name':<20} {'request':<60} {'n':>4} {'err':>4} {'p50 ms':>8} {'p95 ms':>8}  status / note"
     print(header)
     print("-" * len(header))
     for row in rows:
         p50 = f"{percentile(row['ms'], 50):8.1f}" if row["ms"] else f"{'-':>8}"
         p95 = f"{percentile(row['ms'], 95):8.1f}" if row["ms"] else f"{'-':>8}"
         statuses = ",".join(str(s) for s in sorted(row["statuses"]))
-        print(f"{row['name']:<16} {row['request'][:42]:<42} {row['ok']:>4} {row['errors']:>4} {p50} {p95}  "
+        print(f"{row['name']:<20} {row['request'].replace(HX, '')[:60]:<60} {row['ok']:>4} {row['errors']:>4} {p50} {p95}  "
               f"{statuses} {row['note']}".rstrip())
 
 
