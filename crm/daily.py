@@ -155,4 +155,13 @@ def run_daily(today: date | None = None) -> list[str]:
     applied, failed = sync.replay_pending()
     sent, unsent = mail.deliver()
     lines.append(f"Sync events: {applied} applied, {failed} still failing. E-mail: {sent} sent, {unsent} still queued.")
+    refresh_planner_statistics()
     return lines
+
+
+def refresh_planner_statistics() -> None:
+    """Keep the query planner's statistics fresh as the tables grow, so lists keep their indexes."""
+    statement = "PRAGMA optimize" if db.engine.dialect.name == "sqlite" else "ANALYZE"
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql(statement)
+        connection.commit()

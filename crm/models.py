@@ -468,6 +468,7 @@ class ActivityLog(db.Model):
         Index("ix_crm_activity_log_timestamp", "timestamp", "id"),
         Index("ix_crm_activity_log_action", "action", "timestamp"),
         Index("ix_crm_activity_log_type_time", "entity_type", "timestamp", "id"),
+        Index("ix_crm_activity_log_type_action_time", "entity_type", "action", "timestamp", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

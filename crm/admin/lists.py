@@ -36,7 +36,7 @@ from ..models import (
     User,
 )
 
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 PAGE_SIZES = (25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
 

@@ -280,9 +280,11 @@ def board_response():
     args = {key: value for key, value in request.values.items() if key != "status"}
     state = lists.ListState.from_args(spec, args)
     columns = []
+    # Unfiltered, the stat cards' exact (cached) counts serve; filtered, a capped count does.
+    exact = None if state.filters or state.search else crm_stats()["enquiries"]["by_status"]
     for status in BOARD_STATUSES:
         statement = state.statement().where(CrmEnquiry.status == status)
-        count, capped = lists.capped_count(statement)
+        count, capped = (exact[status], False) if exact else lists.capped_count(statement)
         cards = list(db.session.scalars(statement.options(*spec.options)
                                         .order_by(CrmEnquiry.last_updated_at.desc(), CrmEnquiry.id.desc()).limit(BOARD_CARDS)))
         columns.append({"status": status, "count": count, "capped": capped, "cards": cards})

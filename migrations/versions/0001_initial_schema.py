@@ -78,6 +78,7 @@ def upgrade():
     )
     with op.batch_alter_table('crm_activity_log', schema=None) as batch_op:
         batch_op.create_index('ix_crm_activity_log_type_time', ['entity_type', 'timestamp', 'id'], unique=False)
+        batch_op.create_index('ix_crm_activity_log_type_action_time', ['entity_type', 'action', 'timestamp', 'id'], unique=False)
         batch_op.create_index('ix_crm_activity_log_action', ['action', 'timestamp'], unique=False)
         batch_op.create_index('ix_crm_activity_log_entity', ['entity_type', 'entity_id', 'timestamp'], unique=False)
         batch_op.create_index('ix_crm_activity_log_timestamp', ['timestamp', 'id'], unique=False)
