@@ -38,7 +38,7 @@ from .forms import ContactForm, NoteForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin/crm")
 BOARD_STATUSES = ("new", "contacted", "negotiating", "booked", "lost")
-BOARD_CARDS = 30
+BOARD_CARDS = 25
 STALE_AFTER = timedelta(days=7)
 BULK_LIMIT = 5000
 
