@@ -307,3 +307,12 @@ def test_admin_actions_need_a_csrf_token(app, client, auth, admin, live_property
                            headers={"X-CSRFToken": token, "HX-Request": "true"})
     assert accepted.status_code == 200
     assert db.session.scalar(select(func.count()).select_from(Interaction).where(Interaction.type == "status_change")) == 1
+
+
+def test_nul_characters_in_queries_and_forms_never_reach_the_database(client, signed_in_admin, live_property):
+    enquiry_id = submit(client, live_property, guest_name="Nula Guest")
+    assert client.get("/admin/crm?tab=enquiries&q=nu%00la").status_code == 200
+    assert client.get("/admin/crm?tab=contacts&q=%00").status_code == 200
+    contact_id = db.session.get(CrmEnquiry, enquiry_id).contact_id
+    response = client.post(f"/admin/crm/contacts/{contact_id}/notes", data={"content": "call\x00 back"})
+    assert response.status_code == 200 and b"call back" in response.data
