@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Select, and_, func, literal, or_, select, tuple_
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import (
@@ -227,7 +227,7 @@ PROPERTIES = register(ListSpec(
      Filter("owner", "Owner", lambda v: CrmProperty.owner_id == v, kind="id")),
     (Sort("created", "Added", CrmProperty.created_at), Sort("title", "Title", CrmProperty.title, False),
      Sort("enquiries", "Enquiries", CrmProperty.enquiry_count), Sort("revenue", "Revenue", CrmProperty.total_revenue)),
-    property_search, "Title or location", options=(joinedload(CrmProperty.owner),),
+    property_search, "Title or location", options=(selectinload(CrmProperty.owner),),
     csv_columns=(("id", lambda p: p.id), ("title", lambda p: p.title), ("location", lambda p: p.location),
                  ("owner", lambda p: p.owner.full_name), ("listing_status", lambda p: p.listing_status),
                  ("membership_tier", lambda p: p.membership_tier or ""), ("max_guests", lambda p: p.max_guests),
@@ -238,7 +238,7 @@ MODERATION = register(ListSpec(
     "moderation", "Awaiting approval", CrmProperty,
     lambda: select(CrmProperty).where(CrmProperty.listing_status == "pending_approval"), (),
     (Sort("waiting", "Waiting longest", CrmProperty.updated_at, default_descending=False),),
-    property_search, "Title or location", options=(joinedload(CrmProperty.owner),),
+    property_search, "Title or location", options=(selectinload(CrmProperty.owner),),
     csv_columns=PROPERTIES.csv_columns))
 MEMBERSHIPS = register(ListSpec(
     "memberships", "Memberships", Membership, lambda: select(Membership),
@@ -246,7 +246,7 @@ MEMBERSHIPS = register(ListSpec(
      Filter("tier", "Tier", lambda v: Membership.plan_tier == v, _choices(TIERS)),
      Filter("contact", "Owner", lambda v: Membership.contact_id == v, kind="id")),
     (Sort("end", "Ends", Membership.end_date, False), Sort("created", "Started", Membership.created_at)),
-    None, options=(joinedload(Membership.contact),),
+    None, options=(selectinload(Membership.contact),),
     csv_columns=(("id", lambda m: m.id), ("owner", lambda m: m.contact.full_name), ("email", lambda m: m.contact.email),
                  ("plan_tier", lambda m: m.plan_tier), ("plan_price", lambda m: m.plan_price),
                  ("status", lambda m: m.status), ("start_date", lambda m: m.start_date.isoformat()),
