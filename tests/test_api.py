@@ -289,7 +289,7 @@ def test_unknown_ids_in_filters_give_empty_lists(world, query):
     "/api/crm/memberships?status=bogus", "/api/crm/memberships?contact_id=abc",
     "/api/crm/enquiries?stauts=new",  # a misspelt filter is not silently ignored
     "/api/crm/enquiries?status=new&status=booked",
-    "/api/crm/contacts?search=" + "x" * 201, "/api/crm/contacts?search=a%00b",
+    "/api/crm/contacts?search=" + "x" * 201,
 ])
 def test_unknown_filter_values_are_refused(world, query):
     response = world["client"].get(query)
@@ -908,3 +908,9 @@ def test_api_writes_need_json_rather_than_a_csrf_token(csrf_on, client, admin, l
     assert changed.status_code == 200
     # The HTML side still insists on its token.
     assert client.post("/logout").status_code == 400
+
+
+def test_nul_in_a_search_is_dropped_on_arrival(world):
+    response = world["client"].get("/api/crm/contacts?search=gi%00na")
+    assert response.status_code == 200
+    assert [item["email"] for item in response.json["items"]] == ["gina@example.com"]
