@@ -1,5 +1,7 @@
 """Full page or fragment in one place, and the one builder of list URLs."""
-from flask import make_response, request
+from urllib.parse import urlencode
+
+from flask import make_response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
 
 
@@ -14,8 +16,6 @@ def is_htmx_fragment_request() -> bool:
 
 def render(template: str, block: str | None = None, status: int = 200, **context):
     """Render the whole page, or only `block` when htmx asked for a fragment."""
-    from flask import render_template
-
     if block and is_htmx_fragment_request():
         body = render_block(template, block, **context)
     else:
@@ -39,15 +39,12 @@ def url_with(**changes) -> str:
             args.pop(key, None)
         else:
             args[key] = value
-    from urllib.parse import urlencode
     query = urlencode(args)
     return f"{request.path}?{query}" if query else request.path
 
 
 def redirect_to(location: str, code: int = 303):
     """Redirect, telling htmx to load the whole page rather than swap it into a fragment."""
-    from flask import redirect
-
     if request.headers.get("HX-Request") == "true":
         response = make_response("", 204)
         response.headers["HX-Redirect"] = location

@@ -507,7 +507,7 @@ class Generator:
                 statuses[k + 1] = status
         rows, activity, tiered = [], [], []
         for n, (owner, status) in enumerate(zip(members, statuses), start=1):
-            user_id, contact_id = owner[0], owner[1]
+            contact_id = owner[1]
             tier = "gold" if n == 1 else rng.choices(["bronze", "silver", "gold"], weights=[45, 35, 20])[0]
             cycle = "annual" if rng.random() < 0.8 else "monthly"
             price = PRICES[tier] if cycle == "annual" else MONTHLY_PRICES[tier]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -310,7 +310,6 @@ def on_membership_purchased(payload: dict) -> None:
     membership = None
     if subscription_id:
         membership = db.session.scalar(select(Membership).where(Membership.stripe_subscription_id == subscription_id))
-    from datetime import date
     start = date.fromisoformat(payload["start_date"])
     end = date.fromisoformat(payload["end_date"])
     values = {

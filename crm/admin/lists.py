@@ -33,7 +33,6 @@ from ..models import (
     CrmEnquiry,
     CrmProperty,
     Membership,
-    User,
 )
 
 COUNT_CAP = 1_000
@@ -142,12 +141,6 @@ def contact_search(term: str):
 
 def property_search(term: str):
     return or_(_contains(CrmProperty.title, term), _contains(CrmProperty.location, term))
-
-
-def _admins() -> tuple[tuple[str, str], ...]:
-    rows = db.session.execute(select(User.id, User.first_name, User.last_name).where(User.role == "admin")
-                              .order_by(User.first_name)).all()
-    return tuple((str(r.id), f"{r.first_name} {r.last_name}".strip()) for r in rows)
 
 
 ENQUIRY_FILTERS = (

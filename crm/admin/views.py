@@ -49,7 +49,7 @@ def guard():
     """Every page and partial here is for admins only."""
 
 
-def changed(response, message: str | None = None):
+def changed(response):
     """Tell the page that CRM data changed, so stat cards and counts refresh themselves."""
     response.headers["HX-Trigger"] = "crm:changed"
     return response

@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import mail, sync
+from .. import mail, settings, sync
 from ..contacts import normalise_email, normalise_phone
 from ..extensions import db
 from ..models import EVENT_TYPES, CrmEnquiry, Enquiry, Property, utcnow
@@ -288,8 +288,6 @@ def store(submission: Submission) -> tuple[Enquiry, bool]:
 
 def queue_arrival_emails(enquiry: Enquiry) -> None:
     """Queue the owner's notification and the guest's acknowledgement, once per enquiry."""
-    from .. import settings
-
     prop = enquiry.property
     # When owners see a guest's details only after replying, the e-mail must not give them away either.
     show_guest = settings.owners_see_guest_contact_before_reply()

@@ -2,7 +2,6 @@
 import re
 
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from crm.extensions import db
 from crm.models import CrmEnquiry
@@ -131,7 +130,7 @@ def test_csv_download_matches_the_view(page, admin, client, owner, live_property
     page.reload()  # the export link is built from the URL, as a shared link would be
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Export this view (CSV)").click()
-    content = open(download_info.value.path(), encoding="utf-8").read()
+    content = download_info.value.path().read_text(encoding="utf-8")
     assert content.splitlines()[0].startswith("id,received,status")
     assert "Ffion Export" in content and "Gethin Other" not in content
 
