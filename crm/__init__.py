@@ -33,6 +33,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .errors import register_error_handlers
     register_error_handlers(app)
 
+    from .security import register_security_headers
+    register_security_headers(app)
+
     from .cli import register_cli
     register_cli(app)
 

@@ -64,7 +64,7 @@ def add_interaction(contact_id: int, type: str, *, direction: str, initiated_by:
                     created_at: datetime | None = None) -> Interaction:
     interaction = Interaction(
         contact_id=contact_id, type=type, direction=direction, initiated_by=initiated_by,
-        subject=subject, content=content, enquiry_id=enquiry_id, property_id=property_id,
+        subject=subject, content=content, related_enquiry_id=enquiry_id, related_property_id=property_id,
         created_by_id=created_by.id if created_by is not None else None, meta=meta or {},
     )
     if created_at is not None:

@@ -438,14 +438,14 @@ class Interaction(db.Model):
     __tablename__ = "crm_interactions"
     __table_args__ = (
         Index("ix_crm_interactions_contact_created", "contact_id", "created_at"),
-        Index("ix_crm_interactions_enquiry_created", "enquiry_id", "created_at"),
-        Index("ix_crm_interactions_property", "property_id"),
+        Index("ix_crm_interactions_enquiry_created", "related_enquiry_id", "created_at"),
+        Index("ix_crm_interactions_property", "related_property_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("crm_contacts.id", ondelete="CASCADE"))
-    property_id: Mapped[int | None] = mapped_column(ForeignKey("crm_properties.id", ondelete="SET NULL"))
-    enquiry_id: Mapped[int | None] = mapped_column(ForeignKey("crm_enquiries.id", ondelete="SET NULL"))
+    related_property_id: Mapped[int | None] = mapped_column(ForeignKey("crm_properties.id", ondelete="SET NULL"))
+    related_enquiry_id: Mapped[int | None] = mapped_column(ForeignKey("crm_enquiries.id", ondelete="SET NULL"))
     type: Mapped[str] = mapped_column(choice("interaction_type", INTERACTION_TYPES))
     subject: Mapped[str | None] = mapped_column(String(255))
     content: Mapped[str] = mapped_column(Text, default="")

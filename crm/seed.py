@@ -716,7 +716,7 @@ class Generator:
 
         history = [dict(enquiry_id=eid, from_status=None, to_status=path[0], changed_at=created, changed_by_id=None,
                         performed_by="system", reason="; ".join(reasons) or None)]
-        interactions = [dict(contact_id=contact_id, property_id=pid, enquiry_id=eid, type="message",
+        interactions = [dict(contact_id=contact_id, related_property_id=pid, related_enquiry_id=eid, type="message",
                              subject=f"Enquiry about {title}", content=message, direction="inbound",
                              initiated_by="contact", created_by_id=None, created_at=created,
                              read_at=first_response, meta={"source": source, "spam_reasons": reasons})]
@@ -734,7 +734,7 @@ class Generator:
                 changed["first_response_at"] = {"before": None, "after": at.isoformat()}
                 if rng.random() < 0.6:
                     interactions.append(dict(
-                        contact_id=contact_id, property_id=pid, enquiry_id=eid, type="email",
+                        contact_id=contact_id, related_property_id=pid, related_enquiry_id=eid, type="email",
                         subject=f"Re: Enquiry about {title}", content=rng.choice(REPLIES), direction="outbound",
                         initiated_by=role, created_by_id=actor, created_at=at - timedelta(minutes=1), read_at=None,
                         meta={}))
@@ -751,7 +751,7 @@ class Generator:
                 reason = lost_reason
             history.append(dict(enquiry_id=eid, from_status=before, to_status=after, changed_at=at,
                                 changed_by_id=actor, performed_by=who, reason=reason))
-            interactions.append(dict(contact_id=contact_id, property_id=pid, enquiry_id=eid, type="status_change",
+            interactions.append(dict(contact_id=contact_id, related_property_id=pid, related_enquiry_id=eid, type="status_change",
                                      subject=summary, content="", direction="internal", initiated_by=role,
                                      created_by_id=actor, created_at=at, read_at=None,
                                      meta={"from": before, "to": after, "by": who}))
@@ -759,7 +759,7 @@ class Generator:
                                               reason=reason))
         if len(steps) > 1 and rng.random() < 0.15:
             at = min(self.now, steps[-1][2] + timedelta(hours=rng.randint(1, 48)))
-            interactions.append(dict(contact_id=contact_id, property_id=pid, enquiry_id=eid, type="note",
+            interactions.append(dict(contact_id=contact_id, related_property_id=pid, related_enquiry_id=eid, type="note",
                                      subject=None, content=rng.choice(NOTES), direction="internal",
                                      initiated_by="admin",
                                      created_by_id=self.admin_id, created_at=at, read_at=None, meta={}))
@@ -825,7 +825,8 @@ class Generator:
             for _ in range(min(missing, self.scale.chunk)):
                 g = rng.randrange(self.scale.guests)
                 kind = rng.choice(["phone", "note"])
-                rows.append(dict(contact_id=self.guest_base + g + 1, property_id=None, enquiry_id=None, type=kind,
+                rows.append(dict(contact_id=self.guest_base + g + 1, related_property_id=None, related_enquiry_id=None,
+                                 type=kind,
                                  subject="Phone call" if kind == "phone" else None, content=rng.choice(NOTES),
                                  direction="outbound" if kind == "phone" else "internal", initiated_by="admin",
                                  created_by_id=self.admin_id, created_at=self.since_first_seen(g),

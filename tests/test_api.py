@@ -744,7 +744,7 @@ def test_create_enquiry_stores_it_as_capture_and_sync_would(world, admin):
     history = db.session.scalars(select(EnquiryStatusHistory).where(
         EnquiryStatusHistory.enquiry_id == item["id"])).all()
     assert [(h.from_status, h.to_status, h.performed_by) for h in history] == [(None, "new", "admin@example.com")]
-    inbound = db.session.scalar(select(Interaction).where(Interaction.enquiry_id == item["id"]))
+    inbound = db.session.scalar(select(Interaction).where(Interaction.related_enquiry_id == item["id"]))
     assert (inbound.type, inbound.direction, inbound.contact_id) == ("phone", "inbound", contact.id)
     entry = db.session.scalar(select(ActivityLog).where(ActivityLog.entity_type == "enquiry",
                                                         ActivityLog.entity_id == item["id"]))
@@ -810,7 +810,7 @@ def test_status_change_has_the_specs_side_effects(world, admin):
     assert (prop.booking_count, prop.total_revenue) == (1, Decimal("1250.50"))
 
     changes = db.session.scalars(select(Interaction).where(
-        Interaction.enquiry_id == enquiry_id, Interaction.type == "status_change").order_by(Interaction.id)).all()
+        Interaction.related_enquiry_id == enquiry_id, Interaction.type == "status_change").order_by(Interaction.id)).all()
     assert [(i.meta["from"], i.meta["to"], i.initiated_by) for i in changes] == [
         ("new", "contacted", "admin"), ("contacted", "booked", "admin")]
     entries = db.session.scalars(select(ActivityLog).where(

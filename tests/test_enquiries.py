@@ -40,7 +40,7 @@ def test_api_enquiry_is_stored_and_synced(client, live_property):
     crm_property = db.session.scalar(select(CrmProperty).where(CrmProperty.property_id == live_property.id))
     assert crm_property.enquiry_count == 1
     assert crm_enquiry.owner_id == crm_property.owner_id
-    inbound = db.session.scalar(select(Interaction).where(Interaction.enquiry_id == crm_enquiry.id))
+    inbound = db.session.scalar(select(Interaction).where(Interaction.related_enquiry_id == crm_enquiry.id))
     assert (inbound.type, inbound.direction, inbound.initiated_by) == ("message", "inbound", "contact")
     assert db.session.scalar(select(ActivityLog).where(ActivityLog.entity_type == "enquiry",
                                                        ActivityLog.entity_id == crm_enquiry.id)).action == "created"

@@ -428,7 +428,7 @@ def test_reply_is_emailed_to_the_guest_and_logged(client, inbox, signed_in, smtp
 
     enquiry = reload(enquiry)
     assert enquiry.status == "contacted" and enquiry.first_response_at is not None
-    reply = db.session.scalar(select(Interaction).where(Interaction.enquiry_id == enquiry.id,
+    reply = db.session.scalar(select(Interaction).where(Interaction.related_enquiry_id == enquiry.id,
                                                         Interaction.type == "email"))
     assert (reply.direction, reply.initiated_by, reply.contact_id, reply.created_by_id) == (
         "outbound", "owner", enquiry.contact_id, signed_in.id)

@@ -68,8 +68,8 @@ def assert_consistent() -> None:
         changes[enquiry_id] = changes.get(enquiry_id, 0) + (from_status is not None)
     assert last_status == dict(db.session.execute(select(CrmEnquiry.id, CrmEnquiry.status)).all())
     status_notes = dict(db.session.execute(
-        select(Interaction.enquiry_id, func.count()).where(Interaction.type == "status_change")
-        .group_by(Interaction.enquiry_id)).all())
+        select(Interaction.related_enquiry_id, func.count()).where(Interaction.type == "status_change")
+        .group_by(Interaction.related_enquiry_id)).all())
     assert status_notes == {eid: n for eid, n in changes.items() if n}
 
     # Owners sign in with an account linked to their owner contact.

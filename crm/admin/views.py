@@ -309,7 +309,7 @@ def timeline(contact: Contact, limit: int = 100) -> list[dict]:
                                 .order_by(Interaction.created_at.desc()).limit(limit)):
         entries.append({"at": i.created_at, "kind": i.type, "title": i.subject or i.type.replace("_", " ").capitalize(),
                         "body": i.content, "who": (i.meta or {}).get("by") or (i.created_by.email if i.created_by else i.initiated_by),
-                        "direction": i.direction, "enquiry_id": i.enquiry_id,
+                        "direction": i.direction, "enquiry_id": i.related_enquiry_id,
                         "to": (i.meta or {}).get("to") if i.type == "status_change" else None})
     activity = select(ActivityLog).where(
         ((ActivityLog.entity_type == "contact") & (ActivityLog.entity_id == contact.id))

@@ -79,7 +79,7 @@ def timeline_for(user: User, enquiry: CrmEnquiry) -> Select:
     get_enquiry_for(user, enquiry.id)
     admin_note = and_(Interaction.type == "note", Interaction.initiated_by == "admin")
     return (select(Interaction)
-            .where(Interaction.enquiry_id == enquiry.id, Interaction.contact_id == enquiry.contact_id,
+            .where(Interaction.related_enquiry_id == enquiry.id, Interaction.contact_id == enquiry.contact_id,
                    not_(admin_note))
             .order_by(Interaction.created_at.desc(), Interaction.id.desc()))
 

@@ -65,12 +65,19 @@ def context(browser, live_server):
 
 @pytest.fixture
 def page(context, request):
-    """A fresh tab on the live server; a screenshot of it lands in test-artifacts/ if the test fails."""
+    """A fresh tab on the live server; a screenshot of it lands in test-artifacts/ if the test fails.
+
+    Any Content-Security-Policy violation the page reports fails the test: the CSP is on, as in production.
+    """
     page = context.new_page()
+    csp_violations = []
+    page.on("console", lambda message: csp_violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
         page.screenshot(path=ARTIFACTS / f"FAILED-{name}.png", full_page=True)
+    assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 

@@ -174,7 +174,7 @@ def showcase(live_server, owner, live_property):
                                          "Is it free on that date, and can we bring our own caterer?")
         received = utcnow() - timedelta(days=len(guests) - n, hours=n * 3)
         db.session.execute(update(CrmEnquiry).where(CrmEnquiry.id == enquiry_id).values(created_at=received))
-        db.session.execute(update(Interaction).where(Interaction.enquiry_id == enquiry_id).values(created_at=received))
+        db.session.execute(update(Interaction).where(Interaction.related_enquiry_id == enquiry_id).values(created_at=received))
         db.session.commit()
         if status != "new":
             enquiry = db.session.get(CrmEnquiry, enquiry_id)

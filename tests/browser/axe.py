@@ -1,0 +1,27 @@
+"""Accessibility checks with axe-core (vendored from npm) on the page as the person sees it."""
+from pathlib import Path
+
+AXE_SOURCE = (Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe-core-4.14.1.min.js").read_text()
+
+
+def axe_violations(page, context: str | None = None) -> list[dict]:
+    """Run axe-core on the page (or the part matching `context`) and return its violations."""
+    # evaluate() runs through the DevTools protocol, so the page's CSP does not block the injected script.
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SOURCE)
+    return page.evaluate(
+        """async (selector) => {
+            const result = await axe.run(selector ? document.querySelector(selector) : document,
+                                         {resultTypes: ["violations"]});
+            return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + ": " + n.failureSummary)}));
+        }""",
+        context,
+    )
+
+
+def assert_accessible(page, context: str | None = None) -> None:
+    """Fail with a readable list if axe-core finds any violation."""
+    violations = axe_violations(page, context)
+    assert not violations, "axe-core violations on " + page.url + ":\n" + "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"]) for v in violations)
