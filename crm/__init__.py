@@ -63,10 +63,11 @@ def register_extensions(app: Flask) -> None:
         # which on SQLite holds the write lock in a POST) ends with it.
         db.session.rollback()
 
-    from .auth import load_user  # noqa: F401  registers the user loader
+    from . import auth  # noqa: F401  registers the user loader
 
 
 def register_blueprints(app: Flask) -> None:
+    from .admin import admins  # noqa: F401  adds the Admins pages to the admin blueprint
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp

@@ -55,8 +55,13 @@ def changed(response):
     return response
 
 
+def active_admins():
+    """Return the admins who can sign in: not deactivated, and with a password set (not still invited)."""
+    return select(User).where(User.role == "admin", User.deactivated_at.is_(None), User.password_hash != "")
+
+
 def admins() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.role == "admin").order_by(User.first_name)))
+    return list(db.session.scalars(active_admins().order_by(User.first_name)))
 
 
 def get_or_404(model, record_id: int):

@@ -1,4 +1,4 @@
-"""Sign-up and sign-in forms."""
+"""Sign-up, sign-in and password forms."""
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
@@ -6,13 +6,9 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from ..contacts import NormalisedEmail, NormalisedPhone
 
 
-class SignupForm(FlaskForm):
-    first_name = StringField("First name", validators=[DataRequired("Enter your first name."), Length(max=80)])
-    last_name = StringField("Last name", validators=[DataRequired("Enter your last name."), Length(max=80)])
-    email = EmailField("E-mail address", validators=[
-        DataRequired("Enter your e-mail address."), Length(max=254), NormalisedEmail()])
-    phone = TelField("Phone number", validators=[Optional(), Length(max=32), NormalisedPhone()])
-    business_name = StringField("Business name", validators=[Optional(), Length(max=160)])
+class NewPasswordForm(FlaskForm):
+    """A new password, typed twice: the one set of password rules for sign-up, reset and invitation."""
+
     password = PasswordField("Password", validators=[
         DataRequired("Choose a password."),
         Length(min=10, max=200, message="Use at least 10 characters."),
@@ -23,6 +19,27 @@ class SignupForm(FlaskForm):
     ])
 
 
+class SignupForm(NewPasswordForm):
+    first_name = StringField("First name", validators=[DataRequired("Enter your first name."), Length(max=80)])
+    last_name = StringField("Last name", validators=[DataRequired("Enter your last name."), Length(max=80)])
+    email = EmailField("E-mail address", validators=[
+        DataRequired("Enter your e-mail address."), Length(max=254), NormalisedEmail()])
+    phone = TelField("Phone number", validators=[Optional(), Length(max=32), NormalisedPhone()])
+    business_name = StringField("Business name", validators=[Optional(), Length(max=160)])
+
+
 class LoginForm(FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired("Enter your e-mail address."), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("E-mail address", validators=[
+        DataRequired("Enter your e-mail address."), Length(max=254), NormalisedEmail()])
+
+
+class InviteAdminForm(FlaskForm):
+    first_name = StringField("First name", validators=[DataRequired("Enter their first name."), Length(max=80)])
+    last_name = StringField("Last name", validators=[DataRequired("Enter their last name."), Length(max=80)])
+    email = EmailField("E-mail address", validators=[
+        DataRequired("Enter their e-mail address."), Length(max=254), NormalisedEmail()])
