@@ -2,7 +2,7 @@
 import logging
 import os
 
-from flask import Flask
+from flask import Flask, g
 
 from . import config
 from .extensions import csrf, db, login_manager, migrate
@@ -62,6 +62,13 @@ def register_extensions(app: Flask) -> None:
         # The request is the unit of work: whatever it left open (even a read after its commit,
         # which on SQLite holds the write lock in a POST) ends with it.
         db.session.rollback()
+
+    @app.before_request
+    def forget_the_previous_request():
+        # Flask-Login caches the user and Flask-WTF the CSRF token on g, and g outlives a request run
+        # inside an enclosing app context (as in the tests): each request reads both from its own cookie.
+        g.pop("_login_user", None)
+        g.pop(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
     from . import auth  # noqa: F401  registers the user loader
 

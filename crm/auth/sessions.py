@@ -32,9 +32,10 @@ def load_user(token: str) -> User | None:
 def sign_in(user: User) -> None:
     """Start a new sign-in for `user` in a fresh session; the caller commits."""
     token = secrets.token_urlsafe(32)
+    now = utcnow()
     db.session.add(UserSession(
-        user_id=user.id, token_hash=token_hash(token),
-        expires_at=utcnow() + current_app.config["PERMANENT_SESSION_LIFETIME"],
+        user_id=user.id, token_hash=token_hash(token), created_at=now,
+        expires_at=now + current_app.config["PERMANENT_SESSION_LIFETIME"],
         ip_address=(request.remote_addr or "")[:45] or None, user_agent=request.user_agent.string[:400] or None))
     # Nothing from before sign-in carries over, the CSRF token least of all: a token an attacker
     # planted or read before sign-in must not work after it.
