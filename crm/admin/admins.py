@@ -69,17 +69,25 @@ def invite_admin():
     return redirect_to(url_for("admin.admins_page"))
 
 
+def deactivation_refusal(actor: User, target: User) -> str | None:
+    """Say why `actor` may not deactivate `target`, or None when they may."""
+    if target.id == actor.id:
+        return "You cannot deactivate your own account. Ask another admin."
+    # Lock the active admins (PostgreSQL; SQLite writers queue anyway) so that two admins
+    # deactivating each other at once cannot leave nobody able to sign in.
+    active = list(db.session.scalars(active_admins().with_for_update()))
+    if active == [target]:
+        return "This is the last active admin: invite or reactivate another admin first."
+    return None
+
+
 @bp.post("/admins/<int:user_id>/deactivate")
 def deactivate_admin(user_id: int):
     """Deactivate an admin: they cannot sign in, and every session of theirs ends now."""
     user = get_admin_or_404(user_id)
-    # Lock the active admins (PostgreSQL; SQLite writers queue anyway) so that two admins
-    # deactivating each other at once cannot leave nobody able to sign in.
-    active = list(db.session.scalars(active_admins().with_for_update()))
-    if user.id == current_user.id:
-        flash("You cannot deactivate your own account. Ask another admin.", "error")
-    elif user in active and len(active) == 1:
-        flash("This is the last active admin: invite or reactivate another admin first.", "error")
+    refusal = deactivation_refusal(current_user, user)
+    if refusal:
+        flash(refusal, "error")
     elif user.deactivated_at is None:
         user.deactivated_at = utcnow()
         sessions.end_sessions(user)

@@ -16,9 +16,10 @@ def issue(user: User, purpose: str, created_by: User | None = None) -> str:
     """Create a link token for `user`, ending that user's earlier unused ones; return the raw token."""
     expire(user, purpose)
     token = secrets.token_urlsafe(32)
+    now = utcnow()
     db.session.add(AccountToken(
-        user_id=user.id, purpose=purpose, token_hash=token_hash(token),
-        created_by_id=created_by.id if created_by else None, expires_at=utcnow() + LIFETIMES[purpose]))
+        user_id=user.id, purpose=purpose, token_hash=token_hash(token), created_at=now,
+        created_by_id=created_by.id if created_by else None, expires_at=now + LIFETIMES[purpose]))
     return token
 
 
