@@ -5,6 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from crm.admin.admins import deactivation_refusal
+from crm.admin.views import admins
 from crm.extensions import db
 from crm.models import AccountToken, EmailMessage, User, UserSession, utcnow
 
@@ -163,7 +165,6 @@ def test_the_last_active_admin_cannot_be_deactivated(client, signed_in):
     # The colleague's request deactivated this admin a moment after this admin's request was let in.
     signed_in.deactivated_at = utcnow()
     db.session.commit()
-    from crm.admin.admins import deactivation_refusal
     assert "last active admin" in deactivation_refusal(signed_in, colleague)
     signed_in.deactivated_at = None
     db.session.commit()
@@ -184,5 +185,4 @@ def test_deactivated_and_invited_admins_take_no_assignments(client, signed_in):
     colleague = make_user("admin", first_name="Dora", email="dora@example.com")
     client.post("/admin/crm/admins/invite", data=INVITE)
     client.post(f"/admin/crm/admins/{colleague.id}/deactivate")
-    from crm.admin.views import admins
     assert [a.email for a in admins()] == [signed_in.email]
