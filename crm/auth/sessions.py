@@ -5,7 +5,6 @@ import secrets
 from flask import current_app, request, session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import User, UserSession, utcnow
@@ -19,14 +18,13 @@ def load_user(token: str) -> User | None:
     """Return the user of a live sign-in (not ended, not expired, account active), or None."""
     if not token or len(token) > 100:
         return None
-    record = db.session.scalar(
-        select(UserSession).options(joinedload(UserSession.user))
+    user = db.session.scalar(
+        select(User).join(UserSession, UserSession.user_id == User.id)
         .where(UserSession.token_hash == token_hash(token), UserSession.revoked_at.is_(None),
-               UserSession.expires_at > utcnow()))
-    if record is None or not record.user.is_active:
-        return None
-    record.user.session_token = token
-    return record.user
+               UserSession.expires_at > utcnow(), User.deactivated_at.is_(None)))
+    if user is not None:
+        user.session_token = token
+    return user
 
 
 def sign_in(user: User) -> None:
