@@ -180,3 +180,46 @@ def test_an_admin_and_an_owner_keep_separate_sign_ins(app, admin, owner):
     o.post("/logout")
     assert a.get("/admin/crm").status_code == 200
     assert make_user("owner").is_active
+
+
+# --- Changing a password ends every other sign-in -------------------------------------------------
+
+CHANGE = {"current_password": "correct horse battery", "password": "a brand new password",
+          "confirm": "a brand new password"}
+
+
+def test_changing_the_password_ends_every_other_sign_in_and_keeps_this_one(app, client, auth, owner):
+    phone = app.test_client()
+    phone.post("/login", data={"email": owner.email, "password": "correct horse battery"})
+    auth.login(owner.email)
+    assert b'href="/account/password"' in client.get("/owner-dashboard").data
+    response = client.post("/account/password", data=CHANGE)
+    assert response.status_code == 303 and response.headers["Location"] == "/owner-dashboard"
+    assert client.get("/owner-dashboard").status_code == 200
+    assert phone.get("/owner-dashboard").status_code == 302
+    auth.logout()
+    assert auth.login(owner.email).status_code == 422
+    assert auth.login(owner.email, "a brand new password").status_code == 302
+
+
+def test_changing_the_password_needs_the_current_one_and_the_sign_up_rules(client, auth, owner):
+    auth.login(owner.email)
+    wrong = client.post("/account/password", data=CHANGE | {"current_password": "not my password"})
+    assert wrong.status_code == 422 and b"That is not your current password." in wrong.data
+    short = client.post("/account/password", data=CHANGE | {"password": "short", "confirm": "short"})
+    assert short.status_code == 422 and b"Use at least 10 characters." in short.data
+    assert client.get("/account/password").status_code == 200
+
+
+def test_guessing_the_current_password_is_throttled_like_sign_in(client, auth, owner):
+    auth.login(owner.email)
+    statuses = [client.post("/account/password", data=CHANGE | {"current_password": f"guess {n}"}).status_code
+                for n in range(6)]
+    assert statuses == [422] * 5 + [429]
+    assert client.post("/account/password", data=CHANGE).status_code == 429
+
+
+def test_changing_the_password_needs_a_sign_in(client):
+    response = client.get("/account/password")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert client.post("/account/password", data=CHANGE).status_code == 302

@@ -28,6 +28,11 @@ class SignupForm(NewPasswordForm):
     business_name = StringField("Business name", validators=[Optional(), Length(max=160)])
 
 
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField("Current password", validators=[
+        DataRequired("Enter your current password."), Length(max=200)])
+
+
 class LoginForm(FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired("Enter your e-mail address."), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])

@@ -4,7 +4,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -13,7 +13,7 @@ from ..extensions import db
 from ..htmx import redirect_to, render
 from ..models import User
 from . import check_password, hash_password, sessions, throttle, tokens
-from .forms import ForgotPasswordForm, LoginForm, NewPasswordForm, SignupForm
+from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, NewPasswordForm, SignupForm
 
 bp = Blueprint("auth", __name__)
 
@@ -72,26 +72,36 @@ def signup():
     return render("auth/signup.html", "form", status=status, form=form)
 
 
-def sign_in_limits() -> list[tuple[str, str, int]]:
-    """Return the sign-in throttles that apply to this request: (kind, what is counted, limit)."""
+def sign_in_limits(email: str) -> list[tuple[str, str, int]]:
+    """Return the sign-in throttles for `email` from this request's address: (kind, what is counted, limit)."""
     config = current_app.config
-    return [("sign_in_account", request.form.get("email", "").strip(), config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]),
+    return [("sign_in_account", email.strip(), config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]),
             ("sign_in_address", request.remote_addr or "", config["LOGIN_MAX_FAILURES_PER_ADDRESS"])]
 
 
-def sign_in_wait() -> timedelta | None:
-    """Return how long this sign-in must wait when its account or address failed too often, else None."""
+def sign_in_wait(email: str) -> timedelta | None:
+    """Return how long a password check for `email` must wait after too many failures, else None."""
     window = timedelta(seconds=current_app.config["LOGIN_THROTTLE_SECONDS"])
-    for kind, value, limit in sign_in_limits():
+    for kind, value, limit in sign_in_limits(email):
         if throttle.count(kind, value, window) >= limit:
             return window - throttle.oldest_age(kind, value, window)
     return None
 
 
-def record_failed_sign_in() -> None:
+def record_failed_sign_in(email: str) -> None:
     window = timedelta(seconds=current_app.config["LOGIN_THROTTLE_SECONDS"])
-    for kind, value, _limit in sign_in_limits():
+    for kind, value, _limit in sign_in_limits(email):
         throttle.record(kind, value, window)
+
+
+def throttled(template: str, wait: timedelta, **context):
+    """Answer 429 with the page and a message that says how long to wait."""
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    error = (f"Too many failed sign-ins. Please wait {minutes} minute{'s' if minutes > 1 else ''} "
+             "and try again, or reset your password.")
+    response = render(template, status=429, error=error, **context)
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait.total_seconds())))
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -103,22 +113,18 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        wait = sign_in_wait()
+        email = form.email.data.strip()
+        wait = sign_in_wait(email)
         if wait is not None:
             # Refused before the password is checked: a right guess while throttled tells nothing.
-            minutes = max(1, math.ceil(wait.total_seconds() / 60))
-            error = (f"Too many failed sign-ins. Please wait {minutes} minute{'s' if minutes > 1 else ''} "
-                     "and try again, or reset your password.")
-            response = render("auth/login.html", status=429, form=form, error=error, next_url=next_url)
-            response.headers["Retry-After"] = str(max(1, math.ceil(wait.total_seconds())))
-            return response
-        user = find_user_by_email(form.email.data.strip())
+            return throttled("auth/login.html", wait, form=form, next_url=next_url)
+        user = find_user_by_email(email)
         if check_password(user, form.password.data):
-            throttle.forget("sign_in_account", form.email.data.strip())
+            throttle.forget("sign_in_account", email)
             sessions.sign_in(user)
             db.session.commit()  # keeps the sign-in, and a rehashed password
             return redirect(next_url or home_for(user))
-        record_failed_sign_in()
+        record_failed_sign_in(email)
         db.session.commit()
         error = "That e-mail and password do not match an account."
     status = 422 if form.is_submitted() else 200
@@ -132,6 +138,30 @@ def logout():
     db.session.commit()
     flash("You have signed out.", "info")
     return redirect(url_for("public.index"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change your own password; every other sign-in of yours ends, this one goes on."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        wait = sign_in_wait(current_user.email)
+        if wait is not None:
+            return throttled("auth/change_password.html", wait, form=form)
+        if check_password(current_user, form.current_password.data):
+            current_user.password_hash = hash_password(form.password.data)
+            sessions.end_sessions(current_user, keep_token=current_user.session_token)
+            tokens.expire(current_user, "password_reset")
+            db.session.commit()
+            flash("Your password is changed, and every other device signed in to your account is signed out.",
+                  "success")
+            return redirect_to(home_for(current_user))
+        record_failed_sign_in(current_user.email)
+        db.session.commit()
+        form.current_password.errors.append("That is not your current password.")
+    status = 422 if form.is_submitted() else 200
+    return render("auth/change_password.html", status=status, form=form, error=None)
 
 
 def send_password_reset(email: str) -> None:

@@ -68,6 +68,15 @@ def test_forgotten_password_reset_by_email(page, owner):
     sign_in(page, "owner@example.com", NEW_PASSWORD)
     expect(page).to_have_url(re.compile(r"/owner-dashboard$"))
 
+    page.get_by_role("link", name="your account and password").click()
+    expect(page.get_by_role("heading", name="Change your password")).to_be_visible()
+    assert_accessible_at_both_widths(page)
+    page.get_by_label("Current password").fill(NEW_PASSWORD)
+    page.get_by_label("Password", exact=True).fill("an even newer password")
+    page.get_by_label("Repeat password").fill("an even newer password")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("Your password is changed")).to_be_visible()
+
     page.goto(link)  # used once already
     expect(page.get_by_role("heading", name="This link no longer works")).to_be_visible()
     assert_accessible_at_both_widths(page)
