@@ -80,6 +80,7 @@ class User(UserMixin, db.Model):
     phone: Mapped[str | None] = mapped_column(String(32))
     business_name: Mapped[str | None] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime)
     # A deactivated account cannot sign in and its sessions have ended.
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime)
 

@@ -4,12 +4,12 @@ from datetime import timedelta
 
 import pytest
 from flask_login.utils import encode_cookie
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from crm import config
 from crm.auth.sessions import token_hash
 from crm.extensions import db
-from crm.models import UserSession, utcnow
+from crm.models import AccountToken, ThrottleEvent, UserSession, utcnow
 
 from .builders import make_user
 
@@ -223,3 +223,32 @@ def test_changing_the_password_needs_a_sign_in(client):
     response = client.get("/account/password")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     assert client.post("/account/password", data=CHANGE).status_code == 302
+
+
+def test_the_daily_job_clears_ended_sign_ins_and_old_counts(app, runner, client, auth, owner):
+    auth.login(owner.email)
+    live = db.session.scalar(select(UserSession))
+    long_ago = utcnow() - timedelta(days=2)
+    db.session.add_all([
+        UserSession(user_id=owner.id, token_hash="a" * 64, expires_at=long_ago),
+        UserSession(user_id=owner.id, token_hash="b" * 64, expires_at=utcnow() + timedelta(hours=1),
+                    revoked_at=long_ago),
+        AccountToken(user_id=owner.id, purpose="password_reset", token_hash="c" * 64, expires_at=long_ago),
+        ThrottleEvent(kind="sign_in_address", key="d" * 64, created_at=long_ago),
+        ThrottleEvent(kind="sign_in_address", key="d" * 64),
+    ])
+    db.session.commit()
+    result = runner.invoke(args=["crm", "daily"])
+    assert "Accounts: 4 ended sign-ins" in result.output
+    db.session.expire_all()
+    assert db.session.scalars(select(UserSession.id)).all() == [live.id]
+    assert db.session.scalar(select(func.count()).select_from(ThrottleEvent)) == 1
+    assert client.get("/owner-dashboard").status_code == 200
+    assert "Accounts: 0 ended sign-ins" in runner.invoke(args=["crm", "daily"]).output
+
+
+def test_signing_in_records_when(client, auth, owner):
+    assert owner.last_sign_in_at is None
+    auth.login(owner.email)
+    db.session.expire_all()
+    assert db.session.get(type(owner), owner.id).last_sign_in_at is not None

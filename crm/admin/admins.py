@@ -1,7 +1,7 @@
 """The admins of the CRM: the list, invitations by e-mail, deactivation and reactivation."""
 from flask import abort, flash, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .. import mail, sync
 from ..auth import sessions, tokens
@@ -9,16 +9,13 @@ from ..auth.forms import InviteAdminForm
 from ..auth.views import find_user_by_email
 from ..extensions import db
 from ..htmx import redirect_to, render
-from ..models import User, UserSession, utcnow
+from ..models import User, utcnow
 from .views import active_admins, bp
 
 
 def admin_list():
-    """Return every admin, oldest first, with the time of their latest sign-in."""
-    last_sign_in = (select(UserSession.user_id, func.max(UserSession.created_at).label("at"))
-                    .group_by(UserSession.user_id).subquery())
-    return (select(User, last_sign_in.c.at).outerjoin(last_sign_in, last_sign_in.c.user_id == User.id)
-            .where(User.role == "admin").order_by(User.created_at, User.id))
+    """Return every admin, oldest first."""
+    return select(User).where(User.role == "admin").order_by(User.created_at, User.id)
 
 
 def get_admin_or_404(user_id: int) -> User:
@@ -36,7 +33,7 @@ def admins_page():
 
 def admins_view(form: InviteAdminForm, status: int = 200):
     return render("admin/admins.html", status=status, form=form,
-                  admins=db.session.execute(admin_list()).all())
+                  admins=db.session.scalars(admin_list()).all())
 
 
 @bp.post("/admins/invite")

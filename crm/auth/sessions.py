@@ -1,13 +1,14 @@
 """Server-side sign-ins: a cookie is only as good as its user_sessions row, which sign-out ends."""
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from flask import current_app, request, session
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from ..extensions import db
-from ..models import User, UserSession, utcnow
+from ..models import AccountToken, ThrottleEvent, User, UserSession, utcnow
 
 
 def token_hash(token: str) -> str:
@@ -37,6 +38,7 @@ def sign_in(user: User) -> None:
         ip_address=(request.remote_addr or "")[:45] or None, user_agent=request.user_agent.string[:400] or None))
     # Nothing from before sign-in carries over, the CSRF token least of all: a token an attacker
     # planted or read before sign-in must not work after it.
+    user.last_sign_in_at = now
     session.clear()
     session.permanent = True
     user.session_token = token
@@ -59,3 +61,18 @@ def end_sessions(user: User, only_token: str | None = None, keep_token: str | No
     elif keep_token is not None:
         query = query.where(UserSession.token_hash != token_hash(keep_token))
     db.session.execute(query.values(revoked_at=utcnow()))
+
+
+def prune(now: datetime) -> int:
+    """Delete sign-ins, links and throttle counts that ended over a day ago (the daily job); return how many."""
+    config = current_app.config
+    cutoff = now - timedelta(days=1)
+    throttle_cutoff = now - max(timedelta(days=1), timedelta(seconds=config["LOGIN_THROTTLE_SECONDS"]))
+    deleted = 0
+    for statement in (
+        delete(UserSession).where(or_(UserSession.expires_at < cutoff, UserSession.revoked_at < cutoff)),
+        delete(AccountToken).where(or_(AccountToken.expires_at < cutoff, AccountToken.used_at < cutoff)),
+        delete(ThrottleEvent).where(ThrottleEvent.created_at < throttle_cutoff),
+    ):
+        deleted += db.session.execute(statement).rowcount
+    return deleted

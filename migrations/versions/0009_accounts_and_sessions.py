@@ -16,6 +16,7 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('last_sign_in_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('deactivated_at', sa.DateTime(), nullable=True))
 
     op.create_table('user_sessions',
@@ -74,3 +75,4 @@ def downgrade():
     op.drop_table('user_sessions')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('deactivated_at')
+        batch_op.drop_column('last_sign_in_at')
