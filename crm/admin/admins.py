@@ -2,6 +2,7 @@
 from flask import abort, flash, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import mail, sync
 from ..auth import sessions, tokens
@@ -56,7 +57,12 @@ def invite_admin():
         user = User(email=form.email.data, role="admin", password_hash="",
                     first_name=form.first_name.data.strip(), last_name=form.last_name.data.strip())
         db.session.add(user)
-        db.session.flush()
+        try:
+            db.session.flush()
+        except IntegrityError:  # the same address invited by another admin a moment ago
+            db.session.rollback()
+            form.email.errors.append("This person has just been invited by another admin.")
+            return admins_view(form, status=422)
     token = tokens.issue(user, "admin_invite", created_by=current_user)
     mail.queue(user.email, "admin_invite", user=user, inviter=current_user,
                days=tokens.LIFETIMES["admin_invite"].days, invite_url=mail.link("auth.accept_invitation", token=token))
