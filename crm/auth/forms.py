@@ -6,26 +6,26 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from ..contacts import NormalisedEmail, NormalisedPhone
 
 
-class NewPasswordForm(FlaskForm):
-    """A new password, typed twice: the one set of password rules for sign-up, reset and invitation."""
-
-    password = PasswordField("Password", validators=[
-        DataRequired("Choose a password."),
-        Length(min=10, max=200, message="Use at least 10 characters."),
-    ])
-    confirm = PasswordField("Repeat password", validators=[
-        DataRequired("Repeat your password."),
-        EqualTo("password", message="The two passwords do not match."),
-    ])
+# The one set of password rules, for sign-up, reset, invitation and change alike.
+PASSWORD_RULES = [DataRequired("Choose a password."), Length(min=10, max=200, message="Use at least 10 characters.")]
+CONFIRM_RULES = [DataRequired("Repeat your password."),
+                 EqualTo("password", message="The two passwords do not match.")]
 
 
-class SignupForm(NewPasswordForm):
+class SignupForm(FlaskForm):
     first_name = StringField("First name", validators=[DataRequired("Enter your first name."), Length(max=80)])
     last_name = StringField("Last name", validators=[DataRequired("Enter your last name."), Length(max=80)])
     email = EmailField("E-mail address", validators=[
         DataRequired("Enter your e-mail address."), Length(max=254), NormalisedEmail()])
     phone = TelField("Phone number", validators=[Optional(), Length(max=32), NormalisedPhone()])
     business_name = StringField("Business name", validators=[Optional(), Length(max=160)])
+    password = PasswordField("Password", validators=PASSWORD_RULES)
+    confirm = PasswordField("Repeat password", validators=CONFIRM_RULES)
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=PASSWORD_RULES)
+    confirm = PasswordField("Repeat new password", validators=CONFIRM_RULES)
 
 
 class ChangePasswordForm(NewPasswordForm):
