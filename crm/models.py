@@ -217,6 +217,7 @@ class Contact(db.Model):
         Index("ix_crm_contacts_created", "created_at", "id"),
         Index("ix_crm_contacts_last_name", "last_name", "first_name", "id"),
         Index("ix_crm_contacts_first_name", "first_name", "id"),
+        Index("ix_crm_contacts_phone", "phone"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -87,7 +87,8 @@ def change_status(enquiry: CrmEnquiry, status: str, *, actor: User | None, booki
     add_interaction(enquiry.contact_id, "status_change", direction="internal", initiated_by=role,
                     subject=summary, content=notes or "", enquiry_id=enquiry.id,
                     property_id=enquiry.property_id, created_by=actor, created_at=now,
-                    meta={"from": before, "to": status, "by": who})
+                    meta={"from": before, "to": status, "by": who,
+                          "value": str(value) if status == "booked" and value is not None else None})
     log_activity("enquiry", enquiry.id, "status_changed", changed_fields=changed, actor=actor, reason=reason,
                  meta={"notes": notes} if notes else None)
     db.session.add(EnquiryStatusHistory(enquiry_id=enquiry.id, from_status=before, to_status=status,

@@ -1,4 +1,4 @@
-"""The admin workspace: enquiry follow-up dates, the needs-reply index, saved views and owner digests.
+"""The admin workspace: enquiry follow-up dates, the needs-reply and phone indexes, saved views, owner digests.
 
 Revision ID: 0006
 Revises: 0002
@@ -22,6 +22,7 @@ def upgrade():
     op.create_index('ix_crm_enquiries_awaiting_reply', 'crm_enquiries', ['created_at', 'id'], unique=False,
                     sqlite_where=sa.text('first_response_at IS NULL'),
                     postgresql_where=sa.text('first_response_at IS NULL'))
+    op.create_index('ix_crm_contacts_phone', 'crm_contacts', ['phone'], unique=False)
     op.create_table(
         'crm_saved_views',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -51,6 +52,7 @@ def upgrade():
 def downgrade():
     op.drop_table('crm_owner_digests')
     op.drop_table('crm_saved_views')
+    op.drop_index('ix_crm_contacts_phone', table_name='crm_contacts')
     op.drop_index('ix_crm_enquiries_awaiting_reply', table_name='crm_enquiries')
     op.drop_index('ix_crm_enquiries_follow_up', table_name='crm_enquiries')
     # Both engines drop a column in place (SQLite since 3.35), again without copying the table.
