@@ -98,4 +98,6 @@ def describe(entry: ActivityLog, people: dict[int, str] | None = None) -> str:
         shown = [f for f in fields if not ("status" in fields and f in FOLLOWS_STATUS)]
         what = "; ".join(field_change(f, fields[f].get("before"), fields[f].get("after"), people) for f in shown) \
             or f"{label(entry.entity_type)} updated"
+    if entry.performer is None and entry.performed_by == "system":
+        return what  # what the system does on its own needs no "by"
     return f"{what} by {actor_name(entry.performer, entry.performed_by)}"

@@ -4,7 +4,7 @@ from datetime import date
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..contacts import NormalisedEmail, NormalisedPhone
 from ..models import CONTACT_STATUSES, EVENT_TYPES, PRIORITIES
@@ -46,7 +46,8 @@ class WorkForm(FlaskForm):
     """Who works an enquiry, how urgent it is and when to look at it again."""
 
     assigned_to_admin_id = SelectField("Assigned to", coerce=str, validate_choice=False)
-    priority = SelectField("Priority", choices=[SelectChoice(p, p.capitalize()) for p in PRIORITIES])
+    priority = SelectField("Priority", choices=[SelectChoice(p, p.capitalize()) for p in PRIORITIES],
+                           validators=[InputRequired("Choose a priority.")])
     follow_up_date = DateField("Follow up on", validators=[Optional()])
 
     def validate_follow_up_date(self, field):
