@@ -13,7 +13,7 @@ from crm import settings
 from crm.daily import run_daily
 from crm.extensions import db
 from crm.models import (
-    ActivityLog, Contact, CrmEnquiry, CrmProperty, EmailMessage, Enquiry, EnquiryStatusHistory, Interaction, Membership,
+    ActivityLog, Contact, CrmEnquiry, EmailMessage, Enquiry, Interaction, Membership,
     OwnerDigest, SavedView, utcnow,
 )
 

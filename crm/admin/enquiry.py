@@ -13,8 +13,7 @@ from ..enquiries.reply import default_subject, one_line, send_reply
 from ..enquiries.status import StatusError, add_note, change_status
 from ..extensions import db
 from ..htmx import redirect_to, render
-from ..models import ENQUIRY_STATUSES, EnquiryStatusHistory, CrmEnquiry, User, utcnow
-from ..sync import SHORT_NOTICE_DAYS
+from ..models import ENQUIRY_STATUSES, CrmEnquiry, EnquiryStatusHistory, User, utcnow
 from .forms import EnquiryNoteForm, ReplyForm, WorkForm
 from .views import admins, bp, enquiry_or_404, timeline
 
@@ -52,7 +51,7 @@ def fit_explained(enquiry: CrmEnquiry) -> list[str]:
     if enquiry.fit_budget_below_price and prop:
         reasons.append(f"Budget below the price: £{enquiry.estimated_budget:,.0f} against £{prop.price_per_night:,.0f} a night.")
     if enquiry.fit_short_notice:
-        reasons.append(f"Short notice: the event is less than {SHORT_NOTICE_DAYS} days after the enquiry arrived.")
+        reasons.append(f"Short notice: the event is less than {sync.SHORT_NOTICE_DAYS} days after the enquiry arrived.")
     return reasons
 
 

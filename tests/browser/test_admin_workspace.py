@@ -9,7 +9,6 @@ from sqlalchemy import select, update
 from crm.extensions import db
 from crm.models import Contact, CrmEnquiry, EmailMessage, utcnow
 
-from ..builders import make_property
 from .axe import assert_accessible
 from .conftest import ARTIFACTS
 from .test_admin_crm import enquire, sign_in
