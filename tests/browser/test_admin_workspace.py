@@ -15,11 +15,13 @@ from .test_admin_crm import enquire, sign_in
 
 
 def accessible_at_both_widths(page, name: str) -> None:
-    """Check the page with axe at 1280 and 375 px wide, keeping a screenshot of each."""
+    """Check the page with axe at 1280 and 375 px wide, with nothing wider than the screen; keep a screenshot of each."""
     ARTIFACTS.mkdir(exist_ok=True)
     for width in (1280, 375):
         page.set_viewport_size({"width": width, "height": 800})
         assert_accessible(page)
+        # Wide tables scroll inside their own wrapper; the page itself never scrolls sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} is wider than {width} px"
         page.screenshot(path=ARTIFACTS / f"workspace-{name}-{width}.png", full_page=width == 375)
     page.set_viewport_size({"width": 1280, "height": 800})
 
@@ -31,7 +33,7 @@ def age(enquiry_id: int, hours: int) -> None:
 
 
 def test_open_an_enquiry_from_every_place_it_is_listed(page, admin, client, live_property):
-    enquiry_id = enquire(client, live_property, guest_name="Olwen Open", guest_email="olwen@example.com")
+    enquiry_id = enquire(client, live_property, guest_name="Olwen Open", guest_email="olwen.openshaw.with.a.long.address@example.com")
     heading = page.get_by_role("heading", name=f"Enquiry #{enquiry_id} from Olwen Open")
     sign_in(page)
     page.set_viewport_size({"width": 1280, "height": 800})
@@ -53,9 +55,9 @@ def test_open_an_enquiry_from_every_place_it_is_listed(page, admin, client, live
     page.get_by_role("link", name=f"Enquiry #{enquiry_id}").first.click()
     expect(heading).to_be_visible()
 
-    page.get_by_role("searchbox", name="Search the CRM").fill("olwen@")
+    page.get_by_role("searchbox", name="Search the CRM").fill("olwen.openshaw.with")
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="Search for “olwen@”")).to_be_visible()
+    expect(page.get_by_role("heading", name="Search for “olwen.openshaw.with”")).to_be_visible()
     accessible_at_both_widths(page, "search")
     page.get_by_role("link", name=f"Enquiry #{enquiry_id} from Olwen Open").click()
     expect(heading).to_be_visible()
