@@ -255,6 +255,8 @@ def test_log_a_phone_enquiry_through_the_capture_path(client, signed_in_admin, l
     enquiry = db.session.scalar(select(CrmEnquiry).where(CrmEnquiry.guest_email == "phil@example.com"))
     assert (enquiry.source, enquiry.status, enquiry.spam_reasons) == ("phone", "new", [])
     assert logged.headers["Location"].endswith(f"/admin/crm/enquiries/{enquiry.id}")
+    assert db.session.scalar(select(ActivityLog.performed_by).where(
+        ActivityLog.entity_id == enquiry.id, ActivityLog.reason == "Logged by hand: it came by phone")) == "priya@example.com"
     to = set(db.session.scalars(select(EmailMessage.to_address).where(EmailMessage.enquiry_id.is_(None))))
     assert "phil@example.com" not in to and live_property.owner.email in to
     acknowledged = client.post("/admin/crm/enquiries/new", data={**enquiry_data(live_property, guest_email="ack@example.com"),
@@ -354,3 +356,23 @@ def test_header_search_finds_by_name_email_phone_and_id(client, signed_in_admin,
     fragment = client.get("/admin/crm/search?q=sian", headers={"HX-Request": "true"})
     assert b"<html" not in fragment.data and b"Sian Searchable" in fragment.data
     assert client.get(f"/admin/crm/search?q={'9' * 40}").status_code == 200
+
+
+@pytest.mark.parametrize("entry, people, words", [
+    (dict(entity_type="membership", action="status_changed", changed_fields={"status": {"before": "active", "after": "expiring_soon"}}),
+     {}, "Membership now expiring soon"),
+    (dict(entity_type="contact", action="updated", changed_fields={"email": {"before": "a@example.com", "after": "b@example.com"},
+                                                                   "notes": {"before": None, "after": "Long story"}}),
+     {}, "E-mail address changed from a@example.com to b@example.com; Changed the notes by ann@example.com"),
+    (dict(entity_type="enquiry", action="updated", changed_fields={"assigned_to_admin_id": {"before": 1, "after": None}}),
+     {1: "Priya"}, "Unassigned by ann@example.com"),
+    (dict(entity_type="enquiry", action="created", changed_fields={"status": {"before": None, "after": "spam"}}),
+     {}, "Enquiry received and held as spam"),
+    (dict(entity_type="enquiry", action="updated", changed_fields={"closed_at": {"before": None, "after": "2026-11-21T10:01:05.745310"}}),
+     {}, "Closed set to 21 Nov 2026, 10:01 by ann@example.com"),
+])
+def test_activity_entries_read_as_sentences(app, entry, people, words):
+    from crm.wording import describe
+
+    actor = "system" if entry["entity_type"] == "membership" or entry["action"] == "created" else "ann@example.com"
+    assert describe(ActivityLog(performed_by=actor, **entry), people) == words
