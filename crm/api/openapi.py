@@ -141,6 +141,7 @@ ENQUIRY = {
     "fit_budget_below_price": {"type": "boolean"},
     "fit_short_notice": {"type": "boolean"},
     "owner_seen_at": nullable(DATETIME),
+    "follow_up_date": {**nullable(DATE), "description": "When to look at the enquiry again; set on its page."},
     "fit_flags": {"type": "array", "items": enum(FIT_FLAGS), "uniqueItems": True,
                   "description": "The fit_* columns that are true, by name."},
 }

@@ -274,7 +274,7 @@ ENQUIRY_FIELDS = {
 ENQUIRY_READ_ONLY = frozenset({
     "id", "source_enquiry_id", "created_at", "first_response_at", "last_updated_at", "closed_at",
     "converted_to_booking", "spam_reasons", "fit_flags", "fit_over_capacity", "fit_date_booked",
-    "fit_budget_below_price", "fit_short_notice", "owner_seen_at",
+    "fit_budget_below_price", "fit_short_notice", "owner_seen_at", "follow_up_date",
 })
 INTERACTION_FOR_SOURCE = {"phone": "phone", "email": "email"}
 
