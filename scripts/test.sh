@@ -69,8 +69,9 @@ done
 
 # Lint last, so that a style slip does not hide the tests' results; it still fails the run.
 echo
-echo "==> Lint (ruff check, ruff format --check)"
+echo "==> Lint (ruff check, ruff format --check) and the lock (uv lock --check)"
 lint=0
+bash scripts/uv.sh lock --check --quiet || { echo "uv.lock does not match pyproject.toml: run make lock." >&2; lint=1; }
 .venv/bin/ruff check . || lint=1
 .venv/bin/ruff format --check . || lint=1
 summary+=("lint: exit $lint")
