@@ -48,3 +48,13 @@ def test_query_errors_keep_their_wording(world, query, error):  # noqa: F811
     response = world["client"].get("/api/crm/contacts" + query)
     assert response.status_code == 400
     assert response.json == {"error": error}
+
+
+def test_path_variables_are_written_the_openapi_way():
+    from flask import Blueprint
+
+    from crm.api.openapi import path_of
+
+    reports = Blueprint("reports_example", __name__, url_prefix="/api/crm")
+    assert path_of(reports, "/reports/owners/<int:contact_id>") == "/api/crm/reports/owners/{contact_id}"
+    assert path_of(reports, "/a/<name>/b/<path:rest>") == "/api/crm/a/{name}/b/{rest}"
