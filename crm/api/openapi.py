@@ -1,11 +1,12 @@
 """The CRM API's endpoints, each declared once with its shapes; the OpenAPI 3.1 document is built from them.
 
-To add an endpoint, declare its shapes in shapes.py (a Filters subclass for query parameters, an Input
-subclass for a body, a Record or any BaseModel for the answer), then route it with `endpoint`:
+To add an endpoint, declare its shapes in shapes.py (or a module beside it): a Query subclass for its
+query parameters (Filters, for a list's: it adds limit and cursor), an Input subclass for a body, a
+Record or any BaseModel for the answer. Then route it with `endpoint`:
 
     @endpoint(bp, "get", "/crm/reports/funnel", "The enquiry funnel", answer=shapes.Funnel,
-              query=shapes.FunnelFilters, errors=(400,))
-    def funnel(query: shapes.FunnelFilters):
+              query=shapes.FunnelQuery, errors=(400,))
+    def funnel(query: shapes.FunnelQuery):
         return shapes.Funnel(...)          # or an ORM row: answers are validated from attributes
 
 The view gets the checked query string as `query` and the checked body as `body` (a fields.Body of
@@ -60,7 +61,7 @@ class Operation:
     answer: Any  # a model or other type to serialise the view's result through; None for a plain JSON object
     answer_description: str
     status: int
-    query: type[shapes.Filters] | None
+    query: type[shapes.Query] | None
     body: type[shapes.Input] | None
     errors: tuple[int, ...]
     description: str | None
@@ -82,7 +83,7 @@ def path_of(blueprint: Blueprint, rule: str) -> str:
 
 
 def endpoint(blueprint: Blueprint, method: str, rule: str, summary: str, *, answer: Any,
-             answer_description: str = "The result.", status: int = 200, query: type[shapes.Filters] | None = None,
+             answer_description: str = "The result.", status: int = 200, query: type[shapes.Query] | None = None,
              body: type[shapes.Input] | None = None, errors: tuple[int, ...] = (), description: str | None = None,
              public: bool = False, path: dict[str, str] | None = None):
     """Route `rule` on `blueprint` for `method`, checking its query or body and serialising its answer."""
@@ -122,14 +123,15 @@ def json_content(schema: dict) -> dict:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-def parameters(filters: type[shapes.Filters], schema: dict) -> list[dict]:
-    """One query parameter per field: the list's own filters first, then the page's size and cursor."""
+def parameters(query: type[shapes.Query], schema: dict) -> list[dict]:
+    """One query parameter per field, by its name in the URL: a list's own filters first, then paging."""
     paging = list(shapes.Filters.model_fields)
-    names = [name for name in filters.model_fields if name not in paging] + paging
+    names = [field.alias or name for name, field in query.model_fields.items() if name not in paging]
+    names += [name for name in paging if name in query.model_fields]
     answer = []
     for name in names:
         field = clean(schema["properties"][name])
-        description = field.pop("description")
+        description = field.pop("description", "")
         if field.get("default") is None:
             field.pop("default", None)
         answer.append({"name": name, "in": "query", "required": False, "description": description, "schema": field})
