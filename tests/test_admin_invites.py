@@ -186,3 +186,5 @@ def test_deactivated_and_invited_admins_take_no_assignments(client, signed_in):
     client.post("/admin/crm/admins/invite", data=INVITE)
     client.post(f"/admin/crm/admins/{colleague.id}/deactivate")
     assert [a.email for a in admins()] == [signed_in.email]
+    # Their names stay on what they did before.
+    assert {a.email for a in admins(include_inactive=True)} == {signed_in.email, colleague.email, "priya.patel@example.com"}
