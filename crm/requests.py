@@ -1,11 +1,15 @@
-"""The request class: NUL characters are dropped from query strings and forms as they arrive.
+"""What arrives, cleaned once: the request class drops NUL characters, and ids in URLs fit the database.
 
 No person types NUL, and PostgreSQL refuses it in text, so it is removed once here rather than
 in every form, filter and search.
 """
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
 from flask import Request
+
+# Integer id columns are 32-bit on PostgreSQL, so a bigger number names no record on either engine.
+MAX_ID = 2**31 - 1
 
 
 def _without_nul(values: ImmutableMultiDict) -> ImmutableMultiDict:
@@ -24,3 +28,13 @@ class CleanRequest(Request):
     def _load_form_data(self) -> None:
         super()._load_form_data()
         self.__dict__["form"] = _without_nul(self.__dict__["form"])
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: ASCII digits no bigger than MAX_ID, so a huge id is a 404, never a 500."""
+
+    regex = r"[0-9]+"  # \d would also take other scripts' digits, giving one record many URLs
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)

@@ -1,9 +1,8 @@
 """The owner dashboard: an owner's overview, listings and enquiries, all read through owner.scope."""
 from __future__ import annotations
 
-import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, Response, flash, g, make_response, request, url_for
 from flask_login import current_user
@@ -15,10 +14,11 @@ from ..activity import add_interaction, log_activity
 from ..auth import owner_required
 from ..database import will_write
 from ..enquiries.status import StatusError, add_note, change_status
+from ..exports import SafeWriter
 from ..extensions import db
 from ..formatting import ago
 from ..htmx import is_htmx_fragment_request, redirect_to, render
-from ..models import Contact, CrmEnquiry, CrmProperty, Property, utcnow
+from ..models import Contact, CrmEnquiry, CrmProperty, Property, User, utcnow
 from . import scope
 from .forms import OWNER_STATUSES, NoteForm, PropertyForm, ReplyForm, StatusForm
 
@@ -26,6 +26,8 @@ bp = Blueprint("owner", __name__, url_prefix="/owner-dashboard")
 PAGE_SIZE = 25
 OPEN_STATUSES = ("new", "contacted", "negotiating")
 MASKED = "shown after your first reply"
+# The same listing saved twice within this window is one double-click, not two listings.
+DOUBLE_SUBMIT_WINDOW = timedelta(minutes=2)
 
 
 # --- Shared helpers -------------------------------------------------------------------------------
@@ -122,6 +124,10 @@ def new_property():
     """Create a listing as a draft, or create it and submit it for approval at once."""
     form = PropertyForm()
     if form.validate_on_submit():
+        repeat = just_created(current_user, listings.clean(form.listing_data()))
+        if repeat is not None:
+            flash(saved_message(repeat, created=True), "success")
+            return redirect_to(url_for("owner.properties"))
         try:
             prop = listings.create(current_user, form.listing_data())
             if request.form.get("action") == "submit":
@@ -135,6 +141,17 @@ def new_property():
             return redirect_to(url_for("owner.properties"))
     status = 422 if form.is_submitted() else 200
     return render("owner/property_form.html", "form", status=status, form=form, prop=None)
+
+
+def just_created(user: User, values: dict) -> Property | None:
+    """Return the owner's listing with these details made moments ago: the first of a double submit."""
+    # Lock the owner's row so two submits at the same instant queue here (SQLite's write lock does the same).
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    return db.session.scalar(
+        select(Property).where(Property.owner_id == user.id, Property.title == values["title"],
+                               Property.location == values["location"],
+                               Property.created_at >= utcnow() - DOUBLE_SUBMIT_WINDOW)
+        .order_by(Property.id.desc()).limit(1))
 
 
 @bp.route("/properties/<int:property_id>/edit", methods=["GET", "POST"])
@@ -291,29 +308,22 @@ def export_enquiries():
     """Download the filtered enquiries as CSV, with contact details masked as on screen."""
     filters = read_filters()
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(["Enquiry", "Received", "Guest", "E-mail", "Phone", "Property", "Occasion", "Event date",
                      "Guests", "Budget", "Status", "Booking value", "First reply"])
     for e in db.session.scalars(filtered_enquiries(filters).options(selectinload(CrmEnquiry.property)).limit(10_000)):
         shown = reveal_contact(e)
-        writer.writerow([cell(v) for v in (
+        writer.writerow((
             e.id, e.created_at.strftime("%Y-%m-%d %H:%M"), e.guest_name, e.guest_email if shown else MASKED,
             (e.guest_phone or "") if shown else MASKED, e.property.title if e.property else "",
             e.event_type or "", e.event_date.isoformat() if e.event_date else "", e.estimated_guests or "",
             e.estimated_budget if e.estimated_budget is not None else "", e.status,
             e.booking_value if e.booking_value is not None else "",
-            e.first_response_at.strftime("%Y-%m-%d %H:%M") if e.first_response_at else "")])
+            e.first_response_at.strftime("%Y-%m-%d %H:%M") if e.first_response_at else ""))
     response = make_response(out.getvalue())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="enquiries-{utcnow():%Y-%m-%d}.csv"'
     return response
-
-
-def cell(value):
-    """Stop a spreadsheet from running what a guest typed as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @bp.get("/enquiries/unread-count")
