@@ -32,35 +32,39 @@
     return [];
   }
 
-  function setBusy(elt, busy) {
-    if (busy) {
-      var focused = document.activeElement;
-      var disabled = controlsToDisable(elt).filter(function (el) { return !el.disabled; });
-      disabled.forEach(function (el) { el.disabled = true; });
-      elt.__busy = { disabled: disabled, focused: disabled.indexOf(focused) >= 0 ? focused : null };
-      elt.setAttribute("aria-busy", "true");
-      return;
-    }
-    var state = elt.__busy;
-    elt.removeAttribute("aria-busy");
-    if (!state) return;
-    delete elt.__busy;
+  // What each request in flight disabled, and what had focus when it started (keyed by its XMLHttpRequest:
+  // htmx reports a removed element's parent as the event's elt once the swap has replaced it).
+  var inFlight = new WeakMap();
+
+  function startBusy(elt, xhr) {
+    var focused = document.activeElement;
+    var disabled = controlsToDisable(elt).filter(function (el) { return !el.disabled; });
+    disabled.forEach(function (el) { el.disabled = true; });
+    elt.setAttribute("aria-busy", "true");
+    inFlight.set(xhr, { elt: elt, disabled: disabled, focused: focused });
+  }
+
+  function endBusy(xhr) {
+    var state = inFlight.get(xhr);
+    if (!state) return null;
+    state.elt.removeAttribute("aria-busy");
     state.disabled.forEach(function (el) { el.disabled = false; });
     // A disabled control drops focus; give it back if it is still on the page and nothing else took it.
     if (state.focused && state.focused.isConnected && focusLost()) state.focused.focus();
+    return state;
   }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     clearError(event.detail.elt);
-    setBusy(event.detail.elt, true);
+    startBusy(event.detail.elt, event.detail.xhr);
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {
     var xhr = event.detail.xhr;
     // Leaving for another page: stay busy until it loads, so nothing is sent twice meanwhile.
     if (xhr && xhr.status && xhr.getResponseHeader("HX-Redirect")) return;
-    setBusy(event.detail.elt, false);
-    if (event.detail.successful) rememberSaved(event.detail.elt);
+    var state = endBusy(xhr);
+    if (state && event.detail.successful) rememberSaved(state.elt);
   });
 
   // Ordinary (non-htmx) forms: disable the buttons once the browser has taken the form's values,
@@ -164,7 +168,8 @@
   }
 
   function failed(event) {
-    var elt = event.detail.elt;
+    var state = inFlight.get(event.detail.xhr);
+    var elt = state ? state.elt : event.detail.elt;
     restoreSaved(elt);
     showError(elt, messageFor(event));
   }
@@ -179,15 +184,16 @@
     return !document.activeElement || document.activeElement === document.body;
   }
 
-  var lastFocus = null;
+  var focusBeforeSwap = new WeakMap();
 
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var el = document.activeElement;
+    // A control disabled for the request has lost focus already: it is the one that had it.
+    var state = inFlight.get(event.detail.xhr);
+    var el = focusLost() && state ? state.focused : document.activeElement;
     var target = event.detail.target;
-    lastFocus = null;
     if (el && el !== document.body && target && target.contains(el)) {
-      lastFocus = { targetId: target.id, id: el.id, name: el.getAttribute("name"), tag: el.tagName,
-                    text: el.tagName === "BUTTON" ? el.textContent.trim() : null };
+      focusBeforeSwap.set(event.detail.xhr, { targetId: target.id, id: el.id, name: el.getAttribute("name"),
+        tag: el.tagName, text: el.tagName === "BUTTON" ? el.textContent.trim() : null });
     }
   });
 
@@ -210,8 +216,7 @@
   }
 
   document.addEventListener("htmx:afterSettle", function (event) {
-    var seen = lastFocus;
-    lastFocus = null;
+    var seen = focusBeforeSwap.get(event.detail.xhr);
     // Only when the swap took away what had focus: htmx keeps an element with the same id focused,
     // and a refresh elsewhere on the page must not pull focus from the person.
     if (!seen || !focusLost()) return;
