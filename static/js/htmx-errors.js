@@ -88,8 +88,9 @@
 
   function choicesOf(elt) {
     var list = elt.matches(CHOICES) ? [elt] : [];
-    var form = elt.tagName === "FORM" ? elt : null;
-    if (form) list = list.concat(Array.prototype.slice.call(form.querySelectorAll(CHOICES)));
+    if (elt.tagName === "FORM") {  // form.elements also holds controls tied to it by a form="" attribute
+      list = list.concat(Array.prototype.filter.call(elt.elements, function (el) { return el.matches(CHOICES); }));
+    }
     return list;
   }
 
