@@ -71,7 +71,8 @@
   // so the pressed button's name and value are still sent.
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (event.defaultPrevented || form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) return;
+    // Only posts: a GET form may start a download and leave the page where it is.
+    if (event.defaultPrevented || form.method !== "post" || form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) return;
     window.setTimeout(function () {
       submitButtons(form).forEach(function (el) { el.disabled = true; });
     }, 0);
