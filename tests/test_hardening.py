@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from crm.exports import safe_cell
 from crm.extensions import db
-from crm.models import Contact, CrmEnquiry, Enquiry, Membership, Property
+from crm.models import Contact, CrmEnquiry, EmailMessage, Enquiry, Interaction, Membership, Property
 
 from .builders import enquiry_data, make_property
 
@@ -327,3 +327,25 @@ def test_save_as_draft_twice_makes_one_listing(client, auth, owner):
     another = client.post("/owner-dashboard/properties/new", data=form | {"title": "Orchard Barn II"})
     assert another.status_code == 303
     assert db.session.scalar(select(func.count()).select_from(Property)) == 2
+
+
+def test_a_reply_or_note_sent_twice_is_kept_once(client, auth, owner, admin, live_property):
+    enquiry_id = submit(client, live_property)
+    auth.login("owner@example.com")
+    for _ in range(2):
+        assert client.post(f"/owner-dashboard/enquiries/{enquiry_id}/reply",
+                           data={"subject": "", "message": "Yes, it is free."}).status_code == 303
+        assert client.post(f"/owner-dashboard/enquiries/{enquiry_id}/notes", data={"note": "Call Friday."}).status_code == 303
+    count = lambda kind: db.session.scalar(select(func.count()).select_from(Interaction).where(Interaction.type == kind))
+    assert (count("email"), count("note")) == (1, 1)
+    replies = db.session.scalar(select(func.count()).select_from(EmailMessage).where(EmailMessage.subject.like("Re:%")))
+    assert replies == 1
+    auth.logout()
+    auth.login("admin@example.com")
+    contact_id = db.session.get(CrmEnquiry, enquiry_id).contact_id
+    for _ in range(2):
+        client.post(f"/admin/crm/contacts/{contact_id}/notes", data={"content": "Checked the dates."})
+    assert count("note") == 2
+    # A different note, or the same one later, is a new note.
+    client.post(f"/admin/crm/contacts/{contact_id}/notes", data={"content": "Checked again."})
+    assert count("note") == 3

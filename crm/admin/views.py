@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import listings, settings, sync
-from ..activity import add_interaction, diff, log_activity
+from ..activity import add_interaction, diff, just_added, log_activity
 from ..auth import admin_required
 from ..auth.views import safe_next
 from ..enquiries.status import StatusError, change_status, enquiry_by_id
@@ -428,8 +428,10 @@ def add_note(contact_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return contact_page(record, note_form=form, status=422, block="timeline")
-    add_interaction(record.id, "note", direction="internal", initiated_by="admin", content=form.content.data.strip(),
-                    created_by=current_user, meta={"by": current_user.email})
+    content = form.content.data.strip()
+    if not just_added(record.id, "note", content, by=current_user):  # else a double submit: keep one
+        add_interaction(record.id, "note", direction="internal", initiated_by="admin", content=content,
+                        created_by=current_user, meta={"by": current_user.email})
     sync.commit()
     return contact_page(get_or_404(Contact, contact_id), note_form=NoteForm(formdata=None), block="timeline")
 

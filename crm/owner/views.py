@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, Response, flash, g, make_response, request, url_for
 from flask_login import current_user
@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from .. import listings, mail, settings, sync
-from ..activity import add_interaction, log_activity
+from ..activity import DOUBLE_SUBMIT_WINDOW, add_interaction, just_added, log_activity
 from ..auth import owner_required
 from ..database import will_write
 from ..enquiries.status import StatusError, add_note, change_status
@@ -26,8 +26,6 @@ bp = Blueprint("owner", __name__, url_prefix="/owner-dashboard")
 PAGE_SIZE = 25
 OPEN_STATUSES = ("new", "contacted", "negotiating")
 MASKED = "shown after your first reply"
-# The same listing saved twice within this window is one double-click, not two listings.
-DOUBLE_SUBMIT_WINDOW = timedelta(minutes=2)
 
 
 # --- Shared helpers -------------------------------------------------------------------------------
@@ -436,6 +434,8 @@ def reply(enquiry_id: int):
     # One line only: a subject is an e-mail header.
     subject = " ".join((form.subject.data or "").split()) or f"Re: your enquiry about {title}"
     message = form.message.data.strip()
+    if just_added(found.contact_id, "email", message, by=current_user):
+        return reply_sent(found)  # a double submit: the guest gets the reply once
     if found.first_response_at is None:
         if found.status == "new":
             change_status(found, "contacted", actor=current_user)  # the first reply is the first response
@@ -453,6 +453,10 @@ def reply(enquiry_id: int):
     if contact is not None:
         contact.last_contacted_at = now
     sync.commit()
+    return reply_sent(found)
+
+
+def reply_sent(found: CrmEnquiry):
     if not is_htmx_fragment_request():
         flash(f"Your reply is on its way to {found.guest_name}.", "success")
         return redirect_to(url_for("owner.enquiry", enquiry_id=found.id))
@@ -467,7 +471,9 @@ def add_private_note(enquiry_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return detail_page(found, 422, note_form=form)
-    add_note(found, form.note.data.strip(), actor=current_user)
+    note = form.note.data.strip()
+    if not just_added(found.contact_id, "note", note, by=current_user):  # else a double submit: keep one
+        add_note(found, note, actor=current_user)
     sync.commit()
     if not is_htmx_fragment_request():
         flash("Note saved.", "success")
