@@ -146,6 +146,24 @@ def test_an_error_answer_shows_the_servers_own_message(page, owner, client, live
     expect(row.get_by_label("Status", exact=True)).to_have_value("new")
 
 
+def test_guest_enquiry_with_the_server_down_keeps_what_they_typed(page, live_property):
+    page.goto(f"/properties/{live_property.id}")
+    page.get_by_label("Your name").fill("Owain Offline")
+    page.get_by_label("E-mail address").fill("owain@example.com")
+    page.get_by_label("Message").fill("Is the barn free at Easter?")
+    fail_posts(page, "**/enquiry", lambda route: route.abort())
+    page.get_by_role("button", name="Send enquiry").click()
+    expect(page.get_by_role("alert")).to_contain_text("No connection to the server, so this was not saved")
+    expect(page.get_by_label("Message")).to_have_value("Is the barn free at Easter?")
+    expect(page.get_by_role("button", name="Send enquiry")).to_be_enabled()
+    check_page(page)
+    page.unroute("**/enquiry")
+    page.get_by_role("button", name="Send enquiry").click()
+    expect(page.get_by_role("heading", name="Thank you, Owain")).to_be_visible()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(CrmEnquiry)) == 1
+
+
 # --- Double clicks ----------------------------------------------------------------------------------
 
 
