@@ -4,6 +4,7 @@ No person types NUL, and PostgreSQL refuses it in text, so it is removed once he
 in every form, filter and search.
 """
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
 from flask import Request
@@ -35,6 +36,10 @@ class IdConverter(IntegerConverter):
 
     regex = r"[0-9]+"  # \d would also take other scripts' digits, giving one record many URLs
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,
-                 signed: bool = False) -> None:
-        super().__init__(map, fixed_digits, min, max, signed)
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ID:
+            # Not a routing miss (werkzeug would then answer 405 when another method's rule has this
+            # shape): the URL is right, the record cannot exist.
+            raise NotFound()
+        return number
