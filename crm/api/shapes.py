@@ -60,10 +60,14 @@ class Input(BaseModel):
     read_only: ClassVar[frozenset[str]] = frozenset()
 
 
-class Filters(BaseModel):
-    """A list's query parameters: its filters, then the page's size and cursor."""
+class Query(BaseModel):
+    """An endpoint's query parameters; any other is refused with 400."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class Filters(Query):
+    """A list's query parameters: its filters, then the page's size and cursor."""
 
     limit: limit_param() = 50
     cursor: Annotated[str | SkipJsonSchema[None], Field(
