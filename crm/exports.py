@@ -1,4 +1,5 @@
 """CSV exports: the one writer every export uses, so no cell reaches a spreadsheet as a live formula."""
+
 import csv
 
 # A spreadsheet runs a cell as a formula (or DDE command) when it starts with one of these.

@@ -1,4 +1,5 @@
 """Rules that form fields share: a name, title or other one-line value holds no line breaks."""
+
 import re
 
 from wtforms.validators import ValidationError

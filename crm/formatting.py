@@ -5,7 +5,6 @@ from decimal import Decimal
 
 from .models import utcnow
 
-
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 

@@ -3,11 +3,11 @@
 No person types NUL, and PostgreSQL refuses it in text, so it is removed once here rather than
 in every form, filter and search.
 """
+from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
-from flask import Request
 
 # Integer id columns are 32-bit on PostgreSQL, so a bigger number names no record on either engine.
 MAX_ID = 2**31 - 1

@@ -1,4 +1,5 @@
 """The HTTP edges: security headers, CSV formulas, huge ids, 405s, line breaks in names, htmx sign-in, double submits."""
+
 import csv
 import io
 import re
@@ -42,8 +43,9 @@ def assert_security_headers(response):
     assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
 
 
-@pytest.mark.parametrize("path", ["/", "/login", "/owner-sign-up", "/properties/999", "/static/css/app.css",
-                                  "/api/crm/contacts"])
+@pytest.mark.parametrize(
+    "path", ["/", "/login", "/owner-sign-up", "/properties/999", "/static/css/app.css", "/api/crm/contacts"]
+)
 def test_public_answers_carry_the_security_headers_and_may_be_cached(client, live_property, path):
     response = client.get(path.replace("999", str(live_property.id)) if path == "/properties/999" else path)
     assert_security_headers(response)
@@ -56,13 +58,34 @@ def test_error_pages_and_json_errors_carry_the_security_headers(client):
     assert_security_headers(client.post("/api/enquiry", data="not json"))
 
 
-@pytest.mark.parametrize("who, paths", [
-    ("owner@example.com", ["/owner-dashboard", "/owner-dashboard/enquiries", "/owner-dashboard/properties",
-                           "/owner-dashboard/enquiries.csv", "/"]),
-    ("admin@example.com", ["/admin/crm", "/admin/crm?tab=contacts", "/admin/crm/board", "/admin/crm/stats",
-                           "/admin/crm/export.csv?tab=enquiries", "/admin/crm/export.csv?tab=contacts",
-                           "/api/crm/contacts", "/"]),
-])
+@pytest.mark.parametrize(
+    "who, paths",
+    [
+        (
+            "owner@example.com",
+            [
+                "/owner-dashboard",
+                "/owner-dashboard/enquiries",
+                "/owner-dashboard/properties",
+                "/owner-dashboard/enquiries.csv",
+                "/",
+            ],
+        ),
+        (
+            "admin@example.com",
+            [
+                "/admin/crm",
+                "/admin/crm?tab=contacts",
+                "/admin/crm/board",
+                "/admin/crm/stats",
+                "/admin/crm/export.csv?tab=enquiries",
+                "/admin/crm/export.csv?tab=contacts",
+                "/api/crm/contacts",
+                "/",
+            ],
+        ),
+    ],
+)
 def test_signed_in_pages_and_exports_are_never_stored(client, auth, admin, owner, live_property, who, paths):
     auth.login(who)
     for path in paths:
@@ -92,10 +115,20 @@ def test_pages_load_no_inline_script(client, auth, owner, live_property):
 # --- CSV exports never carry a live formula ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("value, expected", [
-    (FORMULA, "'" + FORMULA), ("+44 7700", "'+44 7700"), ("-1+1", "'-1+1"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tcmd", "'\tcmd"), ("\rcmd", "'\rcmd"), ("Plain name", "Plain name"), (42, 42), (None, None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (FORMULA, "'" + FORMULA),
+        ("+44 7700", "'+44 7700"),
+        ("-1+1", "'-1+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("Plain name", "Plain name"),
+        (42, 42),
+        (None, None),
+    ],
+)
 def test_safe_cell(value, expected):
     assert safe_cell(value) == expected
 
@@ -107,8 +140,15 @@ def formula_world(client, owner, live_property):
     listing = make_property(owner, title="=1+2", location="-Bath")
     contact = db.session.scalar(select(Contact).where(Contact.user_id == owner.id))
     contact.business_name = "+Cmd"
-    db.session.add(Membership(contact_id=contact.id, plan_tier="gold", plan_price=349,
-                              start_date=listing.created_at.date(), end_date=listing.created_at.date()))
+    db.session.add(
+        Membership(
+            contact_id=contact.id,
+            plan_tier="gold",
+            plan_price=349,
+            start_date=listing.created_at.date(),
+            end_date=listing.created_at.date(),
+        )
+    )
     db.session.commit()
 
 
@@ -137,8 +177,18 @@ def test_huge_ids_from_the_review_are_404(client, live_property):
     assert client.post("/properties/99999999999999999999999/enquiry", data={"guest_name": "x"}).status_code == 404
 
 
-ID_VALUES = ["0", "2147483647", "2147483648", "9223372036854775807", "9223372036854775808",
-             "99999999999999999999999", "-1", "1e9", "%00", "١"]
+ID_VALUES = [
+    "0",
+    "2147483647",
+    "2147483648",
+    "9223372036854775807",
+    "9223372036854775808",
+    "99999999999999999999999",
+    "-1",
+    "1e9",
+    "%00",
+    "١",
+]
 
 
 def int_routes(app):
@@ -166,10 +216,16 @@ def test_every_route_with_an_id_refuses_bad_ids_without_a_500(app, client, auth,
                 assert status in (302, 400, 401, 403, 404, 405, 409, 422), (method, path, status)
 
 
-@pytest.mark.parametrize("path, data", [
-    ("/admin/crm/enquiries/bulk", {"tab": "enquiries", "action": "status:new", "ids": ["99999999999999999999999", "-3"]}),
-    ("/admin/crm/enquiries/bulk", {"tab": "enquiries", "action": "assign:99999999999999999999", "ids": ["1"]}),
-])
+@pytest.mark.parametrize(
+    "path, data",
+    [
+        (
+            "/admin/crm/enquiries/bulk",
+            {"tab": "enquiries", "action": "status:new", "ids": ["99999999999999999999999", "-3"]},
+        ),
+        ("/admin/crm/enquiries/bulk", {"tab": "enquiries", "action": "assign:99999999999999999999", "ids": ["1"]}),
+    ],
+)
 def test_huge_ids_in_forms_are_refused_cleanly(client, auth, admin, path, data):
     auth.login("admin@example.com")
     assert client.post(path, data=data).status_code == 422
@@ -186,10 +242,15 @@ def test_huge_ids_in_the_owner_list_filter_are_404(client, auth, owner):
     assert client.get("/owner-dashboard/enquiries?property=99999999999999999999999").status_code == 404
 
 
-@pytest.mark.parametrize("body", [
-    {"id": 99999999999999999999999, "status": "contacted"}, {"id": "9223372036854775808", "status": "contacted"},
-    {"id": -1, "status": "contacted"}, {"id": [1], "status": "contacted"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id": 99999999999999999999999, "status": "contacted"},
+        {"id": "9223372036854775808", "status": "contacted"},
+        {"id": -1, "status": "contacted"},
+        {"id": [1], "status": "contacted"},
+    ],
+)
 def test_huge_ids_in_the_api_are_refused(client, auth, admin, body):
     auth.login("admin@example.com")
     assert client.put("/api/crm/enquiries", json=body).status_code in (400, 404, 422)
@@ -198,11 +259,15 @@ def test_huge_ids_in_the_api_are_refused(client, auth, admin, body):
 # --- 405 says what is allowed --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method, path, allowed", [
-    ("GET", "/logout", {"POST", "OPTIONS"}), ("DELETE", "/", {"GET", "HEAD", "OPTIONS"}),
-    ("PATCH", "/api/crm/enquiries", {"GET", "POST", "PUT", "HEAD", "OPTIONS"}),
-    ("GET", "/api/enquiry", {"POST", "OPTIONS"}),
-])
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("GET", "/logout", {"POST", "OPTIONS"}),
+        ("DELETE", "/", {"GET", "HEAD", "OPTIONS"}),
+        ("PATCH", "/api/crm/enquiries", {"GET", "POST", "PUT", "HEAD", "OPTIONS"}),
+        ("GET", "/api/enquiry", {"POST", "OPTIONS"}),
+    ],
+)
 def test_405_carries_an_allow_header(client, method, path, allowed):
     response = client.open(path, method=method)
     assert response.status_code == 405
@@ -212,7 +277,9 @@ def test_405_carries_an_allow_header(client, method, path, allowed):
 # --- Line breaks in names --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["Eve\r\nBcc: victim@example.com", "Eve\nX-Spam: no", "Eve\rTo: a@b.c", "Eve\u2028Bcc: x"])
+@pytest.mark.parametrize(
+    "name", ["Eve\r\nBcc: victim@example.com", "Eve\nX-Spam: no", "Eve\rTo: a@b.c", "Eve\u2028Bcc: x"]
+)
 def test_line_breaks_in_a_guest_name_are_refused_everywhere(client, live_property, name):
     api = client.post("/api/enquiry", json=enquiry_data(live_property, guest_name=name))
     assert api.status_code == 422 and "one line" in api.json["errors"]["guest_name"]
@@ -222,17 +289,33 @@ def test_line_breaks_in_a_guest_name_are_refused_everywhere(client, live_propert
 
 
 def test_line_breaks_in_signup_names_are_refused(client):
-    response = client.post("/owner-sign-up", data={
-        "first_name": "Eve\r\nBcc: x@example.com", "last_name": "Doe", "email": "eve@example.com",
-        "password": "a long enough password", "confirm": "a long enough password"})
+    response = client.post(
+        "/owner-sign-up",
+        data={
+            "first_name": "Eve\r\nBcc: x@example.com",
+            "last_name": "Doe",
+            "email": "eve@example.com",
+            "password": "a long enough password",
+            "confirm": "a long enough password",
+        },
+    )
     assert response.status_code == 422 and b"Keep this on one line." in response.data
 
 
 def test_line_breaks_in_a_listing_title_are_refused(client, auth, owner):
     auth.login("owner@example.com")
-    response = client.post("/owner-dashboard/properties/new", data={
-        "title": "Barn\r\nBcc: x@example.com", "location": "Bath", "bedrooms": "2", "bathrooms": "1",
-        "max_guests": "4", "price_per_night": "100", "action": "save"})
+    response = client.post(
+        "/owner-dashboard/properties/new",
+        data={
+            "title": "Barn\r\nBcc: x@example.com",
+            "location": "Bath",
+            "bedrooms": "2",
+            "bathrooms": "1",
+            "max_guests": "4",
+            "price_per_night": "100",
+            "action": "save",
+        },
+    )
     assert response.status_code == 422
     assert db.session.scalar(select(func.count()).select_from(Property)) == 0
 
@@ -240,6 +323,7 @@ def test_line_breaks_in_a_listing_title_are_refused(client, auth, owner):
 @pytest.fixture
 def smtp_inbox():
     """A real SMTP server on loopback that keeps what it receives."""
+
     class Handler:
         messages: list = []
 
@@ -285,7 +369,9 @@ def test_signed_out_htmx_request_gets_a_whole_page_redirect_to_the_page_not_the_
 
 
 def test_htmx_redirect_never_points_at_another_site(client):
-    response = client.get("/admin/crm/stats", headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/x"})
+    response = client.get(
+        "/admin/crm/stats", headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/x"}
+    )
     assert response.headers["HX-Redirect"] == "/login?next=/admin/crm/stats"
 
 
@@ -298,8 +384,11 @@ def test_signed_out_page_request_still_gets_an_ordinary_redirect(client):
 def test_stale_htmx_post_after_the_session_ended_leads_to_sign_in(app, client, auth, owner, live_property):
     enquiry_id = submit(client, live_property)
     app.config["WTF_CSRF_ENABLED"] = True
-    response = client.post(f"/owner-dashboard/enquiries/{enquiry_id}/status", data={"status": "contacted"},
-                           headers=HTMX | {"X-CSRFToken": "stale"})
+    response = client.post(
+        f"/owner-dashboard/enquiries/{enquiry_id}/status",
+        data={"status": "contacted"},
+        headers=HTMX | {"X-CSRFToken": "stale"},
+    )
     assert response.status_code == 401 and response.headers["HX-Redirect"].startswith("/login?next=/owner-dashboard")
     assert db.session.get(CrmEnquiry, enquiry_id).status == "new"
 
@@ -308,8 +397,11 @@ def test_stale_form_when_signed_in_is_still_a_400_with_a_message(app, client, au
     enquiry_id = submit(client, live_property)
     auth.login("owner@example.com")
     app.config["WTF_CSRF_ENABLED"] = True
-    response = client.post(f"/owner-dashboard/enquiries/{enquiry_id}/status", data={"status": "contacted"},
-                           headers=HTMX | {"X-CSRFToken": "stale"})
+    response = client.post(
+        f"/owner-dashboard/enquiries/{enquiry_id}/status",
+        data={"status": "contacted"},
+        headers=HTMX | {"X-CSRFToken": "stale"},
+    )
     assert response.status_code == 400 and b"data-error-message" in response.data
 
 
@@ -318,8 +410,15 @@ def test_stale_form_when_signed_in_is_still_a_400_with_a_message(app, client, au
 
 def test_save_as_draft_twice_makes_one_listing(client, auth, owner):
     auth.login("owner@example.com")
-    form = {"title": "Orchard Barn", "location": "Ludlow, Shropshire", "bedrooms": "5", "bathrooms": "3",
-            "max_guests": "14", "price_per_night": "450", "action": "save"}
+    form = {
+        "title": "Orchard Barn",
+        "location": "Ludlow, Shropshire",
+        "bedrooms": "5",
+        "bathrooms": "3",
+        "max_guests": "14",
+        "price_per_night": "450",
+        "action": "save",
+    }
     first = client.post("/owner-dashboard/properties/new", data=form)
     second = client.post("/owner-dashboard/properties/new", data=form)
     assert first.status_code == second.status_code == 303
@@ -333,10 +432,20 @@ def test_a_reply_or_note_sent_twice_is_kept_once(client, auth, owner, admin, liv
     enquiry_id = submit(client, live_property)
     auth.login("owner@example.com")
     for _ in range(2):
-        assert client.post(f"/owner-dashboard/enquiries/{enquiry_id}/reply",
-                           data={"subject": "", "message": "Yes, it is free."}).status_code == 303
-        assert client.post(f"/owner-dashboard/enquiries/{enquiry_id}/notes", data={"note": "Call Friday."}).status_code == 303
-    count = lambda kind: db.session.scalar(select(func.count()).select_from(Interaction).where(Interaction.type == kind))
+        assert (
+            client.post(
+                f"/owner-dashboard/enquiries/{enquiry_id}/reply", data={"subject": "", "message": "Yes, it is free."}
+            ).status_code
+            == 303
+        )
+        assert (
+            client.post(f"/owner-dashboard/enquiries/{enquiry_id}/notes", data={"note": "Call Friday."}).status_code
+            == 303
+        )
+
+    def count(kind: str) -> int:
+        return db.session.scalar(select(func.count()).select_from(Interaction).where(Interaction.type == kind))
+
     assert (count("email"), count("note")) == (1, 1)
     replies = db.session.scalar(select(func.count()).select_from(EmailMessage).where(EmailMessage.subject.like("Re:%")))
     assert replies == 1

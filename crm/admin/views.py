@@ -5,8 +5,8 @@ import io
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, make_response, request, stream_with_context, url_for
-from jinja2_fragments.flask import render_block
 from flask_login import current_user
+from jinja2_fragments.flask import render_block
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 

@@ -1,6 +1,5 @@
 """Accounts: password hashing, the user loader, and the role guards."""
 from functools import wraps
-
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher

@@ -1,5 +1,6 @@
 """When things go wrong the screen tells the truth: expired sessions, a server that is down or failing,
 double clicks; and each role's main task done by keyboard alone."""
+
 import re
 import time
 
@@ -172,6 +173,7 @@ def slow_posts(page, pattern: str) -> None:
         if route.request.method == "POST":
             time.sleep(0.6)
         route.continue_()
+
     page.route(pattern, handle)
 
 
