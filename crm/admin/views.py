@@ -8,8 +8,8 @@ from flask import Blueprint, Response, abort, flash, make_response, request, str
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import listings, settings, sync, wording
 from ..activity import add_interaction, diff, just_added, log_activity
