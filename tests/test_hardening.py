@@ -458,3 +458,18 @@ def test_a_reply_or_note_sent_twice_is_kept_once(client, auth, owner, admin, liv
     # A different note, or the same one later, is a new note.
     client.post(f"/admin/crm/contacts/{contact_id}/notes", data={"content": "Checked again."})
     assert count("note") == 3
+
+
+def test_an_admin_reply_sent_twice_is_e_mailed_once(client, auth, admin, live_property):
+    enquiry_id = submit(client, live_property)
+    auth.login("admin@example.com")
+    for _ in range(2):
+        response = client.post(f"/admin/crm/enquiries/{enquiry_id}/reply", data={"message": "The date is free."})
+        assert response.status_code == 303
+    db.session.rollback()
+    replies = (
+        select(func.count())
+        .select_from(EmailMessage)
+        .where(EmailMessage.enquiry_id == enquiry_id, EmailMessage.text_body.contains("The date is free."))
+    )
+    assert db.session.scalar(replies) == 1
