@@ -4,6 +4,7 @@ from wtforms import EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..contacts import NormalisedEmail, NormalisedPhone
+from ..fields import OneLine
 
 
 # The one set of password rules, for sign-up, reset, invitation and change alike.
@@ -13,12 +14,12 @@ CONFIRM_RULES = [DataRequired("Repeat your password."),
 
 
 class SignupForm(FlaskForm):
-    first_name = StringField("First name", validators=[DataRequired("Enter your first name."), Length(max=80)])
-    last_name = StringField("Last name", validators=[DataRequired("Enter your last name."), Length(max=80)])
+    first_name = StringField("First name", validators=[DataRequired("Enter your first name."), Length(max=80), OneLine()])
+    last_name = StringField("Last name", validators=[DataRequired("Enter your last name."), Length(max=80), OneLine()])
     email = EmailField("E-mail address", validators=[
         DataRequired("Enter your e-mail address."), Length(max=254), NormalisedEmail()])
     phone = TelField("Phone number", validators=[Optional(), Length(max=32), NormalisedPhone()])
-    business_name = StringField("Business name", validators=[Optional(), Length(max=160)])
+    business_name = StringField("Business name", validators=[Optional(), Length(max=160), OneLine()])
     password = PasswordField("Password", validators=PASSWORD_RULES)
     confirm = PasswordField("Repeat password", validators=CONFIRM_RULES)
 
@@ -44,7 +45,9 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class InviteAdminForm(FlaskForm):
-    first_name = StringField("First name", validators=[DataRequired("Enter their first name."), Length(max=80)])
-    last_name = StringField("Last name", validators=[DataRequired("Enter their last name."), Length(max=80)])
+    first_name = StringField("First name", validators=[
+        DataRequired("Enter their first name."), Length(max=80), OneLine()])
+    last_name = StringField("Last name", validators=[
+        DataRequired("Enter their last name."), Length(max=80), OneLine()])
     email = EmailField("E-mail address", validators=[
         DataRequired("Enter their e-mail address."), Length(max=254), NormalisedEmail()])
