@@ -39,6 +39,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .cli import register_cli
     register_cli(app)
 
+    from .mail import register_deliverer
+    register_deliverer(app)
+
     if not app.debug and not app.testing:
         app.logger.setLevel(logging.INFO)
     return app

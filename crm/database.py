@@ -1,7 +1,10 @@
 """Engine tuning: SQLite in WAL mode with write transactions that queue for the lock."""
 from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+
+from .extensions import db
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -43,3 +46,13 @@ def will_write() -> None:
         request.environ["crm.db_write"] = True
     else:
         g.db_write = True
+
+
+def insert_or_ignore(model, **values) -> bool:
+    """Insert one row unless it clashes with a unique key (ON CONFLICT DO NOTHING); say whether it went in.
+
+    Unlike a look-up followed by an insert, this is safe when two transactions insert the same key at once:
+    PostgreSQL makes the second wait for the first and then do nothing.
+    """
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return db.session.execute(dialect.insert(model).values(**values).on_conflict_do_nothing()).rowcount == 1

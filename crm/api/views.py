@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from .. import sync
 from ..auth import admin_required
-from ..enquiries.capture import Invalid, capture, current_status
+from ..enquiries.capture import Invalid, capture
 from ..extensions import csrf, db
 from ..models import CONTACT_STATUSES, CONTACT_TYPES, ENQUIRY_STATUSES, LISTING_STATUSES, MEMBERSHIP_STATUSES
 from ..pagination import CursorError, Keyset, keyset_page
@@ -49,7 +49,8 @@ def create_enquiry():
                                     user_agent=request.user_agent.string, honeypot=str(data.get("website") or "") if isinstance(data, dict) else None)
     except Invalid as invalid:
         return jsonify(errors=invalid.errors), 422
-    return jsonify(id=enquiry.id, status=current_status(enquiry)), 201
+    # The same answer for a new enquiry, a repeat and spam: a bot learns nothing, nor the owner's status.
+    return jsonify(id=enquiry.id, status="received"), 201
 
 
 @bp.get("/crm/stats")
