@@ -55,4 +55,6 @@ def insert_or_ignore(model, **values) -> bool:
     PostgreSQL makes the second wait for the first and then do nothing.
     """
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return db.session.execute(dialect.insert(model).values(**values).on_conflict_do_nothing()).rowcount == 1
+    # RETURNING rather than rowcount, which PostgreSQL's driver leaves at -1 for such an insert.
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing().returning(*model.__table__.primary_key)
+    return db.session.execute(statement).first() is not None

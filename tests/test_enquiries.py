@@ -17,6 +17,7 @@ from crm.models import (
     Enquiry,
     EnquiryStatusHistory,
     Interaction,
+    SyncEvent,
 )
 
 from .builders import enquiry_data, make_property
@@ -160,30 +161,50 @@ def test_same_guest_other_date_or_after_ten_minutes_is_a_new_enquiry(client, liv
     assert count(CrmEnquiry) == 3
 
 
-def test_simultaneous_identical_submissions_make_one_enquiry(live_server, live_property):
-    """Twelve identical submits at the same instant against a real server on a file database."""
-    body = json.dumps(enquiry_data(live_property)).encode()
-    barrier = threading.Barrier(12)
+def submit_at_once(url: str, bodies: list[dict]) -> list[tuple[int, int]]:
+    """POST every body to /api/enquiry from its own thread, all released at the same instant."""
+    barrier = threading.Barrier(len(bodies))
     results = []
 
-    def submit():
-        request = urllib.request.Request(f"{live_server.url}/api/enquiry", data=body,
+    def submit(body):
+        request = urllib.request.Request(f"{url}/api/enquiry", data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json"})
         barrier.wait()
         with urllib.request.urlopen(request, timeout=30) as response:
             results.append((response.status, json.load(response)["id"]))
 
-    threads = [threading.Thread(target=submit) for _ in range(12)]
+    threads = [threading.Thread(target=submit, args=(body,)) for body in bodies]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    db.session.rollback()  # a fresh snapshot of what the server wrote
+    return results
+
+
+def pending_events() -> int:
+    return db.session.scalar(select(func.count()).select_from(SyncEvent).where(SyncEvent.status == "pending"))
+
+
+def test_simultaneous_identical_submissions_make_one_enquiry(live_server, live_property):
+    """Twelve identical submits at the same instant against a real server on a file database."""
+    results = submit_at_once(live_server.url, [enquiry_data(live_property, guest_email="same@example.com")] * 12)
     assert len(results) == 12
     assert {status for status, _ in results} == {201}
     assert len({enquiry_id for _, enquiry_id in results}) == 1
-    db.session.rollback()  # a fresh snapshot of what the server wrote
     assert count(Enquiry) == 1 and count(CrmEnquiry) == 1
     assert db.session.scalar(select(Enquiry.submission_count)) == 12
+    assert pending_events() == 0
+
+
+def test_first_enquiries_from_one_address_at_the_same_instant_share_one_contact(live_server, owner):
+    """The guest-contact upsert under a real race: each enquiry is synced and none is left pending."""
+    properties = [make_property(owner) for _ in range(6)]
+    results = submit_at_once(live_server.url, [enquiry_data(prop, guest_email="racer@example.com") for prop in properties])
+    assert {status for status, _ in results} == {201} and len({enquiry_id for _, enquiry_id in results}) == 6
+    assert pending_events() == 0
+    assert count(CrmEnquiry) == 6
+    assert db.session.scalar(select(func.count()).select_from(Contact).where(Contact.email == "racer@example.com")) == 1
 
 
 def test_guest_matched_by_normalised_email_across_enquiries(client, owner, live_property):
