@@ -86,8 +86,10 @@ def register_blueprints(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from . import formatting
     from .htmx import url_with
+    from .urls import url_for
 
     app.jinja_env.globals["url_with"] = url_with
+    app.jinja_env.globals["url_for"] = url_for
     app.jinja_env.filters["money"] = formatting.money
     app.jinja_env.filters["datetime"] = formatting.datetime_format
     app.jinja_env.filters["date"] = formatting.date_format

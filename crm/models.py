@@ -307,6 +307,8 @@ class CrmEnquiry(db.Model):
         Index("ix_crm_enquiries_guest_email", "guest_email"),
         Index("ix_crm_enquiries_status_updated", "status", "last_updated_at", "id"),
         Index("ix_crm_enquiries_priority_created", "priority", "created_at", "id"),
+        # The board's columns filtered by priority: a capped count and the newest cards, read from one index.
+        Index("ix_crm_enquiries_status_priority_updated", "status", "priority", "last_updated_at", "id"),
         Index("ix_crm_enquiries_guest_name", "guest_name", "id"),
         CheckConstraint("estimated_guests IS NULL OR estimated_guests >= 1", name="guests_positive"),
         CheckConstraint("estimated_budget IS NULL OR estimated_budget >= 0", name="budget_not_negative"),

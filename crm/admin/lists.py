@@ -146,7 +146,8 @@ def property_search(term: str):
 ENQUIRY_FILTERS = (
     Filter("status", "Status", lambda v: CrmEnquiry.status == v, _choices(ENQUIRY_STATUSES)),
     Filter("priority", "Priority", lambda v: CrmEnquiry.priority == v, _choices(PRIORITIES)),
-    Filter("fit", "Fit flag", lambda v: getattr(CrmEnquiry, f"fit_{v}").is_(True), _choices(FIT_FLAGS)),
+    # "= true", never "IS 1": only the very expression of the partial indexes lets the planner use them.
+    Filter("fit", "Fit flag", lambda v: getattr(CrmEnquiry, f"fit_{v}") == True, _choices(FIT_FLAGS)),  # noqa: E712
     Filter("assigned", "Assigned to", _id_or_none(CrmEnquiry.assigned_to_admin_id), kind="id"),
     Filter("property", "Property", lambda v: CrmEnquiry.property_id == v, kind="id"),
     Filter("owner", "Owner", lambda v: CrmEnquiry.owner_id == v, kind="id"),
