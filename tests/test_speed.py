@@ -56,3 +56,13 @@ def test_template_links_are_exactly_flasks(app, endpoint, values):
         assert urls.url_for(endpoint, **values) == flask_url_for(endpoint, **values)  # the second from the pattern
     with app.test_request_context("/admin/crm", environ_base={"SCRIPT_NAME": "/crm"}):
         assert urls.url_for(endpoint, **values) == flask_url_for(endpoint, **values)
+
+
+@sqlite_only
+def test_an_event_date_range_walks_the_list_order_and_counts_through_its_index(app):
+    # SQLite would otherwise read every enquiry of the range through the event-date index, then sort them.
+    page_plan = plan(enquiry_page(event_from="2027-01-01", event_to="2027-01-31"))
+    assert "ix_crm_enquiries_created" in page_plan and "TEMP B-TREE" not in page_plan
+    state = lists.ListState.from_args(lists.ENQUIRIES, {"event_from": "2027-01-01", "event_to": "2027-01-31"})
+    count_plan = plan(state.statement().with_only_columns(CrmEnquiry.id).limit(1001))
+    assert "ix_crm_enquiries_event_date" in count_plan
