@@ -1,8 +1,8 @@
 """The floors the benchmark measures the app against: bare Flask endpoints on the same database.
 
 `POST /insert` inserts one row and commits (the floor for writes such as capturing an enquiry);
-`GET /table` renders a 50-row Jinja table about the size of the CRM's 50-row enquiries page (the
-floor for pages). bench/run.py serves this module with gunicorn exactly as it serves the app, with
+`GET /table` renders a 50-row Jinja table with three selects a row, about the size of the CRM's
+50-row enquiries page (the floor for pages). bench/run.py serves this module with gunicorn exactly as it serves the app, with
 BENCH_DATABASE_URL set; the table `bench_floor` is created by bench/run.py before the server starts.
 """
 from __future__ import annotations
@@ -23,8 +23,9 @@ TABLE = """<!doctype html>
 <td><a href="/admin/crm/properties/{{ r.id }}">{{ r.property }}</a><div>{{ r.location }}</div></td>
 <td>{{ r.event_type }}</td><td>{{ r.event_date.strftime("%d %b %Y") }}</td><td>{{ r.guests }}</td>
 <td>£{{ "{:,.2f}".format(r.budget) }}</td><td>{{ r.received.strftime("%d %b %Y %H:%M") }}</td>
-<td><select name="status" aria-label="Status">{% for s in statuses %}<option value="{{ s }}"{% if s == r.status %} selected{% endif %}>{{ s|title }}</option>{% endfor %}</select></td>
-<td><select name="priority" aria-label="Priority">{% for p in priorities %}<option value="{{ p }}"{% if p == r.priority %} selected{% endif %}>{{ p|title }}</option>{% endfor %}</select></td>
+<td><select class="input input--small" name="status" aria-label="Status" hx-post="/admin/crm/enquiries/{{ r.id }}/status" hx-target="#enquiry-{{ r.id }}" hx-swap="outerHTML">{% for s in statuses %}<option value="{{ s }}"{% if s == r.status %} selected{% endif %}>{{ s|title }}</option>{% endfor %}</select></td>
+<td><select class="input input--small" name="priority" aria-label="Priority" hx-post="/admin/crm/enquiries/{{ r.id }}/priority" hx-target="#enquiry-{{ r.id }}" hx-swap="outerHTML">{% for p in priorities %}<option value="{{ p }}"{% if p == r.priority %} selected{% endif %}>{{ p|title }}</option>{% endfor %}</select></td>
+<td><select class="input input--small" name="assigned_to_admin_id" aria-label="Assigned admin" hx-post="/admin/crm/enquiries/{{ r.id }}/assign" hx-target="#enquiry-{{ r.id }}" hx-swap="outerHTML"><option value="">Nobody</option>{% for a in admins %}<option value="{{ a.id }}">{{ a.name }}</option>{% endfor %}</select></td>
 </tr>{% endfor %}
 </tbody></table></main></body></html>"""
 
@@ -33,9 +34,11 @@ ROWS = [{"id": n, "name": f"Guest Number{n}", "email": f"guest{n}@example.com", 
          "location": "St Ives, Cornwall", "event_type": "Birthday", "event_date": NOW + timedelta(days=n),
          "guests": 8 + n % 5, "budget": 1500 + n, "received": NOW - timedelta(hours=n),
          "status": "new", "priority": "medium"} for n in range(1, 51)]
-HEADINGS = ("", "Guest", "Property", "Occasion", "Event date", "Guests", "Budget", "Received", "Status", "Priority")
+HEADINGS = ("", "Guest", "Property", "Occasion", "Event date", "Guests", "Budget", "Received", "Status", "Priority",
+            "Assigned")
 STATUSES = ("new", "contacted", "negotiating", "booked", "lost", "spam")
 PRIORITIES = ("low", "medium", "high")
+ADMINS = [{"id": n, "name": f"Admin Person{n}"} for n in range(1, 6)]
 
 
 def make_engine(url: str):
@@ -68,4 +71,5 @@ def insert():
 
 @app.get("/table")
 def table():
-    return render_template_string(TABLE, rows=ROWS, headings=HEADINGS, statuses=STATUSES, priorities=PRIORITIES)
+    return render_template_string(TABLE, rows=ROWS, headings=HEADINGS, statuses=STATUSES, priorities=PRIORITIES,
+                                  admins=ADMINS)
