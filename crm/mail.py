@@ -161,7 +161,7 @@ def deliver(ids: list[int] | None = None) -> tuple[int, int]:
     sent = failed = 0
     postbox = Postbox(config)
     # Stop sending from a batch well before its lease runs out, so a claim is never used after it lapsed.
-    usable = config["MAIL_CLAIM_SECONDS"] - 2 * config["MAIL_TIMEOUT"]
+    usable = max(config["MAIL_CLAIM_SECONDS"] / 2, config["MAIL_CLAIM_SECONDS"] - 2 * config["MAIL_TIMEOUT"])
     try:
         while True:
             started = time.monotonic()
