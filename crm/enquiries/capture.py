@@ -255,16 +255,21 @@ def find_repeat(submission: Submission) -> Enquiry | None:
     )
 
 
-def store(submission: Submission) -> tuple[Enquiry, bool]:
-    """Store the enquiry, or record it on the one it repeats, with its sync event and e-mail; commit once."""
+def store(submission: Submission) -> tuple[int, bool]:
+    """Store the enquiry, or record it on the one it repeats, with its sync event and e-mail; commit once.
+
+    Return the enquiry's id (read before the commit, so answering needs no second transaction) and
+    whether it is new.
+    """
     # Serialise enquiries per property so two identical submits at one instant make one row.
     # SQLite already serialises writers (BEGIN IMMEDIATE); PostgreSQL takes the row lock here.
     db.session.execute(select(Property.id).where(Property.id == submission.property.id).with_for_update())
     repeat = find_repeat(submission)
     if repeat is not None:
         record_repeat(repeat, submission)
+        enquiry_id = repeat.id
         sync.commit()
-        return repeat, False
+        return enquiry_id, False
     enquiry = Enquiry(
         property_id=submission.property.id, guest_email=submission.guest_email, guest_name=submission.guest_name,
         guest_phone=submission.guest_phone, event_type=submission.event_type, event_date=submission.event_date,
@@ -278,8 +283,9 @@ def store(submission: Submission) -> tuple[Enquiry, bool]:
     sync.record("enquiry.received", enquiry_id=enquiry.id)
     if not enquiry.spam_reasons:
         queue_arrival_emails(enquiry)
+    enquiry_id = enquiry.id
     sync.commit()
-    return enquiry, True
+    return enquiry_id, True
 
 
 def record_repeat(first: Enquiry, submission: Submission) -> None:
@@ -311,8 +317,8 @@ def queue_arrival_emails(enquiry: Enquiry) -> None:
 
 
 def capture(data: Any, *, source: str, ip_address: str | None, user_agent: str | None,
-            honeypot: str | None = None, token: str | None = None, timed: bool = False) -> tuple[Enquiry, bool]:
-    """Validate and store one enquiry; raise Invalid with per-field errors and store nothing."""
+            honeypot: str | None = None, token: str | None = None, timed: bool = False) -> tuple[int, bool]:
+    """Validate and store one enquiry; return its id and whether it is new, or raise Invalid and store nothing."""
     clean, errors = validate(data)
     if errors:
         db.session.rollback()

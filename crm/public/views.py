@@ -81,7 +81,7 @@ def enquire(property_id: int):
             errors["_form"] = "Your page had been open a long time. Please check your details and press Send again."
     if not errors:
         try:
-            _enquiry, created = capture(
+            _enquiry_id, created = capture(
                 values, source="form", ip_address=request.remote_addr, user_agent=request.user_agent.string,
                 honeypot=request.form.get("website"), token=request.form.get("form_token"), timed=True,
             )
