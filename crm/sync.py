@@ -1,8 +1,12 @@
-"""The CRM sync engine: platform writes record events in their own transaction (an outbox),
-which are applied to the crm_* tables right after commit and replayed until they succeed.
+"""The CRM sync engine: platform writes record events in their own transaction (an outbox).
 
-Every handler is an idempotent upsert keyed on the platform record, so applying an event
-twice, or applying events out of order, never creates anything twice.
+sync.commit() applies a unit of work's events to the crm_* tables in savepoints of that same
+transaction, so a request commits once; an event whose savepoint fails is committed pending with
+its error and replayed (by `flask crm sync` and the daily job) until it succeeds.
+
+Every handler is an idempotent upsert keyed on the platform record (INSERT ... ON CONFLICT where two
+transactions could race), so applying an event twice, or applying events out of order, never creates
+anything twice.
 """
 from __future__ import annotations
 

@@ -148,6 +148,7 @@ def test_the_form_thanks_a_repeat_by_the_name_it_typed(client, live_property):
     response = client.post(f"/properties/{live_property.id}/enquiry", data=data | {"guest_name": "Mallory Other"})
     assert response.status_code == 200
     assert b"Mallory" in response.data and b"Anna" not in response.data
+    assert b"already had this enquiry" in response.data and b"updated" not in response.data
 
 
 def test_same_guest_other_date_or_after_ten_minutes_is_a_new_enquiry(client, live_property):
