@@ -44,6 +44,7 @@ class Submission:
     ip_address: str | None = None
     user_agent: str | None = None
     spam_reasons: list[str] = field(default_factory=list)
+    acknowledge_guest: bool = True
 
 
 class Invalid(Exception):
@@ -282,7 +283,7 @@ def store(submission: Submission) -> tuple[int, bool]:
     db.session.flush()
     sync.record("enquiry.received", enquiry_id=enquiry.id)
     if not enquiry.spam_reasons:
-        queue_arrival_emails(enquiry)
+        queue_arrival_emails(enquiry, guest=submission.acknowledge_guest)
     enquiry_id = enquiry.id
     sync.commit()
     return enquiry_id, True
@@ -298,8 +299,8 @@ def record_repeat(first: Enquiry, submission: Submission) -> None:
                     spam_reasons=submission.spam_reasons)
 
 
-def queue_arrival_emails(enquiry: Enquiry) -> None:
-    """Queue the owner's notification and the guest's acknowledgement, once per enquiry.
+def queue_arrival_emails(enquiry: Enquiry, guest: bool = True) -> None:
+    """Queue the owner's notification and (unless told not to) the guest's acknowledgement, once per enquiry.
 
     Acknowledgements to one address are capped per hour (counted in the outbox, so every worker
     agrees): anyone can type someone else's address, and it must not become a way to flood them.
@@ -310,6 +311,8 @@ def queue_arrival_emails(enquiry: Enquiry) -> None:
     mail.queue(prop.owner.email, "enquiry_owner", dedupe_key=f"enquiry:{enquiry.id}:owner",
                reply_to=enquiry.guest_email if show_guest else None, enquiry=enquiry, property=prop,
                owner=prop.owner, show_guest=show_guest)
+    if not guest:
+        return
     if mail.sent_recently(enquiry.guest_email, "enquiry_guest", within=ACK_WINDOW) >= current_app.config["ACK_MAX_PER_HOUR"]:
         return
     mail.queue(enquiry.guest_email, "enquiry_guest", dedupe_key=f"enquiry:{enquiry.id}:guest",
@@ -317,15 +320,21 @@ def queue_arrival_emails(enquiry: Enquiry) -> None:
 
 
 def capture(data: Any, *, source: str, ip_address: str | None, user_agent: str | None,
-            honeypot: str | None = None, token: str | None = None, timed: bool = False) -> tuple[int, bool]:
-    """Validate and store one enquiry; return its id and whether it is new, or raise Invalid and store nothing."""
+            honeypot: str | None = None, token: str | None = None, timed: bool = False,
+            by_hand: bool = False, acknowledge: bool = True) -> tuple[int, bool]:
+    """Validate and store one enquiry; return its id and whether it is new, or raise Invalid and store nothing.
+
+    An enquiry an admin logs `by_hand` (it came by phone or e-mail) skips the spam checks, and the guest
+    gets an acknowledgement only if `acknowledge`.
+    """
     clean, errors = validate(data)
     if errors:
         db.session.rollback()
         raise Invalid(errors)
     prop = clean.pop("property")
     seconds = seconds_on_form(token, prop.id) if timed else None
-    reasons = spam_reasons(clean, ip_address=ip_address, honeypot=honeypot, seconds=seconds, timed=timed)
+    reasons = [] if by_hand else spam_reasons(clean, ip_address=ip_address, honeypot=honeypot, seconds=seconds,
+                                              timed=timed)
     submission = Submission(property=prop, source=source, ip_address=ip_address, user_agent=user_agent,
-                            spam_reasons=reasons, **clean)
+                            spam_reasons=reasons, acknowledge_guest=acknowledge, **clean)
     return store(submission)

@@ -2,7 +2,7 @@
 an index for the board's status and priority columns.
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0006
 Create Date: 2026-11-21 11:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'
-down_revision = '0002'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
