@@ -25,6 +25,7 @@ from sqlalchemy import func, or_, select, update
 
 from .database import will_write
 from .extensions import db
+from .formatting import one_line
 from .models import EmailMessage, utcnow
 
 BATCH_SIZE = 20
@@ -68,13 +69,14 @@ def link(endpoint: str, **values) -> str:
 
 def build_mime(message: EmailMessage) -> MimeMessage:
     mime = MimeMessage()
-    mime["From"] = current_app.config["MAIL_FROM"]
-    mime["To"] = message.to_address
-    mime["Subject"] = message.subject
+    # Header values on one line: a CR or LF in a stored value must not start a header of its own.
+    mime["From"] = one_line(current_app.config["MAIL_FROM"])
+    mime["To"] = one_line(message.to_address)
+    mime["Subject"] = one_line(message.subject)
     # Messages queued before Message-IDs were stored get one derived from their id, stable too.
     mime["Message-ID"] = message.message_id or f"<outbox-{message.id}@{MESSAGE_ID_DOMAIN}>"
     if message.reply_to:
-        mime["Reply-To"] = message.reply_to
+        mime["Reply-To"] = one_line(message.reply_to)
     mime.set_content(message.text_body)
     if message.html_body:
         mime.add_alternative(message.html_body, subtype="html")

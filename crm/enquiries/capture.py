@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from .. import mail, settings, sync
 from ..contacts import normalise_email, normalise_phone
 from ..extensions import db
+from ..fields import is_one_line
 from ..models import EVENT_TYPES, Enquiry, Property, utcnow
 
 DUPLICATE_WINDOW = timedelta(minutes=10)
@@ -115,6 +116,8 @@ def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
             errors[name] = f"Enter {label.lower()}."
         elif len(value) > LIMITS[name]:
             errors[name] = f"{label} must be at most {LIMITS[name]:,} characters."
+        elif name != "message" and not is_one_line(value):
+            errors[name] = f"{label} must be on one line."
         return value
 
     prop_raw = data.get("property_id")
