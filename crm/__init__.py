@@ -72,12 +72,14 @@ def register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .owner.views import bp as owner_bp
     from .public.views import bp as public_bp
+    from .reports.views import bp as reports_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(owner_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(reports_bp)
 
 
 def register_template_helpers(app: Flask) -> None:
