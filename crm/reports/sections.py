@@ -9,10 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from .. import settings
+from ..engagement import LAST_SEGMENT_RUN
 from . import queries
 from .period import Period
-
-LAST_SEGMENT_RUN = "segments_last_run"
 
 
 @dataclass(frozen=True)
