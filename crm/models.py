@@ -246,7 +246,7 @@ class Contact(db.Model):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), unique=True)
     # Written by the daily job: the score (None until first scored) and the points behind it, by factor.
-    engagement_score: Mapped[int | None] = mapped_column(Integer)
+    engagement_score: Mapped[int] = mapped_column(Integer, default=0)
     engagement_factors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     user: Mapped[User | None] = relationship()

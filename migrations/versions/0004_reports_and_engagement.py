@@ -18,7 +18,7 @@ STAGE_RANK = ("CASE to_status WHEN 'contacted' THEN 1 WHEN 'negotiating' THEN 2 
 
 def upgrade():
     # Plain ADD COLUMN on both engines: no table copy, so the expression and partial indexes stay put.
-    op.add_column('crm_contacts', sa.Column('engagement_score', sa.Integer(), nullable=True))
+    op.add_column('crm_contacts', sa.Column('engagement_score', sa.Integer(), nullable=False, server_default='0'))
     op.add_column('crm_contacts', sa.Column('engagement_factors', sa.JSON(), nullable=False, server_default='{}'))
     op.create_index('ix_crm_contacts_engagement', 'crm_contacts', ['engagement_score', 'id'], unique=False)
     op.add_column('crm_enquiries', sa.Column('furthest_stage', sa.Integer(), nullable=False, server_default='0'))
