@@ -72,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .owner.views import bp as owner_bp
     from .public.views import bp as public_bp
+    from .api.reports import bp as api_reports_bp
     from .reports.views import bp as reports_bp
 
     app.register_blueprint(public_bp)
@@ -80,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(api_reports_bp)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -506,6 +506,7 @@ class Segment(db.Model):
     __table_args__ = (
         Index("ix_crm_segments_contact", "contact_id", "segment", "removed_at"),
         Index("ix_crm_segments_segment", "segment", "removed_at"),
+        Index("ix_crm_segments_current", "removed_at", "added_at", "id"),
         CheckConstraint("engagement_score BETWEEN 0 AND 100", name="engagement_score_range"),
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from pydantic.json_schema import models_json_schema
+
 from ..models import (
     BILLING_CYCLES,
     CONTACT_STATUSES,
@@ -15,8 +17,11 @@ from ..models import (
     LISTING_STATUSES,
     MEMBERSHIP_STATUSES,
     PRIORITIES,
+    SEGMENTS,
     TIERS,
 )
+from .report_models import MODELS as REPORT_MODELS
+from .report_models import RECORD_FIELDS
 from .validation import DEFAULT_LIMIT, MAX_LIMIT
 
 
@@ -82,6 +87,10 @@ CONTACT = {
     "updated_at": DATETIME,
     "last_contacted_at": nullable(DATETIME),
     "user_id": {**nullable(ID), "description": "The platform user, for an owner who signed up."},
+    "engagement_score": {"type": "integer", "minimum": 0, "maximum": 100,
+                         "description": "0-100, recomputed by the daily job (0 until first scored)."},
+    "engagement_factors": {"type": "object", "description": "The points behind the score, by factor: "
+                           "{factor: {\"value\", \"points\"}}."},
 }
 
 CRM_PROPERTY = {
@@ -141,6 +150,8 @@ ENQUIRY = {
     "fit_budget_below_price": {"type": "boolean"},
     "fit_short_notice": {"type": "boolean"},
     "owner_seen_at": nullable(DATETIME),
+    "furthest_stage": {"type": "integer", "minimum": 0, "maximum": 3,
+                       "description": "The furthest of new (0), contacted, negotiating, booked (3) it ever reached."},
     "fit_flags": {"type": "array", "items": enum(FIT_FLAGS), "uniqueItems": True,
                   "description": "The fit_* columns that are true, by name."},
 }
@@ -303,6 +314,29 @@ def creator(summary: str, input_schema: str, item: str, *errors: int) -> dict:
             "responses": responses(201, "The new record.", ref(item), *WRITE_ERRORS, *errors)}
 
 
+def report_schemas() -> dict[str, dict]:
+    """The report answers' schemas, generated from their Pydantic models."""
+    _, schema = models_json_schema([(model, "serialization") for model in REPORT_MODELS],
+                                   ref_template="#/components/schemas/{model}")
+    schemas = schema["$defs"]
+    for (model, field), record_schema in RECORD_FIELDS.items():
+        generated = schemas[model]["properties"][field]
+        nullable_ = any(option.get("type") == "null" for option in generated.get("anyOf", []))
+        target = {"anyOf": [ref(record_schema), {"type": "null"}]} if nullable_ else ref(record_schema)
+        schemas[model]["properties"][field] = {**target, "description": generated.get("description", "")}
+    return schemas
+
+
+def path_id(name: str, description: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "string", "description": "A record id; anything else answers 404."}}
+
+
+def report(summary: str, schema: str, *errors: int, parameters: list | None = None) -> dict:
+    return {"summary": summary, "parameters": parameters or [],
+            "responses": responses(200, "The figures.", ref(schema), *errors)}
+
+
 def id_filter(name: str, description: str) -> dict:
     return query(name, description + " An unknown id gives an empty list.", {"type": "integer", "minimum": 1})
 
@@ -364,6 +398,24 @@ DOCUMENT: dict[str, Any] = {
                           id_filter("contact_id", "Only this owner contact's memberships."),
                           status_filter(MEMBERSHIP_STATUSES)),
             "post": creator("Create a membership", "MembershipInput", "Membership", 409),
+        },
+        "/api/crm/reports/funnel": {
+            "get": report("The enquiry funnel over a period", "FunnelReport", 400, parameters=[
+                query("from", "First day, inclusive; default 364 days before `to`.", DATE),
+                query("to", "Last day, inclusive; default today.", DATE)]),
+        },
+        "/api/crm/reports/owners/{contact_id}": {
+            "get": report("Owner insights (spam excluded)", "OwnerInsights", 404,
+                          parameters=[path_id("contact_id", "An owner contact's id; a guest's answers 404.")]),
+        },
+        "/api/crm/reports/properties/{crm_property_id}": {
+            "get": report("Property analytics, overall and by month", "PropertyAnalytics", 404,
+                          parameters=[path_id("crm_property_id", "A CRM property's id.")]),
+        },
+        "/api/crm/segments": {
+            "get": lister("List the current segment rows, newest first", "SegmentRow",
+                          query("segment", "Only rows of this segment.", enum(SEGMENTS)),
+                          id_filter("contact_id", "Only this contact's segments.")),
         },
         "/api/crm/stats": {
             "get": {"summary": "Counts for the stat cards",
@@ -430,6 +482,7 @@ DOCUMENT: dict[str, Any] = {
                 "additionalProperties": False,
             },
             "Stats": stats_schema(),
+            **report_schemas(),
         },
     },
 }

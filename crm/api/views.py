@@ -68,13 +68,13 @@ def openapi():
 # --- The admin CRM API: lists page by keyset, writes take JSON only (see validation.json_object) ----------
 
 
-def page_of(statement, keyset: Keyset, args: dict[str, str]):
+def page_of(statement, keyset: Keyset, args: dict[str, str], serialize=record):
     limit = v.limit_arg(args)
     try:
         page = keyset_page(statement, keyset, limit=limit, cursor=args.get("cursor") or None)
     except CursorError as error:
         raise v.ApiError(400, str(error)) from None
-    return jsonify(items=[record(row) for row in page.items], next_cursor=page.next_cursor)
+    return jsonify(items=[serialize(row) for row in page.items], next_cursor=page.next_cursor)
 
 
 def created(row):

@@ -34,12 +34,14 @@ def upgrade():
     op.create_index('ix_crm_enquiries_report', 'crm_enquiries',
                     ['created_at', 'status', 'furthest_stage', 'owner_id', 'property_id', 'source', 'event_type',
                      'booking_value', 'first_response_at'], unique=False)
+    op.create_index('ix_crm_segments_current', 'crm_segments', ['removed_at', 'added_at', 'id'], unique=False)
     op.create_index('ix_crm_enquiry_status_history_changed', 'crm_enquiry_status_history',
                     ['changed_at', 'to_status', 'left_at'], unique=False)
 
 
 def downgrade():
     op.drop_index('ix_crm_enquiry_status_history_changed', table_name='crm_enquiry_status_history')
+    op.drop_index('ix_crm_segments_current', table_name='crm_segments')
     op.drop_index('ix_crm_enquiries_report', table_name='crm_enquiries')
     op.drop_index('ix_crm_contacts_engagement', table_name='crm_contacts')
     # SQLite 3.35+ drops a column in place, so no table copy loses the expression indexes.
