@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
+    from .owner import insights  # noqa: F401  adds the insights page to the owner blueprint
     from .owner.views import bp as owner_bp
     from .public.views import bp as public_bp
     from .api.reports import bp as api_reports_bp

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import Select, case, exists, func, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -242,13 +242,14 @@ def segment_figures(period: Period, last_run: datetime | None) -> list[dict[str,
              "joined_last_run": last_in.get(name, 0), "left_last_run": last_out.get(name, 0)} for name in SEGMENTS]
 
 
-def owner_listings(owner_contact_id: int, period: Period) -> list[dict[str, Any]]:
-    """Views, enquiries and bookings per listing of one owner; enquiries and bookings within the period."""
+def listings(properties: Select, period: Period, *where) -> list[dict[str, Any]]:
+    """Views, enquiries, bookings and booking value per listing; enquiries received within the period."""
     counts = {pid: (n, b, v) for pid, n, b, v in db.session.execute(
         select(E.property_id, func.count(), count_if(BOOKED), BOOKING_VALUE)
-        .where(*_in(period, (E.owner_id == owner_contact_id,))).group_by(E.property_id))}
-    return [{"property_id": p.id, "title": p.title, "status": p.listing_status, "views": p.view_count,
-             "enquiries": counts.get(p.id, (0,))[0], "bookings": counts.get(p.id, (0, 0))[1],
-             "value": float(counts.get(p.id, (0, 0, 0))[2] or 0)}
-            for p in db.session.scalars(select(CrmProperty).where(CrmProperty.owner_id == owner_contact_id)
-                                        .order_by(CrmProperty.title, CrmProperty.id))]
+        .where(*_in(period, where)).group_by(E.property_id))}
+    rows = []
+    for p in db.session.scalars(properties.order_by(None).order_by(CrmProperty.title, CrmProperty.id)):
+        n, b, v = counts.get(p.id, (0, 0, 0))
+        rows.append({"property_id": p.id, "title": p.title, "status": p.listing_status, "views": p.view_count,
+                     "enquiries": n, "bookings": b, "value": float(v or 0), "conversion_rate": rate(b, n)})
+    return rows

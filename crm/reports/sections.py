@@ -32,7 +32,7 @@ class Table:
 class Section:
     name: str
     title: str
-    chart: str  # the chart macro in admin/_report_charts.html
+    chart: str  # the chart drawn by _report_charts.html
     compute: Callable[[Period], dict[str, Any]]
     tables: Callable[[dict[str, Any]], list[Table]]
 
