@@ -75,6 +75,11 @@ def status_form(i: int, ctx: Context) -> dict:
     return {"status": "negotiating" if i % 2 == 0 else "contacted"}
 
 
+# The reports page's sections (crm/reports/sections.py), each fetched as the page's fragments are.
+REPORT_SECTIONS = ("funnel", "response", "months", "lost", "source", "event_type", "tier", "property", "owner",
+                   "memberships", "segments")
+
+
 def tab(name: str, query: str = "") -> str:
     return f"{HX}/admin/crm?tab={name}{'&' + query if query else ''}"
 
@@ -142,6 +147,17 @@ REQUESTS: list[tuple[str, str, str, Body]] = [
     ("API enquiries", "GET", "/api/crm/enquiries?limit=50", None),
     ("API new enquiries", "GET", "/api/crm/enquiries?status=new", None),
     ("API change status", "PUT", "/api/crm/enquiries", status_body),
+    ("reports page", "GET", "/admin/crm/reports", None),
+    *((f"report {name}", "GET", f"{HX}/admin/crm/reports/{name}", None) for name in REPORT_SECTIONS),
+    *((f"report {name} 12m", "GET", f"{HX}/admin/crm/reports/{name}?period=12m", None) for name in REPORT_SECTIONS),
+    ("report CSV 12m", "GET", "/admin/crm/reports/owner.csv?period=12m", None),
+    ("API funnel", "GET", "/api/crm/reports/funnel", None),
+    ("API owner insights", "GET", "/api/crm/reports/owners/{owner_contact_id}", None),
+    ("API property report", "GET", "/api/crm/reports/properties/{crm_property_id}", None),
+    ("API segments", "GET", "/api/crm/segments?limit=50", None),
+    ("API segment filter", "GET", "/api/crm/segments?segment=high_value&limit=50", None),
+    ("contacts by score", "GET", tab("contacts", "sort=score"), None),
+    ("contacts segment", "GET", tab("contacts", "segment=at_risk&sort=score"), None),
 ]
 
 
@@ -278,9 +294,12 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
-def measure(client: Client, ctx: Context, times: int, deadline: float, counter: itertools.count) -> list[dict]:
+def measure(client: Client, ctx: Context, times: int, deadline: float, counter: itertools.count,
+            only: str = "") -> list[dict]:
     rows = []
     for name, method, template, body in REQUESTS:
+        if only not in name:
+            continue
         path = template.format(**vars(ctx))
         row = {"name": name, "request": f"{method} {path}", "ok": 0, "errors": 0, "statuses": set(), "ms": [],
                "note": ""}
@@ -338,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=15, help="seconds allowed per request (default 15)")
     parser.add_argument("--budget", type=float, default=600, help="seconds allowed for all requests (default 600)")
     parser.add_argument("--seed-timeout", type=float, default=1800, help="seconds allowed to build the database")
+    parser.add_argument("--only", default="", help="measure only the requests whose name contains this text")
     args = parser.parse_args(argv)
 
     db_path = args.db.resolve()
@@ -352,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gunicorn -w {args.workers} at {base}, signed in as {ADMIN_EMAIL}; "
               f"{args.times} timed calls per request\n")
         started = time.monotonic()
-        rows = measure(client, ctx, args.times, started + args.budget, itertools.count())
+        rows = measure(client, ctx, args.times, started + args.budget, itertools.count(), args.only)
         print_table(rows)
         print(f"\n{sum(r['ok'] for r in rows)} timed requests in {time.monotonic() - started:.1f} s "
               f"(server log: {log_path})")

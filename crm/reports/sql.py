@@ -21,7 +21,7 @@ def _seconds_sqlite(element, compiler, **kw):
 @compiles(seconds_between, "postgresql")
 def _seconds_postgresql(element, compiler, **kw):
     later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+    return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION)"
 
 
 class month_of(FunctionElement):  # noqa: N801
