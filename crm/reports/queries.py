@@ -67,10 +67,10 @@ def funnel(period: Period, *where) -> dict[str, Any]:
 
 
 def _percentiles(duration, where: tuple, key=None) -> list[dict[str, Any]]:
-    """Nearest-rank median and 90th percentile of `duration` (seconds), overall or per `key`, in one query."""
+    """Nearest-rank median, 90th percentile and mean of `duration` (seconds), overall or per `key`, in one query."""
     partition = {"partition_by": key} if key is not None else {}
     columns = [duration.label("d"), func.row_number().over(order_by=duration, **partition).label("rn"),
-               func.count().over(**partition).label("n")]
+               func.count().over(**partition).label("n"), func.avg(duration).over(**partition).label("mean")]
     if key is not None:
         columns.append(key.label("k"))
     ranked = select(*columns).where(*where).subquery()
@@ -80,10 +80,12 @@ def _percentiles(duration, where: tuple, key=None) -> list[dict[str, Any]]:
         func.max(case((ranked.c.rn == median_rank, ranked.c.d))).label("median"),
         func.max(case((ranked.c.rn == p90_rank, ranked.c.d))).label("p90"),
         func.max(ranked.c.n).label("n"),
+        func.max(ranked.c.mean).label("mean"),
     ).where(ranked.c.rn.in_((median_rank, p90_rank)))
     if key is not None:
         statement = statement.group_by(ranked.c.k)
-    return [{"key": r.k, "median": r.median, "p90": r.p90, "count": r.n} for r in db.session.execute(statement)]
+    return [{"key": r.k, "median": r.median, "p90": r.p90, "count": r.n, "mean": r.mean}
+            for r in db.session.execute(statement)]
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -115,11 +117,10 @@ def time_in_status(period: Period) -> list[dict[str, Any]]:
     h = EnquiryStatusHistory
     ended = (period.contains(h.changed_at), h.to_status.in_(TIMED_STATUSES), h.left_at.is_not(None))
     rows = {r["key"]: r for r in _percentiles(seconds_between(h.left_at, h.changed_at), ended, h.to_status)}
-    averages = dict(db.session.execute(select(h.to_status, func.avg(seconds_between(h.left_at, h.changed_at)))
-                                       .where(*ended).group_by(h.to_status)).all())
-    return [{"status": s, "stays": (rows.get(s) or {}).get("count") or 0, "average_hours": _hours(averages.get(s)),
-             "median_hours": _hours((rows.get(s) or {}).get("median")),
-             "p90_hours": _hours((rows.get(s) or {}).get("p90"))} for s in TIMED_STATUSES]
+    empty = {"count": 0, "mean": None, "median": None, "p90": None}
+    return [{"status": s, "stays": rows.get(s, empty)["count"], "average_hours": _hours(rows.get(s, empty)["mean"]),
+             "median_hours": _hours(rows.get(s, empty)["median"]), "p90_hours": _hours(rows.get(s, empty)["p90"])}
+            for s in TIMED_STATUSES]
 
 
 # --- Breakdowns ------------------------------------------------------------------------------------
