@@ -25,7 +25,7 @@ from ..models import (
 )
 from .definitions import BOOKED, BOOKING_VALUE, COUNTED, PAID_STATUSES, count_if, nearest_rank, rate
 from .period import Period
-from .sql import month_of, seconds_between
+from .sql import month_of, no_index, seconds_between
 
 E = CrmEnquiry
 TOP = 20
@@ -163,7 +163,8 @@ def breakdown(period: Period, dimension: str, limit: int = TOP) -> list[dict[str
     statement = select(key, func.count(), count_if(BOOKED), BOOKING_VALUE).where(*_in(period, ()))
     if dimension == "tier":
         statement = statement.outerjoin(CrmProperty, CrmProperty.id == E.property_id)
-    rows = db.session.execute(statement.group_by(key).order_by(func.count().desc(), key).limit(limit)).all()
+    grouped = statement.group_by(no_index(key) if dimension in ("owner", "property") else key)
+    rows = db.session.execute(grouped.order_by(func.count().desc(), key).limit(limit)).all()
     if dimension == "property":
         names = dict(db.session.execute(select(CrmProperty.id, CrmProperty.title)
                                         .where(CrmProperty.id.in_([r[0] for r in rows if r[0]]))).all())
