@@ -10,7 +10,7 @@ from crm.enquiries.status import change_status
 from crm.extensions import db
 from crm.models import Contact, CrmEnquiry, Membership, Segment, utcnow
 
-from .builders import enquiry_data, make_property
+from .builders import enquiry_data
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from ..models import Contact, CrmEnquiry, CrmProperty, Membership, Property, Seg
 from ..pagination import Keyset
 from ..reports import queries
 from ..reports.definitions import BOOKED, BOOKING_VALUE, COUNTED, PAID_STATUSES, count_if, rate
-from ..reports.period import Period, PeriodError
+from ..reports.period import PeriodError
 from ..reports.period import from_args as period_from_args
 from ..reports.sql import month_of
 from . import validation as v

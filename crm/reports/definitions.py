@@ -37,8 +37,3 @@ def count_if(condition):
 def rate(part: int | float, whole: int | float) -> float:
     """part / whole from 0 to 1, rounded to four places; 0 when there is nothing to divide by."""
     return round(part / whole, 4) if whole else 0.0
-
-
-def nearest_rank(n: int, percent: int) -> int:
-    """The 1-based rank of the `percent`th percentile of n sorted values (nearest-rank method)."""
-    return max(1, -(-n * percent // 100))

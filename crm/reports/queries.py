@@ -23,7 +23,7 @@ from ..models import (
     Payment,
     Segment,
 )
-from .definitions import BOOKED, BOOKING_VALUE, COUNTED, PAID_STATUSES, count_if, nearest_rank, rate
+from .definitions import BOOKED, BOOKING_VALUE, COUNTED, PAID_STATUSES, count_if, rate
 from .period import Period
 from .sql import month_of, no_index, seconds_between
 
@@ -45,13 +45,13 @@ def funnel(period: Period, *where) -> dict[str, Any]:
     lost = E.status == "lost"
     row = db.session.execute(select(
         func.count(), *(count_if(E.furthest_stage >= rank) for rank in range(1, len(FUNNEL_STAGES))),
-        *(count_if(lost & (E.furthest_stage == rank)) for rank in range(len(FUNNEL_STAGES) - 1)),
+        *(count_if(lost & (E.furthest_stage == rank)) for rank in range(len(FUNNEL_STAGES))),
     ).where(*_in(period, where))).one()
     total, reached, lost_at = row[0], row[1:len(FUNNEL_STAGES)], row[len(FUNNEL_STAGES):]
+    # Lost at booked: booked once, then lost (say, cancelled).
     stages = [{"stage": "new", "reached": total, "lost": lost_at[0]}]
     for rank, stage in enumerate(FUNNEL_STAGES[1:], start=1):
-        stages.append({"stage": stage, "reached": reached[rank - 1],
-                       "lost": lost_at[rank] if rank < len(lost_at) else 0})
+        stages.append({"stage": stage, "reached": reached[rank - 1], "lost": lost_at[rank]})
     previous = stages[0]["reached"]
     for step in stages:
         step["of_previous"] = rate(step["reached"], previous)
