@@ -76,7 +76,7 @@ def status_form(i: int, ctx: Context) -> dict:
 
 
 # The reports page's sections (crm/reports/sections.py), each fetched as the page's fragments are.
-REPORT_SECTIONS = ("funnel", "response", "months", "lost", "source", "event_type", "tier", "property", "owner",
+REPORT_SECTIONS = ("funnel", "response", "status_time", "months", "lost", "source", "event_type", "tier", "property", "owner",
                    "memberships", "segments")
 
 

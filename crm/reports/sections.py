@@ -57,8 +57,7 @@ def _funnel_tables(data) -> list[Table]:
 
 
 def _response(period: Period) -> dict[str, Any]:
-    return {"overall": queries.first_response(period), "statuses": queries.time_in_status(period),
-            "slowest": queries.slowest_owners(period)}
+    return {"overall": queries.first_response(period), "slowest": queries.slowest_owners(period)}
 
 
 def _response_tables(data) -> list[Table]:
@@ -68,10 +67,6 @@ def _response_tables(data) -> list[Table]:
             {"measure": "Median", "value": overall["median_hours"]},
             {"measure": "90th percentile", "value": overall["p90_hours"]},
             {"measure": "Enquiries answered", "value": overall["responded"]}]),
-        Table("Time in each status", (C("status", "Status", "text"), C("stays", "Stays ended"),
-                                      C("average_hours", "Average hours", "hours"),
-                                      C("median_hours", "Median hours", "hours"), C("p90_hours", "90th percentile", "hours")),
-              data["statuses"]),
         Table("Slowest owners to reply (median, at least 3 replies)", (
             C("owner", "Owner", "text"), C("median_hours", "Median hours", "hours"),
             C("p90_hours", "90th percentile", "hours"), C("responded", "Answered")), data["slowest"]),
@@ -106,6 +101,10 @@ def _membership_tables(data) -> list[Table]:
 SECTIONS: dict[str, Section] = {s.name: s for s in (
     Section("funnel", "Enquiry funnel", "funnel", _funnel, _funnel_tables),
     Section("response", "Response times", "response", _response, _response_tables),
+    Section("status_time", "Time in each status", "status_time", lambda p: {"rows": queries.time_in_status(p)},
+            lambda d: [Table("Hours in each status, for stays that began in the period", (
+                C("status", "Status", "text"), C("stays", "Stays ended"), C("average_hours", "Average hours", "hours"),
+                C("median_hours", "Median hours", "hours"), C("p90_hours", "90th percentile", "hours")), d["rows"])]),
     Section("months", "Enquiries, bookings and value by month", "months",
             lambda p: {"rows": queries.by_month(p)},
             lambda d: [Table("By month of arrival", (C("month", "Month", "text"), C("enquiries", "Enquiries"),
