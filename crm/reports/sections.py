@@ -63,10 +63,10 @@ def _response(period: Period) -> dict[str, Any]:
 def _response_tables(data) -> list[Table]:
     overall = data["overall"]
     return [
-        Table("Time to first response", (C("measure", "Measure", "text"), C("value", "Hours", "hours")), [
-            {"measure": "Median", "value": overall["median_hours"]},
-            {"measure": "90th percentile", "value": overall["p90_hours"]},
-            {"measure": "Enquiries answered", "value": overall["responded"]}]),
+        Table("Time to first response", (C("measure", "Measure", "text"), C("value", "Value", "hours")), [
+            {"measure": "Median, hours", "value": overall["median_hours"]},
+            {"measure": "90th percentile, hours", "value": overall["p90_hours"]},
+            {"measure": "Enquiries answered", "value": overall["responded"], "kind": "number"}]),
         Table("Slowest owners to reply (median, at least 3 replies)", (
             C("owner", "Owner", "text"), C("median_hours", "Median hours", "hours"),
             C("p90_hours", "90th percentile", "hours"), C("responded", "Answered")), data["slowest"]),
