@@ -78,7 +78,7 @@ def test_document_describes_the_whole_contract():
         ("get", "/api/crm/reports/properties/{crm_property_id}"), ("get", "/api/crm/segments"),
     }
     for name in ("Contact", "CrmProperty", "Enquiry", "Membership", "List", "Error", "ValidationErrors", "Stats",
-                 "FunnelReport", "OwnerInsights", "PropertyAnalytics", "SegmentRow"):
+                 "Funnel", "OwnerInsights", "PropertyAnalytics", "SegmentRow"):
         assert name in DOC["components"]["schemas"]
 
 
