@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy import case, func, select
 
+from ..cache import cached
 from ..extensions import db
 from ..models import Contact, CrmEnquiry, CrmProperty, Membership, Property, Segment, utcnow
 from ..pagination import Keyset
@@ -48,10 +49,12 @@ def funnel(query) -> dict[str, Any]:
         period = period_from_args(args, utcnow().date(), default_days=FUNNEL_DAYS)
     except PeriodError as error:
         raise ApiError(400, str(error)) from None
-    figures = queries.funnel(period)
+    # Reused until the CRM's data changes (crm.cache): a year of enquiries is not rescanned on every call.
+    figures, median = cached(f"api:funnel:{period.start}:{period.end}", lambda: (
+        queries.funnel(period), queries.first_response(period)["median_hours"]))
     return {"from": period.start, "to": period.end, "enquiries": figures["enquiries"], "reached": figures["reached"],
             "lost": figures["lost"], "conversion_rate": figures["conversion_rate"],
-            "median_first_response_hours": queries.first_response(period)["median_hours"]}
+            "median_first_response_hours": median}
 
 
 def current_membership(contact_id: int) -> Membership | None:
