@@ -1,21 +1,24 @@
-"""The daily job: membership states, renewal reminders, engagement scores and segments, sync replay.
+"""The daily job: membership states, renewal reminders, owner digests, engagement scores and segments, sync replay.
 
 Every step compares what is with what should be and changes only the difference, so a second run
 straight after the first changes nothing.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import engagement, mail, sync
 from .activity import log_activity
+from .enquiries import queues
 from .extensions import db
-from .models import Membership, MembershipReminder, utcnow
+from .models import Contact, CrmEnquiry, Membership, MembershipReminder, OwnerDigest, utcnow
 
 EXPIRING_WITHIN = timedelta(days=30)
 REMINDER_DAYS = (30, 7, 1)
+DIGEST_LISTED = 10
 
 
 def update_membership_states(today: date) -> int:
@@ -56,6 +59,32 @@ def send_renewal_reminders(today: date) -> int:
     return sent
 
 
+def send_owner_digests(today: date, now) -> int:
+    """E-mail each owner whose enquiries wait for a reply a digest of them: once a day, never twice."""
+    waiting_rule = queues.needs_reply(queues.reply_cutoff(now))
+    waiting = dict(db.session.execute(select(CrmEnquiry.owner_id, func.count()).where(
+        waiting_rule, CrmEnquiry.owner_id.is_not(None)).group_by(CrmEnquiry.owner_id)).all())
+    already = set(db.session.scalars(select(OwnerDigest.contact_id).where(OwnerDigest.digest_date == today)))
+    owners = [owner_id for owner_id in waiting if owner_id not in already]
+    if not owners:
+        return 0
+    due = dict(db.session.execute(select(CrmEnquiry.owner_id, func.count()).where(
+        queues.follow_up_due(today), CrmEnquiry.owner_id.in_(owners)).group_by(CrmEnquiry.owner_id)).all())
+    # The oldest few waiting enquiries of every owner, in one query.
+    rank = func.row_number().over(partition_by=CrmEnquiry.owner_id, order_by=(CrmEnquiry.created_at, CrmEnquiry.id))
+    ranked = select(CrmEnquiry.id, rank.label("rank")).where(waiting_rule, CrmEnquiry.owner_id.in_(owners)).subquery()
+    listed = defaultdict(list)
+    for enquiry in db.session.scalars(select(CrmEnquiry).join(ranked, ranked.c.id == CrmEnquiry.id)
+                                      .where(ranked.c.rank <= DIGEST_LISTED).order_by(CrmEnquiry.created_at)):
+        listed[enquiry.owner_id].append(enquiry)
+    for contact in db.session.scalars(select(Contact).where(Contact.id.in_(owners))):
+        db.session.add(OwnerDigest(contact_id=contact.id, digest_date=today, waiting=waiting[contact.id]))
+        mail.queue(contact.email, "owner_digest", dedupe_key=f"owner-digest:{contact.id}:{today.isoformat()}",
+                   contact=contact, waiting=waiting[contact.id], follow_ups=due.get(contact.id, 0),
+                   enquiries=listed[contact.id])
+    return len(owners)
+
+
 def run_daily(today: date | None = None) -> list[str]:
     """Run every daily step in order and report what each changed."""
     now = utcnow()
@@ -64,9 +93,11 @@ def run_daily(today: date | None = None) -> list[str]:
     states = update_membership_states(today)
     db.session.flush()
     reminders = send_renewal_reminders(today)
+    digests = send_owner_digests(today, now)
     scores = engagement.recompute(now)
     sync.commit()
     lines.append(f"Memberships: {states} changed state; {reminders} renewal reminders queued.")
+    lines.append(f"Owner digests: {digests} queued.")
     lines.append(f"Segments: {scores.added} added, {scores.removed} removed; {scores.scored} engagement scores changed.")
     applied, failed = sync.replay_pending()
     sent, unsent = mail.deliver()

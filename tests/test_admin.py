@@ -200,8 +200,8 @@ def test_contact_page_timeline_profile_and_note(client, signed_in_admin, live_pr
     client.post(f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "contacted"})
     contact = db.session.get(CrmEnquiry, enquiry_id).contact
     page = client.get(f"/admin/crm/contacts/{contact.id}").data.decode()
-    assert "Enquiry about Harbour View House" in page and "Status changed from new to contacted" in page
-    assert page.index("Status changed from new to contacted") < page.index("Enquiry about Harbour View House")
+    assert "Enquiry about Harbour View House" in page and "Marked as contacted by" in page
+    assert page.index("Marked as contacted by") < page.index("Enquiry about Harbour View House")
     note = client.post(f"/admin/crm/contacts/{contact.id}/notes", data={"content": "Prefers a call after 6pm"},
                        headers={"HX-Request": "true"})
     assert b"Prefers a call after 6pm" in note.data and b"<html" not in note.data

@@ -1,7 +1,9 @@
 """The API's shapes are declared once (crm/api/shapes.py): routes, checks and the document agree."""
+import re
+
 import pytest
 
-from crm.api.openapi import document, document_path
+from crm.api.openapi import document
 
 from .test_api import api, valid_body, world  # noqa: F401  the same CRM as the contract tests
 
@@ -9,7 +11,7 @@ METHODS = {"get", "put", "post", "delete", "patch"}
 
 
 def test_every_crm_api_route_is_in_the_document_and_nothing_else(app):
-    routed = {(method.lower(), document_path(rule.rule)) for rule in app.url_map.iter_rules()
+    routed = {(method.lower(), re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)) for rule in app.url_map.iter_rules()
               if rule.rule.startswith("/api/crm/") for method in rule.methods if method.lower() in METHODS}
     documented = {(method, path) for path, item in document()["paths"].items() for method in item}
     assert routed == documented
@@ -48,3 +50,37 @@ def test_query_errors_keep_their_wording(world, query, error):  # noqa: F811
     response = world["client"].get("/api/crm/contacts" + query)
     assert response.status_code == 400
     assert response.json == {"error": error}
+
+
+def test_path_variables_are_written_the_openapi_way():
+    from flask import Blueprint
+
+    from crm.api.openapi import path_of
+
+    reports = Blueprint("reports_example", __name__, url_prefix="/api/crm")
+    assert path_of(reports, "/reports/owners/<int:contact_id>") == "/api/crm/reports/owners/{contact_id}"
+    assert path_of(reports, "/a/<name>/b/<path:rest>") == "/api/crm/a/{name}/b/{rest}"
+
+
+def test_a_query_with_aliases_and_plain_types(app):
+    """The way a report endpoint declares `from` and `to`: names in the URL by alias, empty means "any"."""
+    from datetime import date
+
+    from pydantic import Field
+
+    from crm.api.fields import ApiError, check_query
+    from crm.api.shapes import Query
+
+    class Period(Query):
+        from_: date | None = Field(None, alias="from", description="First day.")
+        to: date | None = Field(None, description="Last day.")
+
+    with app.test_request_context("/?from=2026-01-31&to="):
+        assert check_query(Period).from_ == date(2026, 1, 31)
+    with app.test_request_context("/?to=soon"):
+        with pytest.raises(ApiError) as refused:
+            check_query(Period)
+        assert refused.value.status == 400 and refused.value.message.startswith("to: ")
+    with app.test_request_context("/?from_=2026-01-31"):
+        with pytest.raises(ApiError, match="Unknown query parameter 'from_'; this list takes: from, to."):
+            check_query(Period)

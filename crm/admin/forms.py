@@ -1,11 +1,13 @@
-"""Admin forms: the contact profile."""
+"""Admin forms: the contact profile, new contacts, logged enquiries and working an enquiry."""
+from datetime import date
+
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField, TelField, TextAreaField
+from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..contacts import NormalisedEmail, NormalisedPhone
-from ..models import CONTACT_STATUSES, EVENT_TYPES
+from ..models import CONTACT_STATUSES, EVENT_TYPES, PRIORITIES
 
 
 class ContactForm(FlaskForm):
@@ -29,3 +31,45 @@ class ContactForm(FlaskForm):
 
 class NoteForm(FlaskForm):
     content = TextAreaField("Note", validators=[DataRequired("Write something first."), Length(max=5000)])
+
+
+class ReplyForm(FlaskForm):
+    subject = StringField("Subject", validators=[Optional(), Length(max=200)])
+    message = TextAreaField("Your reply", validators=[DataRequired("Write your reply to the guest."), Length(max=5000)])
+
+
+class EnquiryNoteForm(FlaskForm):
+    note = TextAreaField("Private note", validators=[DataRequired("Write a note first."), Length(max=5000)])
+
+
+class WorkForm(FlaskForm):
+    """Who works an enquiry, how urgent it is and when to look at it again."""
+
+    assigned_to_admin_id = SelectField("Assigned to", coerce=str, validate_choice=False)
+    priority = SelectField("Priority", choices=[SelectChoice(p, p.capitalize()) for p in PRIORITIES],
+                           validators=[InputRequired("Choose a priority.")])
+    follow_up_date = DateField("Follow up on", validators=[Optional()])
+
+    def validate_follow_up_date(self, field):
+        if field.data and not date(2000, 1, 1) <= field.data <= date(2100, 12, 31):
+            raise ValidationError("Choose a follow-up date within this century.")
+
+
+class NewContactForm(ContactForm):
+    type = SelectField("Kind of contact", choices=[SelectChoice("guest", "Guest"), SelectChoice("owner", "Owner")])
+
+
+class LogEnquiryForm(FlaskForm):
+    """An enquiry that came by phone or e-mail, written down by an admin."""
+
+    source = SelectField("It came by", choices=[SelectChoice("phone", "Phone"), SelectChoice("email", "E-mail")])
+    property_id = SelectField("Property", coerce=str, validate_choice=False)
+    guest_name = StringField("Guest's name")
+    guest_email = EmailField("Guest's e-mail address")
+    guest_phone = TelField("Guest's phone")
+    event_type = SelectField("Occasion", choices=[SelectChoice("", "—")] + [SelectChoice(t, t.replace("_", "/").capitalize()) for t in EVENT_TYPES])
+    event_date = StringField("Event date")
+    estimated_guests = StringField("Guests")
+    estimated_budget = StringField("Budget (£)")
+    message = TextAreaField("What they asked")
+    acknowledge = BooleanField("E-mail the guest an acknowledgement")

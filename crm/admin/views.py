@@ -9,12 +9,14 @@ from flask import Blueprint, Response, abort, flash, make_response, request, str
 from jinja2_fragments.flask import render_block
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import IntegrityError
 
-from .. import listings, settings, sync
+from .. import listings, settings, sync, wording
 from ..activity import add_interaction, diff, log_activity
 from ..auth import admin_required
 from ..auth.views import safe_next
+from ..enquiries import queues
 from ..enquiries.status import StatusError, change_status, enquiry_by_id
 from ..extensions import db
 from ..htmx import redirect_to, render
@@ -30,6 +32,7 @@ from ..models import (
     Membership,
     Property,
     Segment,
+    SavedView,
     User,
     utcnow,
 )
@@ -48,6 +51,13 @@ BULK_LIMIT = 5000
 @admin_required
 def guard():
     """Every page and partial here is for admins only."""
+
+
+@bp.context_processor
+def workspace_helpers() -> dict:
+    cutoff = queues.reply_cutoff()
+    return {"waiting": lambda enquiry: queues.is_waiting(enquiry, cutoff), "enquiry_tabs": lists.ENQUIRY_TABS,
+            "describe": wording.describe}
 
 
 def changed(response):
@@ -79,7 +89,12 @@ def list_context(tab: str) -> dict:
         "tab": tab, "spec": spec, "state": state, "page": current, "matching": shown, "matching_capped": capped,
         "total": lists.total_count(spec), "admins": admins(), "tabs": [lists.LISTS[t] for t in lists.TAB_ORDER],
         "statuses": ENQUIRY_STATUSES, "priorities": PRIORITIES, "now": utcnow(), "stale_after": STALE_AFTER,
+        "saved_views": saved_views(), "people": {a.id: a.first_name for a in admins()},
     }
+
+
+def saved_views() -> list[SavedView]:
+    return list(db.session.scalars(select(SavedView).where(SavedView.user_id == current_user.id).order_by(SavedView.name)))
 
 
 @bp.get("")
@@ -207,7 +222,7 @@ BULK_ACTIONS = {f"status:{s}": f"Move to {s}" for s in ENQUIRY_STATUSES if s != 
 def bulk():
     """Apply one action to the selected enquiries, after a confirmation that says how many will change."""
     tab = request.form.get("tab", "enquiries")
-    if tab not in ("enquiries", "spam"):
+    if tab not in lists.ENQUIRY_TABS:
         abort(400)
     action = request.form.get("action", "")
     assign_to = None
@@ -302,25 +317,35 @@ def board():
 # --- Contacts --------------------------------------------------------------------------------------
 
 
-def timeline(contact: Contact, limit: int = 100) -> list[dict]:
-    """Merge the contact's interactions, activity and enquiry status history, newest first."""
-    enquiry_ids = list(db.session.scalars(select(CrmEnquiry.id).where(CrmEnquiry.contact_id == contact.id)))
+def timeline(contact: Contact, limit: int = 100, enquiry: CrmEnquiry | None = None) -> list[dict]:
+    """Merge the contact's (or one enquiry's) interactions, activity and status history in words, newest first."""
+    if enquiry is not None:
+        enquiry_ids = [enquiry.id]
+        interactions = select(Interaction).where(Interaction.related_enquiry_id == enquiry.id)
+        about = (ActivityLog.entity_type == "enquiry") & (ActivityLog.entity_id == enquiry.id)
+    else:
+        enquiry_ids = list(db.session.scalars(select(CrmEnquiry.id).where(CrmEnquiry.contact_id == contact.id)))
+        interactions = select(Interaction).where(Interaction.contact_id == contact.id)
+        about = ((ActivityLog.entity_type == "contact") & (ActivityLog.entity_id == contact.id)) | (
+            (ActivityLog.entity_type == "enquiry") & ActivityLog.entity_id.in_(enquiry_ids))
+    people = {a.id: a.first_name for a in admins()}
     entries = []
-    for i in db.session.scalars(select(Interaction).where(Interaction.contact_id == contact.id)
+    for i in db.session.scalars(interactions.options(selectinload(Interaction.created_by))
                                 .order_by(Interaction.created_at.desc()).limit(limit)):
-        entries.append({"at": i.created_at, "kind": i.type, "title": i.subject or i.type.replace("_", " ").capitalize(),
-                        "body": i.content, "who": (i.meta or {}).get("by") or (i.created_by.email if i.created_by else i.initiated_by),
+        meta = i.meta or {}
+        who = wording.actor_name(i.created_by, meta.get("by") or i.initiated_by)
+        title = i.subject or i.type.replace("_", " ").capitalize()
+        if i.type == "status_change" and meta.get("to"):
+            title = f"{wording.status_phrase('enquiry', meta['to'], meta.get('value'))} by {who}"
+        entries.append({"at": i.created_at, "kind": i.type, "title": title, "body": i.content, "who": who,
                         "direction": i.direction, "enquiry_id": i.related_enquiry_id,
-                        "to": (i.meta or {}).get("to") if i.type == "status_change" else None})
-    activity = select(ActivityLog).where(
-        ((ActivityLog.entity_type == "contact") & (ActivityLog.entity_id == contact.id))
-        | ((ActivityLog.entity_type == "enquiry") & ActivityLog.entity_id.in_(enquiry_ids) & (ActivityLog.action != "status_changed"))
-    ).order_by(ActivityLog.timestamp.desc()).limit(limit)
+                        "to": meta.get("to") if i.type == "status_change" else None})
+    # Status changes are on the timeline as interactions already.
+    activity = select(ActivityLog).where(about, ActivityLog.action != "status_changed").options(
+        selectinload(ActivityLog.performer)).order_by(ActivityLog.timestamp.desc()).limit(limit)
     for a in db.session.scalars(activity):
-        fields = ", ".join(f"{k}: {v.get('before')} → {v.get('after')}" for k, v in (a.changed_fields or {}).items()
-                           if isinstance(v, dict))
-        entries.append({"at": a.timestamp, "kind": "activity", "title": f"{a.entity_type.capitalize()} {a.action.replace('_', ' ')}",
-                        "body": "; ".join(x for x in (fields, a.reason) if x), "who": a.performed_by, "direction": "internal",
+        entries.append({"at": a.timestamp, "kind": "activity", "title": wording.describe(a, people), "body": a.reason or "",
+                        "who": wording.actor_name(a.performer, a.performed_by), "direction": "internal",
                         "enquiry_id": a.entity_id if a.entity_type == "enquiry" else None})
     shown_changes = {(e["enquiry_id"], e["to"], e["at"].replace(microsecond=0)) for e in entries if e.get("to")}
     if enquiry_ids:
@@ -328,14 +353,15 @@ def timeline(contact: Contact, limit: int = 100) -> list[dict]:
                                     .order_by(EnquiryStatusHistory.changed_at.desc()).limit(limit)):
             if h.from_status is None or (h.enquiry_id, h.to_status, h.changed_at.replace(microsecond=0)) in shown_changes:
                 continue  # the arrival and logged changes are already on the timeline as interactions
-            entries.append({"at": h.changed_at, "kind": "history", "title": f"Enquiry #{h.enquiry_id}: {h.from_status} → {h.to_status}",
-                            "body": h.reason or "", "who": h.performed_by, "direction": "internal", "enquiry_id": h.enquiry_id})
+            who = "the system" if h.performed_by == "system" else h.performed_by
+            entries.append({"at": h.changed_at, "kind": "history", "title": f"{wording.status_phrase('enquiry', h.to_status)} by {who}",
+                            "body": h.reason or "", "who": who, "direction": "internal", "enquiry_id": h.enquiry_id})
     entries.sort(key=lambda entry: entry["at"], reverse=True)
     return entries[:limit]
 
 
 def contact_page(contact: Contact, form: ContactForm | None = None, note_form: NoteForm | None = None, status: int = 200,
-                 block: str | None = None):
+                 block: str | None = None, existing: Contact | None = None):
     enquiries = list(db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.contact_id == contact.id)
                                         .options(*lists.ENQUIRIES.options).order_by(CrmEnquiry.created_at.desc()).limit(100)))
     owned = list(db.session.scalars(select(CrmProperty).where(CrmProperty.owner_id == contact.id).order_by(CrmProperty.title)))
@@ -347,7 +373,7 @@ def contact_page(contact: Contact, form: ContactForm | None = None, note_form: N
                                        .order_by(Segment.added_at.desc(), Segment.id.desc()).limit(50)))
     return render("admin/contact.html", block, status=status, contact=contact, form=form or ContactForm(obj=contact),
                   note_form=note_form or NoteForm(), timeline=timeline(contact), enquiries=enquiries, owned=owned,
-                  memberships=memberships, received=received, segments=segments)
+                  memberships=memberships, received=received, existing=existing, segments=segments)
 
 
 @bp.get("/contacts/<int:contact_id>")
@@ -356,13 +382,25 @@ def contact(contact_id: int):
     return contact_page(get_or_404(Contact, contact_id))
 
 
+def duplicate_of(email: str | None, contact_id: int | None = None) -> Contact | None:
+    """Return another contact that already has this (normalised) e-mail address."""
+    if not email:
+        return None
+    existing = sync.contact_for_email(email)
+    return existing if existing is not None and existing.id != contact_id else None
+
+
 @bp.post("/contacts/<int:contact_id>")
 def update_contact(contact_id: int):
-    """Edit a contact's profile."""
+    """Edit a contact's profile; an address another contact has is refused with a link to that contact."""
     record = get_or_404(Contact, contact_id)
     form = ContactForm()
     if not form.validate_on_submit():
         return contact_page(record, form=form, status=422, block="profile")
+    existing = duplicate_of(form.email.data, record.id)
+    if existing is not None:
+        form.email.errors.append("Another contact already has this e-mail address.")
+        return contact_page(record, form=form, status=422, block="profile", existing=existing)
     fields = {name: (getattr(form, name).data or None) for name in (
         "first_name", "last_name", "email", "phone", "status", "address", "city", "postcode", "country", "business_name",
         "tax_id", "bank_details", "company_name", "event_type", "notes")}
@@ -450,11 +488,17 @@ def reject(crm_property_id: int):
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings_page():
-    """Admin settings: whether owners see a guest's contact details before replying."""
+    """Admin settings: guests' contact details before a reply, and when an enquiry needs a reply."""
+    # A form without the field (an older page still open) keeps the current threshold.
+    hours = request.form.get("needs_reply_hours", "").strip() or str(settings.needs_reply_hours())
     if request.method == "POST":
-        value = request.form.get("owners_see_guest_contact_before_reply") == "yes"
-        settings.set(settings.GUEST_CONTACT_BEFORE_REPLY, value)
+        if not (hours.isdigit() and 1 <= int(hours) <= 24 * 14):
+            return render("admin/settings.html", status=422, hours=hours, hours_error="Enter a number of hours from 1 to 336.",
+                          see_before_reply=request.form.get("owners_see_guest_contact_before_reply") == "yes")
+        settings.set(settings.GUEST_CONTACT_BEFORE_REPLY, request.form.get("owners_see_guest_contact_before_reply") == "yes")
+        settings.set(settings.NEEDS_REPLY_HOURS, int(hours))
         db.session.commit()
         flash("Settings saved.", "success")
         return redirect_to(url_for("admin.settings_page"))
-    return render("admin/settings.html", see_before_reply=settings.owners_see_guest_contact_before_reply())
+    return render("admin/settings.html", see_before_reply=settings.owners_see_guest_contact_before_reply(),
+                  hours=settings.needs_reply_hours(), hours_error=None)

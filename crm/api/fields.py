@@ -220,10 +220,8 @@ MAX_SEARCH = 200
 
 
 def query_field(check, schema: Any, description: str) -> Any:
-    """A query parameter: an empty value means "any"; the message names the parameter."""
+    """A query parameter checked by `check(name, raw)`, whose message names the parameter."""
     def parse(value: str, info: ValidationInfo) -> Any:
-        if value == "":
-            raise PydanticUseDefault()
         return check(info.field_name, value)
     return Annotated[schema | SkipJsonSchema[None], BeforeValidator(parse), Field(description=description)]
 
@@ -331,7 +329,7 @@ def check_body(model: type[BaseModel], data: Mapping[str, Any]) -> Body:
 
 def check_query(model: type[BaseModel]) -> BaseModel:
     """Return the query string as `model`, refusing unknown parameters, repeated ones and bad values (400)."""
-    names = sorted(model.model_fields)
+    names = sorted(field.alias or name for name, field in model.model_fields.items())
     unknown = sorted(set(request.args) - set(names))
     if unknown:
         raise ApiError(400, f"Unknown query parameter {unknown[0]!r}; this list takes: {', '.join(names)}.")
@@ -340,8 +338,11 @@ def check_query(model: type[BaseModel]) -> BaseModel:
         given = request.args.getlist(name)
         if len(given) > 1:
             raise ApiError(400, f"Give {name!r} at most once.")
-        args[name] = given[0].strip()
+        if given[0].strip():  # an empty parameter, as a search form sends it, means "any"
+            args[name] = given[0].strip()
     try:
         return model.model_validate(args)
     except ValidationError as error:
-        raise ApiError(400, error.errors()[0]["msg"]) from None
+        first = error.errors()[0]
+        message = first["msg"] if first["type"] == "crm" else f"{first['loc'][0]}: {first['msg']}."
+        raise ApiError(400, message) from None

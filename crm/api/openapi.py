@@ -1,15 +1,18 @@
 """The CRM API's endpoints, each declared once with its shapes; the OpenAPI 3.1 document is built from them.
 
-To add an endpoint, declare its shapes in shapes.py (a Filters subclass for query parameters, an Input
-subclass for a body, a Record or any BaseModel for the answer), then route it with `endpoint`:
+To add an endpoint, declare its shapes in shapes.py (or a module beside it): a Query subclass for its
+query parameters (Filters, for a list's: it adds limit and cursor), an Input subclass for a body, a
+Record or any BaseModel for the answer. Then route it with `endpoint`:
 
     @endpoint(bp, "get", "/crm/reports/funnel", "The enquiry funnel", answer=shapes.Funnel,
-              query=shapes.FunnelFilters, errors=(400,))
-    def funnel(query: shapes.FunnelFilters):
+              query=shapes.FunnelQuery, errors=(400,))
+    def funnel(query: shapes.FunnelQuery):
         return shapes.Funnel(...)          # or an ORM row: answers are validated from attributes
 
 The view gets the checked query string as `query` and the checked body as `body` (a fields.Body of
-values and errors, for the view's cross-field checks); what it returns is serialised through `answer`.
+values and errors, for the view's cross-field checks), and the rule's path variables as Flask passes
+them (`path` gives each a description for the document); what it returns is serialised through
+`answer`, by alias (so a field can be called `from_` and answer as "from").
 Endpoints are for admins only (401 and 403, documented) unless `public=True`; writes are exempt from
 CSRF because they take JSON only. List any other error statuses in `errors`. Finally
 add the module to ENDPOINT_MODULES below if it is not there, so the document sees its endpoints.
@@ -58,11 +61,12 @@ class Operation:
     answer: Any  # a model or other type to serialise the view's result through; None for a plain JSON object
     answer_description: str
     status: int
-    query: type[shapes.Filters] | None
+    query: type[shapes.Query] | None
     body: type[shapes.Input] | None
     errors: tuple[int, ...]
     description: str | None
     public: bool
+    path_parameters: dict[str, str]
 
 
 OPERATIONS: list[Operation] = []
@@ -73,13 +77,20 @@ def adapter(answer: Any) -> TypeAdapter:
     return TypeAdapter(answer)
 
 
+def path_of(blueprint: Blueprint, rule: str) -> str:
+    """The operation's path in the document: Flask's <converter:name> is OpenAPI's {name}."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", (blueprint.url_prefix or "") + rule)
+
+
 def endpoint(blueprint: Blueprint, method: str, rule: str, summary: str, *, answer: Any,
-             answer_description: str = "The result.", status: int = 200, query: type[shapes.Filters] | None = None,
+             answer_description: str = "The result.", status: int = 200, query: type[shapes.Query] | None = None,
              body: type[shapes.Input] | None = None, errors: tuple[int, ...] = (), description: str | None = None,
-             public: bool = False):
+             public: bool = False, path: dict[str, str] | None = None):
     """Route `rule` on `blueprint` for `method`, checking its query or body and serialising its answer."""
-    operation = Operation(method, (blueprint.url_prefix or "") + rule, summary, answer, answer_description, status,
-                          query, body, errors, description, public)
+    document_path = path_of(blueprint, rule)
+    path_parameters = {name: (path or {}).get(name, "") for name in re.findall(r"{([^}]+)}", document_path)}
+    operation = Operation(method, document_path, summary, answer, answer_description, status, query, body, errors,
+                          description, public, path_parameters)
     OPERATIONS.append(operation)
 
     def decorate(view):
@@ -93,7 +104,7 @@ def endpoint(blueprint: Blueprint, method: str, rule: str, summary: str, *, answ
             if answer is None:
                 return jsonify(result), status
             checked = adapter(answer).validate_python(result, from_attributes=True)
-            return jsonify(adapter(answer).dump_python(checked, mode="json")), status
+            return jsonify(adapter(answer).dump_python(checked, mode="json", by_alias=True)), status
 
         if not public:
             handle = admin_required(handle)  # before anything else looks at the request
@@ -112,14 +123,15 @@ def json_content(schema: dict) -> dict:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-def parameters(filters: type[shapes.Filters], schema: dict) -> list[dict]:
-    """One query parameter per field: the list's own filters first, then the page's size and cursor."""
-    paging = [name for name in shapes.Filters.model_fields if name in filters.model_fields]
-    names = [name for name in filters.model_fields if name not in paging] + paging
+def parameters(query: type[shapes.Query], schema: dict) -> list[dict]:
+    """One query parameter per field, by its name in the URL: a list's own filters first, then paging."""
+    paging = list(shapes.Filters.model_fields)
+    names = [field.alias or name for name, field in query.model_fields.items() if name not in paging]
+    names += [name for name in paging if name in query.model_fields]
     answer = []
     for name in names:
         field = clean(schema["properties"][name])
-        description = field.pop("description")
+        description = field.pop("description", "")
         if field.get("default") is None:
             field.pop("default", None)
         answer.append({"name": name, "in": "query", "required": False, "description": description, "schema": field})
@@ -137,20 +149,15 @@ def describe(operation: Operation, schemas: dict) -> dict:
         described["description"] = operation.description
     if operation.public:
         described["security"] = []
-    in_path = [{"name": name, "in": "path", "required": True, "description": "A record id; anything else answers 404.",
-                "schema": {"type": "string"}} for name in re.findall(r"<(\w+)>", operation.path)]
-    if operation.query is not None or in_path:
+    in_path = [{"name": name, "in": "path", "required": True, "description": text, "schema": {"type": "string"}}
+               for name, text in operation.path_parameters.items()]
+    if in_path or operation.query is not None:
         described["parameters"] = in_path + (
             parameters(operation.query, operation.query.model_json_schema()) if operation.query is not None else [])
     if operation.body is not None:
         described["requestBody"] = {"required": True, **json_content(schemas[operation.body, "validation"])}
     described["responses"] = dict(sorted(answers.items()))
     return described
-
-
-def document_path(rule: str) -> str:
-    """A Flask rule as an OpenAPI path: <contact_id> becomes {contact_id}."""
-    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
 
 
 def clean(node: Any) -> Any:
@@ -176,7 +183,7 @@ def build() -> dict[str, Any]:
     schemas, definitions = models_json_schema(sorted(models, key=lambda pair: pair[0].__name__), ref_template=REF)
     paths: dict[str, dict] = {}
     for operation in OPERATIONS:
-        paths.setdefault(document_path(operation.path), {})[operation.method] = describe(operation, schemas)
+        paths.setdefault(operation.path, {})[operation.method] = describe(operation, schemas)
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",

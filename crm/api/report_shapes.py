@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, Field, create_model
 
 from ..models import SEGMENTS
 from .fields import Amount, Count, Id, UtcTime, choice_param, id_param, one_of, problem, query_field
-from .shapes import Contact, CrmProperty, Filters, Membership, Record
+from .shapes import Contact, CrmProperty, Filters, Membership, Query, Record
 
 Rate = Annotated[float, Field(ge=0, le=1)]
 
@@ -26,7 +26,7 @@ def date_param(description: str):
 
 # "from" is a Python keyword, so the models that name it are made with create_model.
 FunnelFilters = create_model(
-    "FunnelFilters", __config__=ConfigDict(extra="forbid"),
+    "FunnelFilters", __base__=Query,
     __doc__="The funnel's period: dates inclusive, by default the last 365 days.",
     **{"from": (date_param("First day, inclusive; default 364 days before `to`."), None),
        "to": (date_param("Last day, inclusive; default today."), None)})

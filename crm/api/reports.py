@@ -65,7 +65,8 @@ def current_membership(contact_id: int) -> Membership | None:
 
 
 @endpoint(bp, "get", "/crm/reports/owners/<contact_id>", "Owner insights (spam excluded)",
-          answer=shapes.OwnerInsights, answer_description="The owner's figures.", errors=(404,))
+          answer=shapes.OwnerInsights, answer_description="The owner's figures.", errors=(404,),
+          path={"contact_id": "An owner contact's id; a guest's, or anything else, answers 404."})
 def owner_insights(contact_id: str) -> dict[str, Any]:
     """An owner's listings, enquiries, conversion, revenue and membership; a guest's id answers 404."""
     owner = db.session.get(Contact, record_id(contact_id))
@@ -82,7 +83,8 @@ def owner_insights(contact_id: str) -> dict[str, Any]:
 
 
 @endpoint(bp, "get", "/crm/reports/properties/<crm_property_id>", "Property analytics, overall and by month",
-          answer=shapes.PropertyAnalytics, answer_description="The property's figures.", errors=(404,))
+          answer=shapes.PropertyAnalytics, answer_description="The property's figures.", errors=(404,),
+          path={"crm_property_id": "A CRM property's id; anything else answers 404."})
 def property_analytics(crm_property_id: str) -> dict[str, Any]:
     """A property's views, enquiries, bookings, revenue and conversion, and the same by month."""
     prop = db.session.get(CrmProperty, record_id(crm_property_id))

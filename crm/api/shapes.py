@@ -60,10 +60,14 @@ class Input(BaseModel):
     read_only: ClassVar[frozenset[str]] = frozenset()
 
 
-class Filters(BaseModel):
-    """A list's query parameters: its filters, then the page's size and cursor."""
+class Query(BaseModel):
+    """An endpoint's query parameters; any other is refused with 400."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class Filters(Query):
+    """A list's query parameters: its filters, then the page's size and cursor."""
 
     limit: limit_param() = 50
     cursor: Annotated[str | SkipJsonSchema[None], Field(
@@ -166,6 +170,7 @@ class Enquiry(Record):
     owner_seen_at: UtcTime | None
     furthest_stage: Annotated[int, Field(ge=0, le=3)] = Field(
         description="The furthest of new (0), contacted, negotiating, booked (3) it ever reached.")
+    follow_up_date: date | None = Field(description="When to look at the enquiry again; set on its page.")
     fit_flags: list[one_of(FIT_FLAGS)] = Field(json_schema_extra={"uniqueItems": True},
                                                description="The fit_* columns that are true, by name.")
 
@@ -252,7 +257,7 @@ class EnquiryInput(Input):
     read_only: ClassVar = frozenset({
         "id", "source_enquiry_id", "created_at", "first_response_at", "last_updated_at", "closed_at",
         "converted_to_booking", "spam_reasons", "fit_flags", "fit_over_capacity", "fit_date_booked",
-        "fit_budget_below_price", "fit_short_notice", "owner_seen_at", "furthest_stage",
+        "fit_budget_below_price", "fit_short_notice", "owner_seen_at", "follow_up_date", "furthest_stage",
     })
 
     property_id: identifier() = Field(None, description="A CRM property id; gives the owner too.")

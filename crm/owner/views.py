@@ -10,15 +10,15 @@ from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
-from .. import listings, mail, settings, sync
-from ..activity import add_interaction, log_activity
+from .. import listings, settings, sync
 from ..auth import owner_required
 from ..database import will_write
+from ..enquiries.reply import default_subject, one_line, send_reply
 from ..enquiries.status import StatusError, add_note, change_status
 from ..extensions import db
 from ..formatting import ago
 from ..htmx import is_htmx_fragment_request, redirect_to, render
-from ..models import Contact, CrmEnquiry, CrmProperty, Property, utcnow
+from ..models import CrmEnquiry, CrmProperty, Property, utcnow
 from . import scope
 from .forms import OWNER_STATUSES, NoteForm, PropertyForm, ReplyForm, StatusForm
 
@@ -421,27 +421,9 @@ def reply(enquiry_id: int):
     form = ReplyForm()
     if not form.validate_on_submit():
         return detail_page(found, 422, reply_form=form)
-    now = utcnow()
-    title = found.property.title if found.property else "your event"
-    # One line only: a subject is an e-mail header.
-    subject = " ".join((form.subject.data or "").split()) or f"Re: your enquiry about {title}"
-    message = form.message.data.strip()
-    if found.first_response_at is None:
-        if found.status == "new":
-            change_status(found, "contacted", actor=current_user)  # the first reply is the first response
-        else:
-            found.first_response_at = now
-            log_activity("enquiry", found.id, "updated", actor=current_user, reason="Owner replied to the guest",
-                         changed_fields={"first_response_at": {"before": None, "after": now.isoformat()}})
-    found.last_updated_at = now
-    mail.queue(found.guest_email, "owner_reply", enquiry_id=found.id, reply_to=current_user.email,
-               subject=subject, message=message, enquiry=found, owner=current_user, property_title=title)
-    add_interaction(found.contact_id, "email", direction="outbound", initiated_by="owner", subject=subject,
-                    content=message, enquiry_id=found.id, property_id=found.property_id, created_by=current_user,
-                    meta={"reply_to": current_user.email})
-    contact = db.session.get(Contact, found.contact_id)
-    if contact is not None:
-        contact.last_contacted_at = now
+    subject = one_line(form.subject.data) or default_subject(found)
+    send_reply(found, current_user, subject, form.message.data.strip(), "owner_reply", owner=current_user,
+               property_title=found.property.title if found.property else "your event")
     sync.commit()
     if not is_htmx_fragment_request():
         flash(f"Your reply is on its way to {found.guest_name}.", "success")
