@@ -19,9 +19,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=os.path.join(root, "templates"),
         static_folder=os.path.join(root, "static"),
     )
-    from .requests import CleanRequest
+    from .requests import CleanRequest, IdConverter
 
     app.request_class = CleanRequest
+    app.url_map.converters["int"] = IdConverter
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(config.from_environment(app.instance_path))
     if test_config:
@@ -40,6 +41,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .cli import register_cli
     register_cli(app)
+
+    from .mail import register_deliverer
+    register_deliverer(app)
 
     if not app.debug and not app.testing:
         app.logger.setLevel(logging.INFO)
@@ -104,11 +108,14 @@ def register_blueprints(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from . import formatting
     from .htmx import url_with
+    from .urls import url_for
 
     app.jinja_env.globals["url_with"] = url_with
+    app.jinja_env.globals["url_for"] = url_for
     app.jinja_env.filters["money"] = formatting.money
     app.jinja_env.filters["datetime"] = formatting.datetime_format
     app.jinja_env.filters["date"] = formatting.date_format
     app.jinja_env.filters["ago"] = formatting.ago
     app.jinja_env.filters["label"] = formatting.label
     app.jinja_env.filters["number"] = formatting.number
+    app.jinja_env.filters["oneline"] = formatting.one_line

@@ -1,25 +1,25 @@
 """The admin CRM: stat cards, tabbed lists, inline edits, the pipeline board, contacts, moderation, bulk and CSV."""
 from __future__ import annotations
 
-import csv
 import io
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, make_response, request, stream_with_context, url_for
-from jinja2_fragments.flask import render_block
 from flask_login import current_user
+from jinja2_fragments.flask import render_block
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import listings, settings, sync, wording
-from ..activity import add_interaction, diff, log_activity
+from ..activity import add_interaction, diff, just_added, log_activity
 from ..auth import admin_required
 from ..auth.views import safe_next
 from ..enquiries import queues
 from ..enquiries.status import StatusError, change_status, enquiry_by_id
+from ..exports import SafeWriter
 from ..extensions import db
-from ..htmx import redirect_to, render
+from ..htmx import is_htmx_fragment_request, redirect_to, render
 from ..models import (
     ENQUIRY_STATUSES,
     PRIORITIES,
@@ -36,6 +36,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..requests import MAX_ID
 from ..stats import crm_stats
 from . import lists
 from .forms import ContactForm, NoteForm
@@ -129,10 +130,11 @@ def partial(template: str, block: str, status: int = 200, **context):
     return response
 
 
-def row(enquiry: CrmEnquiry, *, status: int = 200, asking: str | None = None, error: str | None = None):
-    """One enquiry's table row, the answer to every inline edit."""
-    return partial("admin/crm.html", "enquiry_row", status, e=enquiry, asking=asking, error=error, admins=admins(),
-                   statuses=ENQUIRY_STATUSES, priorities=PRIORITIES, now=utcnow(), stale_after=STALE_AFTER)
+def row(enquiry: CrmEnquiry, *, status: int = 200, editing: bool = False, form=None, error: str | None = None):
+    """One enquiry's table row, the answer to every inline edit; `editing` shows its editor."""
+    return partial("admin/crm.html", "enquiry_row", status, e=enquiry, editing=editing, form=form, error=error,
+                   admins=admins(), statuses=ENQUIRY_STATUSES, priorities=PRIORITIES, now=utcnow(),
+                   stale_after=STALE_AFTER)
 
 
 @bp.get("/enquiries/<int:enquiry_id>/row")
@@ -141,20 +143,70 @@ def enquiry_row(enquiry_id: int):
     return row(enquiry_or_404(enquiry_id))
 
 
+@bp.get("/enquiries/<int:enquiry_id>/edit")
+def edit_enquiry(enquiry_id: int):
+    """The row's editor: status, priority and assignee, saved together by an explicit Save."""
+    enquiry = enquiry_or_404(enquiry_id)
+    if not is_htmx_fragment_request():
+        return redirect_to(url_for("admin.contact", contact_id=enquiry.contact_id))
+    return row(enquiry, editing=True)
+
+
+def set_priority(enquiry: CrmEnquiry, priority: str) -> None:
+    """Set an enquiry's priority, logging the change; StatusError if it is not one of PRIORITIES."""
+    if priority not in PRIORITIES:
+        raise StatusError({"priority": "Choose low, medium or high."})
+    before = diff(enquiry, {"priority": priority})
+    if before:
+        enquiry.last_updated_at = utcnow()
+        log_activity("enquiry", enquiry.id, "updated", changed_fields=before, actor=current_user)
+
+
+def set_assignee(enquiry: CrmEnquiry, raw: str) -> None:
+    """Assign an enquiry to the admin with id `raw`, or to nobody when it is empty; StatusError otherwise."""
+    admin_id = None
+    if raw:
+        admin = db.session.get(User, int(raw)) if raw.isdigit() and int(raw) <= MAX_ID else None
+        if admin is None or not admin.is_admin:
+            raise StatusError({"assigned_to_admin_id": "Choose an admin from the list."})
+        admin_id = admin.id
+    before = diff(enquiry, {"assigned_to_admin_id": admin_id})
+    if before:
+        enquiry.last_updated_at = utcnow()
+        log_activity("enquiry", enquiry.id, "updated", changed_fields=before, actor=current_user)
+
+
+@bp.post("/enquiries/<int:enquiry_id>/edit")
+def update_enquiry(enquiry_id: int):
+    """Save the row's editor: status (with a booking value or lost reason), priority and assignee at once."""
+    enquiry = enquiry_or_404(enquiry_id)
+    form = request.form
+    try:
+        set_priority(enquiry, form.get("priority", enquiry.priority))
+        set_assignee(enquiry, form.get("assigned_to_admin_id", ""))
+        change_status(enquiry, form.get("status", enquiry.status), actor=current_user,
+                      booking_value=form.get("booking_value") or None, reason=form.get("reason"))
+    except StatusError as error:
+        db.session.rollback()
+        return row(enquiry_or_404(enquiry_id), status=422, editing=True, form=form,
+                   error=" ".join(error.errors.values()))
+    sync.commit()
+    return changed(row(enquiry_or_404(enquiry_id)))
+
+
 @bp.post("/enquiries/<int:enquiry_id>/status")
 def update_status(enquiry_id: int):
     """Change an enquiry's status; booked asks for a value and lost for a reason first."""
     enquiry = enquiry_or_404(enquiry_id)
     status = request.form.get("status", "")
     if status in ("booked", "lost") and "confirm" not in request.form and status != enquiry.status:
-        return row(enquiry, asking=status)
+        return row(enquiry, editing=True, form=request.form)
     try:
         moved = change_status(enquiry, status, actor=current_user, booking_value=request.form.get("booking_value"),
                               reason=request.form.get("reason"), notes=request.form.get("notes"))
     except StatusError as error:
         db.session.rollback()
-        enquiry = enquiry_or_404(enquiry_id)
-        return row(enquiry, status=422, asking=status if status in ("booked", "lost") else None,
+        return row(enquiry_or_404(enquiry_id), status=422, editing=True, form=request.form,
                    error=" ".join(error.errors.values()))
     sync.commit()
     if request.form.get("view") == "board":
@@ -167,13 +219,10 @@ def update_status(enquiry_id: int):
 def update_priority(enquiry_id: int):
     """Set an enquiry's priority."""
     enquiry = enquiry_or_404(enquiry_id)
-    priority = request.form.get("priority", "")
-    if priority not in PRIORITIES:
-        return row(enquiry, status=422, error="Choose low, medium or high.")
-    before = diff(enquiry, {"priority": priority})
-    if before:
-        enquiry.last_updated_at = utcnow()
-        log_activity("enquiry", enquiry.id, "updated", changed_fields=before, actor=current_user)
+    try:
+        set_priority(enquiry, request.form.get("priority", ""))
+    except StatusError as error:
+        return row(enquiry, status=422, error=" ".join(error.errors.values()))
     sync.commit()
     return changed(row(enquiry_or_404(enquiry_id)))
 
@@ -182,17 +231,10 @@ def update_priority(enquiry_id: int):
 def assign(enquiry_id: int):
     """Assign an enquiry to an admin, or to nobody."""
     enquiry = enquiry_or_404(enquiry_id)
-    raw = request.form.get("assigned_to_admin_id", "")
-    admin_id = None
-    if raw:
-        admin = db.session.get(User, int(raw)) if raw.isdigit() and int(raw) < 2**62 else None
-        if admin is None or not admin.is_admin:
-            return row(enquiry, status=422, error="Choose an admin from the list.")
-        admin_id = admin.id
-    before = diff(enquiry, {"assigned_to_admin_id": admin_id})
-    if before:
-        enquiry.last_updated_at = utcnow()
-        log_activity("enquiry", enquiry.id, "updated", changed_fields=before, actor=current_user)
+    try:
+        set_assignee(enquiry, request.form.get("assigned_to_admin_id", ""))
+    except StatusError as error:
+        return row(enquiry, status=422, error=" ".join(error.errors.values()))
     sync.commit()
     return changed(row(enquiry_or_404(enquiry_id)))
 
@@ -272,7 +314,7 @@ def export():
 
     def generate():
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = SafeWriter(buffer)
         writer.writerow([name for name, _ in spec.csv_columns])
         for record in lists.batches(state):
             writer.writerow([value(record) for _, value in spec.csv_columns])
@@ -427,8 +469,10 @@ def add_note(contact_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return contact_page(record, note_form=form, status=422, block="timeline")
-    add_interaction(record.id, "note", direction="internal", initiated_by="admin", content=form.content.data.strip(),
-                    created_by=current_user, meta={"by": current_user.email})
+    content = form.content.data.strip()
+    if not just_added(record.id, "note", content, by=current_user):  # else a double submit: keep one
+        add_interaction(record.id, "note", direction="internal", initiated_by="admin", content=content,
+                        created_by=current_user, meta={"by": current_user.email})
     sync.commit()
     return contact_page(get_or_404(Contact, contact_id), note_form=NoteForm(formdata=None), block="timeline")
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import mail
-from ..activity import add_interaction, log_activity
+from ..activity import add_interaction, just_added, log_activity
 from ..extensions import db
 from ..models import Contact, CrmEnquiry, User, utcnow
 from .status import change_status
@@ -19,6 +19,8 @@ def one_line(text: str | None) -> str:
 
 def send_reply(enquiry: CrmEnquiry, actor: User, subject: str, message: str, template: str, **context) -> None:
     """Queue the e-mail to the guest, count it as the first response and log it; the caller commits."""
+    if just_added(enquiry.contact_id, "email", message, by=actor):
+        return  # the same reply a moment ago: a double submit, and the guest gets it once
     now = utcnow()
     role = "admin" if actor.is_admin else "owner"
     if enquiry.first_response_at is None:

@@ -1,7 +1,6 @@
 """The owner dashboard: an owner's overview, listings and enquiries, all read through owner.scope."""
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 
@@ -11,14 +10,16 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from .. import listings, settings, sync
+from ..activity import DOUBLE_SUBMIT_WINDOW, just_added
 from ..auth import owner_required
 from ..database import will_write
 from ..enquiries.reply import default_subject, one_line, send_reply
 from ..enquiries.status import StatusError, add_note, change_status
+from ..exports import SafeWriter
 from ..extensions import db
 from ..formatting import ago
 from ..htmx import is_htmx_fragment_request, redirect_to, render
-from ..models import CrmEnquiry, CrmProperty, Property, utcnow
+from ..models import CrmEnquiry, CrmProperty, Property, User, utcnow
 from . import scope
 from .forms import OWNER_STATUSES, NoteForm, PropertyForm, ReplyForm, StatusForm
 
@@ -122,6 +123,10 @@ def new_property():
     """Create a listing as a draft, or create it and submit it for approval at once."""
     form = PropertyForm()
     if form.validate_on_submit():
+        repeat = just_created(current_user, listings.clean(form.listing_data()))
+        if repeat is not None:
+            flash(saved_message(repeat, created=True), "success")
+            return redirect_to(url_for("owner.properties"))
         try:
             prop = listings.create(current_user, form.listing_data())
             if request.form.get("action") == "submit":
@@ -135,6 +140,17 @@ def new_property():
             return redirect_to(url_for("owner.properties"))
     status = 422 if form.is_submitted() else 200
     return render("owner/property_form.html", "form", status=status, form=form, prop=None)
+
+
+def just_created(user: User, values: dict) -> Property | None:
+    """Return the owner's listing with these details made moments ago: the first of a double submit."""
+    # Lock the owner's row so two submits at the same instant queue here (SQLite's write lock does the same).
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    return db.session.scalar(
+        select(Property).where(Property.owner_id == user.id, Property.title == values["title"],
+                               Property.location == values["location"],
+                               Property.created_at >= utcnow() - DOUBLE_SUBMIT_WINDOW)
+        .order_by(Property.id.desc()).limit(1))
 
 
 @bp.route("/properties/<int:property_id>/edit", methods=["GET", "POST"])
@@ -291,29 +307,22 @@ def export_enquiries():
     """Download the filtered enquiries as CSV, with contact details masked as on screen."""
     filters = read_filters()
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(["Enquiry", "Received", "Guest", "E-mail", "Phone", "Property", "Occasion", "Event date",
                      "Guests", "Budget", "Status", "Booking value", "First reply"])
     for e in db.session.scalars(filtered_enquiries(filters).options(selectinload(CrmEnquiry.property)).limit(10_000)):
         shown = reveal_contact(e)
-        writer.writerow([cell(v) for v in (
+        writer.writerow((
             e.id, e.created_at.strftime("%Y-%m-%d %H:%M"), e.guest_name, e.guest_email if shown else MASKED,
             (e.guest_phone or "") if shown else MASKED, e.property.title if e.property else "",
             e.event_type or "", e.event_date.isoformat() if e.event_date else "", e.estimated_guests or "",
             e.estimated_budget if e.estimated_budget is not None else "", e.status,
             e.booking_value if e.booking_value is not None else "",
-            e.first_response_at.strftime("%Y-%m-%d %H:%M") if e.first_response_at else "")])
+            e.first_response_at.strftime("%Y-%m-%d %H:%M") if e.first_response_at else ""))
     response = make_response(out.getvalue())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="enquiries-{utcnow():%Y-%m-%d}.csv"'
     return response
-
-
-def cell(value):
-    """Stop a spreadsheet from running what a guest typed as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @bp.get("/enquiries/unread-count")
@@ -439,7 +448,9 @@ def add_private_note(enquiry_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return detail_page(found, 422, note_form=form)
-    add_note(found, form.note.data.strip(), actor=current_user)
+    note = form.note.data.strip()
+    if not just_added(found.contact_id, "note", note, by=current_user):  # else a double submit: keep one
+        add_note(found, note, actor=current_user)
     sync.commit()
     if not is_htmx_fragment_request():
         flash("Note saved.", "success")

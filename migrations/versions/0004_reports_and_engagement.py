@@ -1,7 +1,7 @@
 """Reports and engagement: an enquiry's furthest stage, when each status was left, contacts' scores.
 
 Revision ID: 0004
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-21 11:40:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0004'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

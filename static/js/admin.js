@@ -96,7 +96,8 @@
       window.location.assign(card.querySelector("a").href);
       return;
     }
-    if (!card || (event.key !== "ArrowRight" && event.key !== "ArrowLeft")) return;
+    // Only the card itself: arrow keys inside its "Move to…" control must not move anything.
+    if (!card || event.target !== card || (event.key !== "ArrowRight" && event.key !== "ArrowLeft")) return;
     var index = BOARD.indexOf(card.dataset.status) + (event.key === "ArrowRight" ? 1 : -1);
     if (index < 0 || index >= BOARD.length) return;
     event.preventDefault();
