@@ -78,6 +78,11 @@ def status_form(i: int, ctx: Context) -> dict:
     return {"status": "negotiating" if i % 2 == 0 else "contacted"}
 
 
+# The reports page's sections (crm/reports/sections.py), each fetched as the page's fragments are.
+REPORT_SECTIONS = ("funnel", "response", "status_time", "months", "lost", "source", "event_type", "tier", "property", "owner",
+                   "memberships", "segments")
+
+
 def tab(name: str, query: str = "") -> str:
     return f"{HX}/admin/crm?tab={name}{'&' + query if query else ''}"
 
@@ -146,6 +151,17 @@ REQUESTS: list[tuple[str, str, str, Body]] = [
     ("API enquiries", "GET", "/api/crm/enquiries?limit=50", None),
     ("API new enquiries", "GET", "/api/crm/enquiries?status=new", None),
     ("API change status", "PUT", "/api/crm/enquiries", status_body),
+    ("reports page", "GET", "/admin/crm/reports", None),
+    *((f"report {name}", "GET", f"{HX}/admin/crm/reports/{name}", None) for name in REPORT_SECTIONS),
+    *((f"report {name} 12m", "GET", f"{HX}/admin/crm/reports/{name}?period=12m", None) for name in REPORT_SECTIONS),
+    ("report CSV 12m", "GET", "/admin/crm/reports/owner.csv?period=12m", None),
+    ("API funnel", "GET", "/api/crm/reports/funnel", None),
+    ("API owner insights", "GET", "/api/crm/reports/owners/{owner_contact_id}", None),
+    ("API property report", "GET", "/api/crm/reports/properties/{crm_property_id}", None),
+    ("API segments", "GET", "/api/crm/segments?limit=50", None),
+    ("API segment filter", "GET", "/api/crm/segments?segment=high_value&limit=50", None),
+    ("contacts by score", "GET", tab("contacts", "sort=score"), None),
+    ("contacts segment", "GET", tab("contacts", "segment=at_risk&sort=score"), None),
 ]
 # The same, signed in as the demo owner.
 OWNER_REQUESTS: list[tuple[str, str, str, Body]] = [
@@ -153,6 +169,8 @@ OWNER_REQUESTS: list[tuple[str, str, str, Body]] = [
     ("owner enquiries", "GET", "/owner-dashboard/enquiries", None),
     ("owner enq new", "GET", f"{HX}/owner-dashboard/enquiries?status=new", None),
     ("owner properties", "GET", "/owner-dashboard/properties", None),
+    ("owner insights", "GET", "/owner-dashboard/insights", None),
+    ("owner insights 12m", "GET", "/owner-dashboard/insights?period=12m", None),
 ]
 # Each request's floor: writes against a bare insert-and-commit, pages against a bare 50-row Jinja table.
 FLOOR_REQUESTS: list[tuple[str, str, str, Body]] = [

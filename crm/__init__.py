@@ -96,15 +96,20 @@ def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
+    from .owner import insights  # noqa: F401  adds the insights page to the owner blueprint
     from .health import bp as health_bp
     from .owner.views import bp as owner_bp
     from .public.views import bp as public_bp
+    from .api.reports import bp as api_reports_bp
+    from .reports.views import bp as reports_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(owner_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(api_reports_bp)
     app.register_blueprint(health_bp)
 
 

@@ -72,9 +72,16 @@ def sync_command() -> None:
 def seed_demo(scale: str, seed: int) -> None:
     """Fill an empty database with realistic British demo data."""
     _writes()
+    from .engagement import recompute
+    from .models import utcnow
     from .seed import seed as run_seed
 
     run_seed(scale=scale, random_seed=seed, echo=click.echo)
+    # Score everyone now rather than at the first daily run, so the demo shows real scores and segments.
+    outcome = recompute(utcnow())
+    db.session.commit()
+    click.echo(f"  engagement: {outcome.scored:,} contacts scored; segments {outcome.added:,} added, "
+               f"{outcome.removed:,} removed")
 
 
 @crm_cli.command("daily")

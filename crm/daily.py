@@ -7,22 +7,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
-from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from . import mail, sync
+from . import engagement, mail, sync
 from .activity import log_activity
 from .auth import sessions
-from .extensions import db
 from .enquiries import queues
-from .models import Contact, CrmEnquiry, Interaction, Membership, MembershipReminder, OwnerDigest, Segment, utcnow
+from .extensions import db
+from .models import Contact, CrmEnquiry, Membership, MembershipReminder, OwnerDigest, utcnow
 
 EXPIRING_WITHIN = timedelta(days=30)
 REMINDER_DAYS = (30, 7, 1)
-HIGH_VALUE = Decimal("5000")
-INACTIVE_AFTER = timedelta(days=180)
-CHUNK = 5000
 DIGEST_LISTED = 10
 
 
@@ -90,85 +86,6 @@ def send_owner_digests(today: date, now) -> int:
     return len(owners)
 
 
-def contact_figures(now) -> dict[int, dict]:
-    """Gather each contact's activity and value in a few grouped queries."""
-    figures: dict[int, dict] = defaultdict(lambda: {"last": None, "recent": 0, "value": Decimal("0"),
-                                                     "tier": None, "membership": None, "failures": 0})
-    for contact_id, last, recent in db.session.execute(
-        select(Interaction.contact_id, func.max(Interaction.created_at),
-               func.sum(func.cast(Interaction.created_at >= now - timedelta(days=90), db.Integer)))
-        .group_by(Interaction.contact_id)
-    ):
-        figures[contact_id]["last"] = last
-        figures[contact_id]["recent"] = int(recent or 0)
-    for contact_id, value in db.session.execute(
-        select(CrmEnquiry.contact_id, func.sum(CrmEnquiry.booking_value))
-        .where(CrmEnquiry.status == "booked").group_by(CrmEnquiry.contact_id)
-    ):
-        figures[contact_id]["value"] += Decimal(value or 0)
-    for m in db.session.execute(select(Membership.contact_id, Membership.plan_tier, Membership.status,
-                                       Membership.auto_renew, Membership.payment_failure_count, Membership.plan_price)
-                                .order_by(Membership.contact_id, Membership.end_date)):
-        entry = figures[m.contact_id]
-        entry["value"] += Decimal(m.plan_price or 0)
-        entry["tier"], entry["membership"], entry["failures"] = m.plan_tier, (m.status, m.auto_renew), m.payment_failure_count
-    return figures
-
-
-def segments_for(contact_type: str, f: dict, now) -> dict[str, str]:
-    """Return {segment: reason} for one contact's figures."""
-    result = {}
-    if f["value"] >= HIGH_VALUE:
-        result["high_value"] = f"Lifetime value £{f['value']:,.0f}"
-    if f["membership"]:
-        status, auto_renew = f["membership"]
-        if f["tier"] == "gold" and status in ("active", "expiring_soon"):
-            result["premium"] = "Gold membership"
-        if status in ("expired", "cancelled"):
-            result["churning"] = f"Membership {status}"
-        elif status == "expiring_soon" and not auto_renew:
-            result["churning"] = "Membership ends soon and will not renew itself"
-        if status == "suspended" or f["failures"]:
-            result["at_risk"] = f"{f['failures']} failed payment(s)" if f["failures"] else "Membership suspended"
-    if f["last"] is None or f["last"] < now - INACTIVE_AFTER:
-        result["inactive"] = "No contact for 180 days"
-    return result
-
-
-def engagement(f: dict, now) -> int:
-    if f["last"] is None:
-        return 0
-    days = (now - f["last"]).days
-    recency = max(0, 50 - days // 4)
-    return max(0, min(100, recency + min(50, 5 * f["recent"])))
-
-
-def recompute_segments(now) -> tuple[int, int]:
-    """Bring crm_segments in line with each contact's figures; keep history with reasons."""
-    figures = contact_figures(now)
-    current: dict[tuple[int, str], Segment] = {}
-    added = removed = 0
-    for segment in db.session.scalars(select(Segment).where(Segment.removed_at.is_(None))):
-        current[(segment.contact_id, segment.segment)] = segment
-    for contact_id, contact_type in db.session.execute(select(Contact.id, Contact.type)):
-        f = figures.get(contact_id) or figures[contact_id]
-        wanted = segments_for(contact_type, f, now)
-        score = engagement(f, now)
-        for name, reason in wanted.items():
-            existing = current.pop((contact_id, name), None)
-            if existing is None:
-                db.session.add(Segment(contact_id=contact_id, segment=name, lifetime_value=f["value"],
-                                       engagement_score=score, reason=reason))
-                added += 1
-            elif existing.engagement_score != score or Decimal(existing.lifetime_value) != f["value"]:
-                existing.engagement_score, existing.lifetime_value = score, f["value"]
-    for segment in current.values():
-        segment.removed_at = now
-        segment.reason = (segment.reason or "") + " — no longer applies"
-        removed += 1
-    return added, removed
-
-
 def run_daily(today: date | None = None) -> list[str]:
     """Run every daily step in order and report what each changed."""
     now = utcnow()
@@ -178,11 +95,11 @@ def run_daily(today: date | None = None) -> list[str]:
     db.session.flush()
     reminders = send_renewal_reminders(today)
     digests = send_owner_digests(today, now)
-    added, removed = recompute_segments(now)
+    scores = engagement.recompute(now)
     sync.commit()
     lines.append(f"Memberships: {states} changed state; {reminders} renewal reminders queued.")
     lines.append(f"Owner digests: {digests} queued.")
-    lines.append(f"Segments: {added} added, {removed} removed.")
+    lines.append(f"Segments: {scores.added} added, {scores.removed} removed; {scores.scored} engagement scores changed.")
     applied, failed = sync.replay_pending()
     sent, unsent = mail.deliver()
     lines.append(f"Sync events: {applied} applied, {failed} still failing. E-mail: {sent} sent, {unsent} still queued.")

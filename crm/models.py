@@ -48,6 +48,9 @@ CONTACT_TYPES = ("owner", "guest")
 CONTACT_STATUSES = ("active", "inactive", "blocked")
 TIERS = ("bronze", "silver", "gold")
 ENQUIRY_STATUSES = ("new", "contacted", "negotiating", "booked", "lost", "spam")
+# The funnel's stages in order; an enquiry's furthest_stage is the rank of the furthest one it reached.
+FUNNEL_STAGES = ("new", "contacted", "negotiating", "booked")
+STAGE_RANK = {stage: rank for rank, stage in enumerate(FUNNEL_STAGES)}
 PRIORITIES = ("low", "medium", "high")
 ENQUIRY_SOURCES = ("form", "email", "phone", "website")
 BILLING_CYCLES = ("annual", "monthly")
@@ -286,6 +289,7 @@ class Contact(db.Model):
         Index("ix_crm_contacts_created", "created_at", "id"),
         Index("ix_crm_contacts_last_name", "last_name", "first_name", "id"),
         Index("ix_crm_contacts_first_name", "first_name", "id"),
+        Index("ix_crm_contacts_engagement", "engagement_score", "id"),
         Index("ix_crm_contacts_phone", "phone"),
     )
 
@@ -311,6 +315,9 @@ class Contact(db.Model):
     last_contacted_at: Mapped[datetime | None] = mapped_column(DateTime)
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), unique=True)
+    # Written by the daily job: the score (None until first scored) and the points behind it, by factor.
+    engagement_score: Mapped[int] = mapped_column(Integer, default=0)
+    engagement_factors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     user: Mapped[User | None] = relationship()
 
@@ -384,6 +391,9 @@ class CrmEnquiry(db.Model):
         CheckConstraint("estimated_guests IS NULL OR estimated_guests >= 1", name="guests_positive"),
         CheckConstraint("estimated_budget IS NULL OR estimated_budget >= 0", name="budget_not_negative"),
         CheckConstraint("booking_value IS NULL OR booking_value >= 0", name="booking_value_not_negative"),
+        # The reports read a period's enquiries from this index alone, without touching the table.
+        Index("ix_crm_enquiries_report", "created_at", "status", "furthest_stage", "owner_id", "property_id",
+              "source", "event_type", "booking_value", "first_response_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -420,6 +430,8 @@ class CrmEnquiry(db.Model):
     fit_budget_below_price: Mapped[bool] = mapped_column(Boolean, default=False)
     fit_short_notice: Mapped[bool] = mapped_column(Boolean, default=False)
     owner_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # How far along new < contacted < negotiating < booked the enquiry has ever been (0-3), for the funnel.
+    furthest_stage: Mapped[int] = mapped_column(Integer, default=0)
     follow_up_date: Mapped[date | None] = mapped_column(Date)
 
     # Defined before the `property` relationship below, which shadows the builtin in this class.
@@ -452,7 +464,10 @@ class EnquiryStatusHistory(db.Model):
     """One row per status an enquiry entered; time in a status is the gap to the next row."""
 
     __tablename__ = "crm_enquiry_status_history"
-    __table_args__ = (Index("ix_crm_enquiry_status_history_enquiry", "enquiry_id", "changed_at"),)
+    __table_args__ = (
+        Index("ix_crm_enquiry_status_history_enquiry", "enquiry_id", "changed_at"),
+        Index("ix_crm_enquiry_status_history_changed", "changed_at", "to_status", "left_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enquiry_id: Mapped[int] = mapped_column(ForeignKey("crm_enquiries.id", ondelete="CASCADE"))
@@ -462,6 +477,8 @@ class EnquiryStatusHistory(db.Model):
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     performed_by: Mapped[str] = mapped_column(String(120), default="system")
     reason: Mapped[str | None] = mapped_column(String(500))
+    # When the enquiry moved on to its next status; None while it is still in this one.
+    left_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Membership(db.Model):
@@ -569,6 +586,7 @@ class Segment(db.Model):
     __table_args__ = (
         Index("ix_crm_segments_contact", "contact_id", "segment", "removed_at"),
         Index("ix_crm_segments_segment", "segment", "removed_at"),
+        Index("ix_crm_segments_current", "removed_at", "added_at", "id"),
         CheckConstraint("engagement_score BETWEEN 0 AND 100", name="engagement_score_range"),
     )
 

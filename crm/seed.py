@@ -35,6 +35,7 @@ from .models import (
     Interaction,
     Membership,
     Property,
+    STAGE_RANK,
     Segment,
     User,
     utcnow,
@@ -630,6 +631,8 @@ class Generator:
             history.extend(h)
             interactions.extend(i)
             activity.extend(a)
+        for current, following in zip(history, history[1:] + [None]):
+            current["left_at"] = following["changed_at"] if following else None
         return platform, crm, history, interactions, activity
 
     def enquiry(self, eid: int, final: str):
@@ -685,7 +688,7 @@ class Generator:
             self.booked_dates.add((pid, event_date))
 
         totals = self.prop_totals[pid]
-        totals[0] += 1
+        totals[0] += not is_spam  # spam never counts as an enquiry
         if status == "booked":
             totals[1] += 1
             totals[2] += booking_value
@@ -712,7 +715,8 @@ class Generator:
                    fit_over_capacity=bool(guests_count and guests_count > max_guests), fit_date_booked=date_booked,
                    fit_budget_below_price=bool(budget is not None and budget < price),
                    fit_short_notice=not is_spam and (event_date - created.date()).days < 14,
-                   owner_seen_at=first_response or (seen if seen < self.now and rng.random() < 0.5 else None))
+                   owner_seen_at=first_response or (seen if seen < self.now and rng.random() < 0.5 else None),
+                   furthest_stage=max(STAGE_RANK.get(step[1], 0) for step in steps))
 
         history = [dict(enquiry_id=eid, from_status=None, to_status=path[0], changed_at=created, changed_by_id=None,
                         performed_by="system", reason="; ".join(reasons) or None)]

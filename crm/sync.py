@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import mail
 from .activity import add_interaction, diff, log_activity
@@ -192,6 +193,17 @@ def ensure_crm_property(prop: Property, actor: User | None = None, reason: str |
     return crm_property
 
 
+def copy_view_count(property_id: int) -> None:
+    """Copy a platform property's view count to its CRM copy; the count itself is already committed."""
+    views = select(Property.view_count).where(Property.id == property_id).scalar_subquery()
+    try:
+        db.session.execute(update(CrmProperty).where(CrmProperty.property_id == property_id).values(view_count=views))
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()  # the next view or property save copies it again; a page view never fails for it
+        current_app.logger.exception("Could not copy the view count of property %s to the CRM", property_id)
+
+
 def current_tier(contact_id: int) -> str | None:
     return db.session.scalar(
         select(Membership.plan_tier)
@@ -292,8 +304,9 @@ def on_enquiry_received(payload: dict) -> None:
     db.session.add(EnquiryStatusHistory(enquiry_id=crm_enquiry.id, from_status=None, to_status=status,
                                         changed_at=enquiry.created_at, performed_by="system",
                                         reason="; ".join(enquiry.spam_reasons or []) or None))
-    db.session.execute(update(CrmProperty).where(CrmProperty.id == crm_property.id)
-                       .values(enquiry_count=CrmProperty.enquiry_count + 1))
+    if status != "spam":  # spam never counts as an enquiry
+        db.session.execute(update(CrmProperty).where(CrmProperty.id == crm_property.id)
+                           .values(enquiry_count=CrmProperty.enquiry_count + 1))
     add_interaction(contact.id, "message", direction="inbound", initiated_by="contact",
                     subject=f"Enquiry about {crm_property.title}", content=enquiry.message,
                     enquiry_id=crm_enquiry.id, property_id=crm_property.id, created_at=enquiry.created_at,

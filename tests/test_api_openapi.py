@@ -1,4 +1,5 @@
 """The OpenAPI document at /api/crm/openapi.json, and real API responses checked against it."""
+from collections import defaultdict
 from datetime import date, timedelta
 
 import pytest
@@ -7,9 +8,10 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from sqlalchemy import select
 
+from crm import engagement
 from crm.api.openapi import document
 from crm.extensions import db
-from crm.models import Contact, CrmEnquiry, CrmProperty, Membership
+from crm.models import Contact, CrmEnquiry, CrmProperty, Membership, utcnow
 
 from .builders import enquiry_data, make_property, make_user
 
@@ -72,8 +74,11 @@ def test_document_describes_the_whole_contract():
         ("get", "/api/crm/enquiries"), ("post", "/api/crm/enquiries"), ("put", "/api/crm/enquiries"),
         ("get", "/api/crm/memberships"), ("post", "/api/crm/memberships"),
         ("get", "/api/crm/stats"), ("get", "/api/crm/openapi.json"),
+        ("get", "/api/crm/reports/funnel"), ("get", "/api/crm/reports/owners/{contact_id}"),
+        ("get", "/api/crm/reports/properties/{crm_property_id}"), ("get", "/api/crm/segments"),
     }
-    for name in ("Contact", "CrmProperty", "Enquiry", "Membership", "List", "Error", "ValidationErrors", "Stats"):
+    for name in ("Contact", "CrmProperty", "Enquiry", "Membership", "List", "Error", "ValidationErrors", "Stats",
+                 "Funnel", "OwnerInsights", "PropertyAnalytics", "SegmentRow"):
         assert name in DOC["components"]["schemas"]
 
 
@@ -178,6 +183,12 @@ JSON_TYPE = "application/json"
 TOO_LARGE = "x" * 1_100_000
 
 
+def scored() -> None:
+    """Run the daily scoring, so there are segment rows to list."""
+    engagement.recompute(utcnow())
+    db.session.commit()
+
+
 def q(**params) -> dict:
     return {"query_string": params}
 
@@ -233,6 +244,17 @@ CASES = [
     ("post", "/api/crm/memberships", 422, lambda d: {"json": new_membership(d) | {"end_date": "2000-01-01"}}),
 
     ("get", "/api/crm/stats", 200, lambda d: {}),
+
+    ("get", "/api/crm/reports/funnel", 200, lambda d: {}),
+    ("get", "/api/crm/reports/funnel", 200, lambda d: q(**{"from": future(-30), "to": future(0)})),
+    ("get", "/api/crm/reports/funnel", 400, lambda d: q(**{"from": "yesterday"})),
+    ("get", "/api/crm/reports/owners/{contact_id}", 200, lambda d: {"path": {"contact_id": d["owner_contact"]}}),
+    ("get", "/api/crm/reports/owners/{contact_id}", 404, lambda d: {"path": {"contact_id": d["guest_contact"]}}),
+    ("get", "/api/crm/reports/properties/{crm_property_id}", 200, lambda d: {"path": {"crm_property_id": d["property"]}}),
+    ("get", "/api/crm/reports/properties/{crm_property_id}", 404, lambda d: {"path": {"crm_property_id": "x1"}}),
+    ("get", "/api/crm/segments", 200, lambda d: scored() or q(limit=1)),
+    ("get", "/api/crm/segments", 200, lambda d: scored() or q(segment="premium", contact_id=d["owner_contact"])),
+    ("get", "/api/crm/segments", 400, lambda d: q(segment="vip")),
     ("get", "/api/crm/openapi.json", 200, lambda d: {}),
 ]
 OPERATIONS = sorted({(method, path) for method, path, _, _ in CASES if path != "/api/crm/openapi.json"})
@@ -242,7 +264,8 @@ SIGNED_OUT = [(method, path, status) for method, path in OPERATIONS for status i
 @pytest.mark.parametrize(("method", "path", "status", "request_kwargs"), CASES,
                          ids=[f"{m.upper()} {p} {s} #{i}" for i, (m, p, s, _) in enumerate(CASES)])
 def test_responses_match_the_document(data, method, path, status, request_kwargs):
-    response = getattr(data["client"], method)(path, **request_kwargs(data))
+    kwargs = request_kwargs(data)
+    response = getattr(data["client"], method)(path.format(**kwargs.pop("path", {})), **kwargs)
     assert response.status_code == status, response.json
     assert_documented(response, method, path)
     if status == 200 and method == "get" and "items" in response.json:
@@ -255,7 +278,7 @@ def test_refusals_match_the_document(data, method, path, status):
     data["auth"].logout()
     if status == 403:
         data["auth"].login(data["owner"].email)
-    response = getattr(client, method)(path, json={})
+    response = getattr(client, method)(path.format_map(defaultdict(lambda: 1)), json={})
     assert response.status_code == status
     assert_documented(response, method, path)
 

@@ -42,6 +42,8 @@ PLAIN_ROUTES = [
     ("GET", "/owner-dashboard/enquiries?q=victoria"),
     ("GET", "/owner-dashboard/enquiries.csv"),
     ("GET", "/owner-dashboard/enquiries/unread-count"),
+    ("GET", "/owner-dashboard/insights"),
+    ("GET", "/owner-dashboard/insights?period=12m"),
     ("GET", "/owner-dashboard/needs-reply"),
     ("GET", "/owner-dashboard/follow-ups"),
 ]
@@ -154,7 +156,7 @@ def test_owners_get_403_on_every_admin_route_and_crm_api(app, client, auth, owne
     auth.login(owner.email)
     checked = 0
     for rule in app.url_map.iter_rules():
-        if not (rule.endpoint.startswith("admin.") or rule.rule.startswith("/api/crm/")):
+        if not (rule.endpoint.startswith(("admin.", "reports.")) or rule.rule.startswith("/api/crm/")):
             continue
         if rule.rule.endswith("openapi.json"):
             continue

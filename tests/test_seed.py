@@ -42,7 +42,8 @@ def assert_consistent() -> None:
     booked = CrmEnquiry.status == "booked"
     totals = {pid: (n, b or 0, float(r or 0)) for pid, n, b, r in db.session.execute(
         select(CrmEnquiry.property_id, func.count(), func.sum(booked.cast(db.Integer)),
-               func.sum(CrmEnquiry.booking_value)).group_by(CrmEnquiry.property_id))}
+               func.sum(CrmEnquiry.booking_value)).where(CrmEnquiry.status != "spam")  # spam never counts
+        .group_by(CrmEnquiry.property_id))}
     for pid, enquiries, bookings, revenue in db.session.execute(
             select(CrmProperty.id, CrmProperty.enquiry_count, CrmProperty.booking_count, CrmProperty.total_revenue)):
         expected = totals.get(pid, (0, 0, 0.0))

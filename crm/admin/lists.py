@@ -28,6 +28,7 @@ from ..models import (
     LISTING_STATUSES,
     MEMBERSHIP_STATUSES,
     PRIORITIES,
+    SEGMENTS,
     TIERS,
     EVENT_SORT,
     ActivityLog,
@@ -35,6 +36,7 @@ from ..models import (
     CrmEnquiry,
     CrmProperty,
     Membership,
+    Segment,
 )
 
 COUNT_CAP = 1_000
@@ -228,14 +230,16 @@ SPAM = register(ListSpec(
 CONTACTS = register(ListSpec(
     "contacts", "Contacts", Contact, lambda: select(Contact),
     (Filter("type", "Type", lambda v: Contact.type == v, _choices(CONTACT_TYPES)),
-     Filter("status", "Status", lambda v: Contact.status == v, _choices(CONTACT_STATUSES))),
-    (Sort("created", "Added", Contact.created_at), Sort("last_name", "Name", Contact.last_name, False),
+     Filter("status", "Status", lambda v: Contact.status == v, _choices(CONTACT_STATUSES)),
+     Filter("segment", "Segment", lambda v: Contact.id.in_(
+         select(Segment.contact_id).where(Segment.segment == v, Segment.removed_at.is_(None))), _choices(SEGMENTS))),
+    (Sort("created", "Added", Contact.created_at), Sort("score", "Engagement score", Contact.engagement_score), Sort("last_name", "Name", Contact.last_name, False),
      Sort("first_name", "First name", Contact.first_name, False), Sort("email", "E-mail", Contact.email, False)),
     contact_search, "Name, e-mail or business",
     csv_columns=(("id", lambda c: c.id), ("type", lambda c: c.type), ("first_name", lambda c: c.first_name),
                  ("last_name", lambda c: c.last_name), ("email", lambda c: c.email), ("phone", lambda c: c.phone or ""),
                  ("business_name", lambda c: c.business_name or ""), ("city", lambda c: c.city or ""),
-                 ("status", lambda c: c.status), ("created_at", lambda c: c.created_at.isoformat(sep=" ", timespec="minutes")))))
+                 ("status", lambda c: c.status), ("engagement_score", lambda c: c.engagement_score), ("created_at", lambda c: c.created_at.isoformat(sep=" ", timespec="minutes")))))
 PROPERTIES = register(ListSpec(
     "properties", "Properties", CrmProperty, lambda: select(CrmProperty),
     (Filter("status", "Listing status", lambda v: CrmProperty.listing_status == v, _choices(LISTING_STATUSES)),

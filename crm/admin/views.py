@@ -31,6 +31,7 @@ from ..models import (
     Interaction,
     Membership,
     Property,
+    Segment,
     SavedView,
     User,
     utcnow,
@@ -417,9 +418,11 @@ def contact_page(contact: Contact, form: ContactForm | None = None, note_form: N
                                           .order_by(Membership.start_date.desc())))
     received = list(db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.owner_id == contact.id)
                                        .options(*lists.ENQUIRIES.options).order_by(CrmEnquiry.created_at.desc()).limit(20)))
+    segments = list(db.session.scalars(select(Segment).where(Segment.contact_id == contact.id)
+                                       .order_by(Segment.added_at.desc(), Segment.id.desc()).limit(50)))
     return render("admin/contact.html", block, status=status, contact=contact, form=form or ContactForm(obj=contact),
                   note_form=note_form or NoteForm(), timeline=timeline(contact), enquiries=enquiries, owned=owned,
-                  memberships=memberships, received=received, existing=existing)
+                  memberships=memberships, received=received, existing=existing, segments=segments)
 
 
 @bp.get("/contacts/<int:contact_id>")

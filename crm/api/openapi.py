@@ -36,7 +36,7 @@ from ..extensions import csrf
 from . import shapes
 from .fields import check_body, check_query, json_object
 
-ENDPOINT_MODULES = ("crm.api.views",)
+ENDPOINT_MODULES = ("crm.api.views", "crm.api.reports")
 REF = "#/components/schemas/{model}"
 ERRORS = {
     400: ("Bad request: malformed JSON, an unknown query parameter or filter value, a bad limit or cursor.",

@@ -101,6 +101,10 @@ class Contact(Record):
     updated_at: UtcTime
     last_contacted_at: UtcTime | None
     user_id: Id | None = Field(description="The platform user, for an owner who signed up.")
+    engagement_score: Annotated[int, Field(ge=0, le=100)] = Field(
+        description="0-100, recomputed by the daily job (0 until first scored).")
+    engagement_factors: dict[str, Any] = Field(
+        description='The points behind the score, by factor: {factor: {"value", "points"}}.')
 
 
 class CrmProperty(Record):
@@ -164,6 +168,8 @@ class Enquiry(Record):
     fit_budget_below_price: bool
     fit_short_notice: bool
     owner_seen_at: UtcTime | None
+    furthest_stage: Annotated[int, Field(ge=0, le=3)] = Field(
+        description="The furthest of new (0), contacted, negotiating, booked (3) it ever reached.")
     follow_up_date: date | None = Field(description="When to look at the enquiry again; set on its page.")
     fit_flags: list[one_of(FIT_FLAGS)] = Field(json_schema_extra={"uniqueItems": True},
                                                description="The fit_* columns that are true, by name.")
@@ -200,7 +206,8 @@ class Membership(Record):
 class ContactInput(Input):
     """A new contact."""
 
-    read_only: ClassVar = frozenset({"id", "created_at", "updated_at", "user_id"})
+    read_only: ClassVar = frozenset({"id", "created_at", "updated_at", "user_id", "engagement_score",
+                                     "engagement_factors"})
 
     type: choice(CONTACT_TYPES, required=True)
     email: text(LIMITS["guest_email"], required=True) = Field(
@@ -250,7 +257,7 @@ class EnquiryInput(Input):
     read_only: ClassVar = frozenset({
         "id", "source_enquiry_id", "created_at", "first_response_at", "last_updated_at", "closed_at",
         "converted_to_booking", "spam_reasons", "fit_flags", "fit_over_capacity", "fit_date_booked",
-        "fit_budget_below_price", "fit_short_notice", "owner_seen_at", "follow_up_date",
+        "fit_budget_below_price", "fit_short_notice", "owner_seen_at", "follow_up_date", "furthest_stage",
     })
 
     property_id: identifier() = Field(None, description="A CRM property id; gives the owner too.")

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from ..activity import add_interaction, diff, log_activity
 from ..extensions import db
-from ..models import ENQUIRY_STATUSES, CrmEnquiry, CrmProperty, Enquiry, EnquiryStatusHistory, User, utcnow
+from ..models import ENQUIRY_STATUSES, STAGE_RANK, CrmEnquiry, CrmProperty, Enquiry, EnquiryStatusHistory, User, utcnow
 from ..wording import status_phrase
 
 OPEN_STATUSES = ("new", "contacted", "negotiating")
@@ -78,6 +78,8 @@ def change_status(enquiry: CrmEnquiry, status: str, *, actor: User | None, booki
     changed = diff(enquiry, changes)
     changed.pop("last_updated_at", None)
     adjust_property_totals(enquiry, before == "booked", old_value, value if status == "booked" else None)
+    adjust_enquiry_count(enquiry, before)
+    enquiry.furthest_stage = max(enquiry.furthest_stage or 0, STAGE_RANK.get(status, 0))
 
     who = actor.email if actor is not None else "system"
     # The timeline's words: "Marked as booked for £1,280".
@@ -91,6 +93,9 @@ def change_status(enquiry: CrmEnquiry, status: str, *, actor: User | None, booki
                           "value": str(value) if status == "booked" and value is not None else None})
     log_activity("enquiry", enquiry.id, "status_changed", changed_fields=changed, actor=actor, reason=reason,
                  meta={"notes": notes} if notes else None)
+    # The status being left gets its end, so time in each status is read from one row.
+    db.session.execute(update(EnquiryStatusHistory).where(EnquiryStatusHistory.enquiry_id == enquiry.id,
+                                                          EnquiryStatusHistory.left_at.is_(None)).values(left_at=now))
     db.session.add(EnquiryStatusHistory(enquiry_id=enquiry.id, from_status=before, to_status=status,
                                         changed_at=now, changed_by_id=actor.id if actor else None,
                                         performed_by=who, reason=reason))
@@ -113,6 +118,14 @@ def adjust_property_totals(enquiry: CrmEnquiry, was_booked: bool, old_value: Dec
                 total_revenue=CrmProperty.total_revenue + revenue_change,
             )
         )
+
+
+def adjust_enquiry_count(enquiry: CrmEnquiry, before: str) -> None:
+    """Spam never counts as an enquiry: the property's enquiry_count follows moves into and out of spam."""
+    change = int(before == "spam") - int(enquiry.status == "spam")
+    if enquiry.property_id is not None and change:
+        db.session.execute(update(CrmProperty).where(CrmProperty.id == enquiry.property_id)
+                           .values(enquiry_count=CrmProperty.enquiry_count + change))
 
 
 def add_note(enquiry: CrmEnquiry, text: str, *, actor: User | None) -> None:

@@ -5,6 +5,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select, update
 from wtforms import ValidationError
 
+from .. import sync
 from ..database import will_write
 from ..enquiries.capture import FIELDS, Invalid, capture, form_token
 from ..extensions import csrf, db
@@ -58,6 +59,7 @@ def show(property_id: int):
     if prop.is_live and not (current_user.is_authenticated and (current_user.is_admin or current_user.id == prop.owner_id)):
         db.session.execute(update(Property).where(Property.id == prop.id).values(view_count=Property.view_count + 1))
         db.session.commit()
+        sync.copy_view_count(prop.id)
         prop = db.session.get(Property, property_id)
     return render("public/property.html", property=prop, values={}, errors={}, event_types=EVENT_TYPES,
                   token=form_token(prop.id), today=utcnow().date())

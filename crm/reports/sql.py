@@ -1,0 +1,67 @@
+"""SQL expressions the reports need that SQLite and PostgreSQL spell differently."""
+from sqlalchemy import Float, String
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class seconds_between(FunctionElement):  # noqa: N801  used like func.*
+    """Seconds from the second timestamp to the first."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_postgresql(element, compiler, **kw):
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION)"
+
+
+class month_of(FunctionElement):  # noqa: N801
+    """A timestamp's month as 'YYYY-MM'."""
+
+    type = String()
+    inherit_cache = True
+    name = "month_of"
+
+
+@compiles(month_of, "sqlite")
+def _month_sqlite(element, compiler, **kw):
+    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(month_of, "postgresql")
+def _month_postgresql(element, compiler, **kw):
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
+
+
+class no_index(FunctionElement):  # noqa: N801
+    """A column that SQLite's planner may not walk an index of (written +column there).
+
+    Grouping a period's enquiries by owner or property, SQLite would otherwise walk that column's index
+    to skip a sort and read every row from the table, instead of one range of the covering report index.
+    """
+
+    inherit_cache = True
+    name = "no_index"
+
+    def __init__(self, column):
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(no_index)
+def _no_index(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(no_index, "sqlite")
+def _no_index_sqlite(element, compiler, **kw):
+    return f"+{compiler.process(element.clauses, **kw)}"
