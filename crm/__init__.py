@@ -67,9 +67,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .admin import memberships as admin_memberships  # noqa: F401  adds the membership pages to the admin blueprint
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
+    from .memberships.webhook import bp as webhooks_bp
+    from .owner import membership  # noqa: F401  adds the membership pages to the owner blueprint
     from .owner.views import bp as owner_bp
     from .public.views import bp as public_bp
 
@@ -78,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(owner_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(webhooks_bp)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from . import mail, sync
 from .activity import log_activity
 from .extensions import db
+from .memberships import service as memberships
 from .models import Contact, CrmEnquiry, Interaction, Membership, MembershipReminder, Segment, utcnow
 
 EXPIRING_WITHIN = timedelta(days=30)
@@ -147,10 +148,12 @@ def run_daily(today: date | None = None) -> list[str]:
     lines = []
     states = update_membership_states(today)
     db.session.flush()
+    paused, resumed = memberships.enforce_all(now)
     reminders = send_renewal_reminders(today)
     added, removed = recompute_segments(now)
     sync.commit()
     lines.append(f"Memberships: {states} changed state; {reminders} renewal reminders queued.")
+    lines.append(f"Listings: {paused} paused for an unpaid membership; {resumed} live again.")
     lines.append(f"Segments: {added} added, {removed} removed.")
     applied, failed = sync.replay_pending()
     sent, unsent = mail.deliver()

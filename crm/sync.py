@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from . import mail
 from .activity import add_interaction, diff, log_activity
 from .extensions import db
+from .memberships.rules import PAID_STATUSES
 from .models import (
     Contact,
     CrmEnquiry,
@@ -184,7 +185,7 @@ def ensure_crm_property(prop: Property, actor: User | None = None, reason: str |
 def current_tier(contact_id: int) -> str | None:
     return db.session.scalar(
         select(Membership.plan_tier)
-        .where(Membership.contact_id == contact_id, Membership.status.in_(("active", "expiring_soon")))
+        .where(Membership.contact_id == contact_id, Membership.status.in_(PAID_STATUSES))
         .order_by(Membership.end_date.desc())
         .limit(1)
     )

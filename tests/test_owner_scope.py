@@ -39,10 +39,14 @@ PLAIN_ROUTES = [
     ("GET", "/owner-dashboard/enquiries?q=victoria"),
     ("GET", "/owner-dashboard/enquiries.csv"),
     ("GET", "/owner-dashboard/enquiries/unread-count"),
+    ("GET", "/owner-dashboard/membership"),
 ]
 
 ALL_ROUTES = [(method, path, data) for method, path, data in ID_ROUTES] + [
-    (method, path, None) for method, path in PLAIN_ROUTES] + [("POST", "/owner-dashboard/properties/new", LISTING)]
+    (method, path, None) for method, path in PLAIN_ROUTES] + [
+    ("POST", "/owner-dashboard/properties/new", LISTING), ("POST", "/owner-dashboard/membership/checkout",
+                                                           {"plan_tier": "gold"}),
+    ("POST", "/owner-dashboard/membership/portal", {})]
 
 
 @pytest.fixture
