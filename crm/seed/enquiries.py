@@ -226,14 +226,15 @@ class Enquiries(Writer):
         if rows:
             db.session.execute(update(props).where(props.c.id == bindparam("b_id")).values(
                 enquiry_count=bindparam("enquiries"), booking_count=bindparam("bookings"),
-                total_revenue=bindparam("revenue")), rows)
+                total_revenue=bindparam("revenue"), updated_at=props.c.updated_at), rows)  # not the wall clock
         contacts = Contact.__table__
         rows = [{"b_id": self.guest_base + g + 1, "contacted": self.guest_last_contacted.get(g),
                  "event_type": self.guest_event_type.get(g)}
                 for g in range(self.scale.guests) if g in self.guest_last_contacted or g in self.guest_event_type]
         if rows:
             db.session.execute(update(contacts).where(contacts.c.id == bindparam("b_id")).values(
-                last_contacted_at=bindparam("contacted"), event_type=bindparam("event_type")), rows)
+                last_contacted_at=bindparam("contacted"), event_type=bindparam("event_type"),
+                updated_at=contacts.c.updated_at), rows)
         self.done("property counters, guest details", len(self.prop_totals))
 
     def top_up(self) -> None:

@@ -30,6 +30,7 @@ class Listings(Writer):
         platform, crm, activity = [], [], []
         self.listings = []  # (published_at, property id) for listings that take enquiries
         self.prop_owner_user = {}
+        self.prop_status: dict[int, str] = {}
         self.prop_info = {}
         for i in range(n_props):
             pid = i + 1
@@ -70,11 +71,12 @@ class Listings(Writer):
                             bedrooms=bedrooms, bathrooms=bathrooms, max_guests=max_guests, price_per_night=price,
                             listing_status=status, membership_tier=None, view_count=views, enquiry_count=0,
                             booking_count=0, total_revenue=Decimal("0.00"), created_at=created, updated_at=updated,
-                            published_at=published, expires_at=published + timedelta(days=365) if published else None,
+                            published_at=published, expires_at=None,
                             internal_notes=rng.choice([None, None, None, "Owner prefers phone calls.",
                                                        "Check the septic tank note before approving changes."]),
                             rejection_reason=rejection))
             self.prop_owner_user[pid] = user_id
+            self.prop_status[pid] = status
             self.prop_info[pid] = (title, max_guests, price, contact_id)
             first_status = "draft" if status == "draft" else "pending_approval"
             activity.append(self.activity_row("property", pid, "created", created,

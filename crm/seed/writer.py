@@ -106,13 +106,14 @@ def stripe_id(rng: random.Random, prefix: str, length: int) -> str:
 class Writer:
     """The state and plumbing every stage shares: the random source, the clock and the bulk insert."""
 
-    def __init__(self, scale: Scale, random_seed: int, echo: Callable[[str], None]):
+    def __init__(self, scale: Scale, random_seed: int, echo: Callable[[str], None], now: datetime | None = None):
         self.scale = scale
         self.echo = echo
         self.rng = random.Random(random_seed)
         self.faker = Faker("en_GB")
         self.faker.seed_instance(random_seed)
-        self.now = utcnow().replace(microsecond=0)
+        # The same seed and clock make the same rows, to the byte.
+        self.now = (now or utcnow()).replace(microsecond=0)
         self.today = self.now.date()
         self.counts: dict[str, int] = {}
         self.sqlite = db.engine.dialect.name == "sqlite"
