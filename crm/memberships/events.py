@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from .. import sync
 from ..extensions import db
@@ -127,23 +127,32 @@ def pounds(pence: Any) -> Decimal | None:
 
 
 def record_payment(kind: str, facts: dict, at: datetime) -> None:
-    """Write or update the payments row for a checkout or an invoice; a paid invoice never goes back to failed."""
+    """Write or update the payments row for a checkout or an invoice; a paid invoice never goes back to failed.
+
+    A checkout and its subscription's first invoice are one payment, so they share one row, whichever comes first.
+    """
     amount = pounds(facts.get("amount"))
-    if kind == "checkout":
-        key = Payment.stripe_checkout_session_id == facts["checkout_session"]
-    elif facts.get("invoice"):
-        key = Payment.stripe_invoice_id == facts["invoice"]
-    else:
-        return
     if amount is None or not facts.get("plan_tier"):
         return
-    payment = db.session.scalar(select(Payment).where(key))
+    first = kind == "checkout" or facts.get("billing_reason") == "subscription_create"
+    keys = []
+    if kind == "checkout":
+        keys.append(Payment.stripe_checkout_session_id == facts["checkout_session"])
+    elif facts.get("invoice"):
+        keys.append(Payment.stripe_invoice_id == facts["invoice"])
+    else:
+        return
+    if first and facts.get("subscription"):
+        keys.append(and_(Payment.stripe_subscription_id == facts["subscription"],
+                         Payment.billing_reason == "subscription_create"))
+    payment = db.session.scalar(select(Payment).where(or_(*keys)).limit(1))
     status = "failed" if kind == "failed" else "paid"
     if payment is None:
-        payment = Payment(stripe_checkout_session_id=facts.get("checkout_session"),
-                          stripe_invoice_id=facts.get("invoice"), amount=amount, created_at=at)
+        payment = Payment(amount=amount, created_at=at)
         db.session.add(payment)
-    elif payment.status == "paid":
+    payment.stripe_checkout_session_id = payment.stripe_checkout_session_id or facts.get("checkout_session")
+    payment.stripe_invoice_id = payment.stripe_invoice_id or facts.get("invoice")
+    if payment.status == "paid":
         return
     payment.user_id = facts["user_id"]
     payment.plan_tier = facts["plan_tier"]
@@ -152,7 +161,7 @@ def record_payment(kind: str, facts: dict, at: datetime) -> None:
     payment.status = status
     payment.stripe_customer_id = facts.get("customer")
     payment.stripe_subscription_id = facts.get("subscription")
-    payment.billing_reason = (facts.get("billing_reason") or ("checkout" if kind == "checkout" else None))
+    payment.billing_reason = "subscription_create" if first else facts.get("billing_reason")
     payment.paid_at = at if status == "paid" else None
 
 

@@ -62,7 +62,8 @@ def page(status: int = 200, error: str | None = None):
                       plans=rules.PLANS, limits=rules.listing_limits(), payments=payments, live=live,
                       allowance=rules.allowance(membership, now), paid=rules.is_paid(membership, now),
                       describe=service.describe_status, error=error,
-                      has_customer=stripe_customer() is not None)
+                      has_customer=stripe_customer() is not None,
+                      upgrades=TIERS[TIERS.index(membership.plan_tier) + 1:] if membership else TIERS)
     if state == "confirmed" and request.headers.get("HX-Request") == "true":
         # The page was polling for the webhook: load it whole now, with the new membership everywhere.
         response.headers["HX-Refresh"] = "true"
