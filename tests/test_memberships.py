@@ -476,7 +476,7 @@ def test_admin_grants_extends_notes_and_cancels(client, signed_in_admin, owner, 
     assert len(actions) == 4 and "Granted by hand" in actions[0] and "Asked to leave" in actions[-1]
     page = client.get(f"/admin/crm/memberships/{m.id}").data.decode()
     assert "Granted by hand" in page and "Called about upgrading" in page
-    assert client.get("/admin/crm/memberships/999999999999").status_code == 404
+    assert client.get("/admin/crm/memberships/999999").status_code == 404
 
 
 def test_admin_membership_filters(client, signed_in_admin, owner, other_owner):

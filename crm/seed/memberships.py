@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import bindparam, update
 
@@ -67,7 +68,8 @@ class Memberships(Writer):
             customer = None if manual else stripe_id(rng, "cus_", 14)
             subscription = None if manual else stripe_id(rng, "sub_1", 23)
             rows.append(dict(
-                id=n, contact_id=contact_id, plan_tier=tier, plan_price=price, billing_cycle=cycle, start_date=start,
+                id=n, contact_id=contact_id, plan_tier=tier, plan_price=Decimal("0.00") if manual else price,
+                billing_cycle=cycle, start_date=start,
                 end_date=end, renewal_date=end, cancelled_date=cancelled, status=status,
                 stripe_customer_id=customer, stripe_subscription_id=subscription,
                 last_payment_date=None if manual else last_payment, last_payment_amount=None if manual else price,
