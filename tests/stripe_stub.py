@@ -4,6 +4,7 @@ It answers POST /v1/checkout/sessions and /v1/billing_portal/sessions with objec
 records the form-encoded parameters each request carried (so tests can check what the app asked for), and
 serves a tiny checkout page whose "Pay" button returns to the session's success_url, as Stripe Checkout does.
 """
+
 from __future__ import annotations
 
 import html
@@ -51,9 +52,17 @@ class StripeStub:
                     return self.answer(200, stub.checkout_session(params))
                 if path == "/v1/billing_portal/sessions":
                     n = next(stub._ids)
-                    return self.answer(200, {"id": f"bps_test_{n}", "object": "billing_portal.session",
-                                             "customer": params.get("customer"), "return_url": params.get("return_url"),
-                                             "url": f"{stub.url}/p/session/bps_test_{n}", "livemode": False})
+                    return self.answer(
+                        200,
+                        {
+                            "id": f"bps_test_{n}",
+                            "object": "billing_portal.session",
+                            "customer": params.get("customer"),
+                            "return_url": params.get("return_url"),
+                            "url": f"{stub.url}/p/session/bps_test_{n}",
+                            "livemode": False,
+                        },
+                    )
                 return self.answer(404, {"error": {"type": "invalid_request_error", "message": "Unknown path"}})
 
             def do_GET(self):
@@ -62,10 +71,15 @@ class StripeStub:
                     session = stub.sessions.get(path.rsplit("/", 1)[-1])
                     if session is None:
                         return self.page(404, "<h1>No such checkout</h1>")
-                    return self.page(200, (
-                        f"<main><h1>Pay Stay &amp; Celebrate</h1><p>Plan: {html.escape(session['metadata']['plan_tier'])}</p>"
-                        f"<a id='pay' href='{html.escape(session['success_url'])}'>Pay</a> "
-                        f"<a id='cancel' href='{html.escape(session['cancel_url'])}'>Back</a></main>"))
+                    return self.page(
+                        200,
+                        (
+                            "<main><h1>Pay Stay &amp; Celebrate</h1>"
+                            f"<p>Plan: {html.escape(session['metadata']['plan_tier'])}</p>"
+                            f"<a id='pay' href='{html.escape(session['success_url'])}'>Pay</a> "
+                            f"<a id='cancel' href='{html.escape(session['cancel_url'])}'>Back</a></main>"
+                        ),
+                    )
                 if path.startswith("/p/session/"):
                     return self.page(200, "<main><h1>Billing portal</h1></main>")
                 return self.page(404, "<h1>Not found</h1>")
@@ -94,11 +108,19 @@ class StripeStub:
     def checkout_session(self, params: dict) -> dict:
         session_id = f"cs_test_{next(self._ids)}"
         session = {
-            "id": session_id, "object": "checkout.session", "mode": params.get("mode"),
-            "client_reference_id": params.get("client_reference_id"), "customer": params.get("customer"),
-            "customer_email": params.get("customer_email"), "metadata": params.get("metadata", {}),
-            "success_url": params.get("success_url"), "cancel_url": params.get("cancel_url"),
-            "status": "open", "payment_status": "unpaid", "created": int(time.time()), "livemode": False,
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": params.get("mode"),
+            "client_reference_id": params.get("client_reference_id"),
+            "customer": params.get("customer"),
+            "customer_email": params.get("customer_email"),
+            "metadata": params.get("metadata", {}),
+            "success_url": params.get("success_url"),
+            "cancel_url": params.get("cancel_url"),
+            "status": "open",
+            "payment_status": "unpaid",
+            "created": int(time.time()),
+            "livemode": False,
             "url": f"{self.url}/c/pay/{session_id}",
         }
         self.sessions[session_id] = session

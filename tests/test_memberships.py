@@ -1,5 +1,6 @@
 """Memberships through Stripe: Checkout and Portal through the real library against a local stub, the signed
 webhook over a whole lifecycle, replays, any order, bad signatures, a CRM fault replayed, and the tier's gate."""
+
 import json
 import time
 from datetime import date, timedelta
@@ -38,8 +39,12 @@ def stripe_stub():
 
 @pytest.fixture
 def app_config(app_config, stripe_stub):
-    return app_config | {"STRIPE_SECRET_KEY": "sk_test_stub", "STRIPE_WEBHOOK_SECRET": se.SECRET,
-                         "STRIPE_API_BASE": stripe_stub.url, "STRIPE_PRICES": PRICE_CONFIG}
+    return app_config | {
+        "STRIPE_SECRET_KEY": "sk_test_stub",
+        "STRIPE_WEBHOOK_SECRET": se.SECRET,
+        "STRIPE_API_BASE": stripe_stub.url,
+        "STRIPE_PRICES": PRICE_CONFIG,
+    }
 
 
 @pytest.fixture
@@ -59,8 +64,9 @@ def written() -> dict:
 def membership_of(user) -> Membership:
     db.session.expire_all()
     contact_id = db.session.scalar(select(Contact.id).where(Contact.user_id == user.id))
-    return db.session.scalar(select(Membership).where(Membership.contact_id == contact_id)
-                             .order_by(Membership.id.desc()).limit(1))
+    return db.session.scalar(
+        select(Membership).where(Membership.contact_id == contact_id).order_by(Membership.id.desc()).limit(1)
+    )
 
 
 def epoch(days_from_now: float = 0) -> int:
@@ -71,8 +77,9 @@ def epoch(days_from_now: float = 0) -> int:
 
 
 def test_checkout_redirects_to_a_subscription_session_for_the_owner(client, signed_in, stripe_stub):
-    response = client.post("/owner-dashboard/membership/checkout", data={"plan_tier": "silver",
-                                                                         "billing_cycle": "annual"})
+    response = client.post(
+        "/owner-dashboard/membership/checkout", data={"plan_tier": "silver", "billing_cycle": "annual"}
+    )
     assert response.status_code == 303
     assert response.headers["Location"].startswith(f"{stripe_stub.url}/c/pay/cs_test_")
     sent = stripe_stub.last("/v1/checkout/sessions")
@@ -101,7 +108,9 @@ def test_checkout_says_so_when_stripe_fails(client, signed_in, stripe_stub):
 
 def test_portal_needs_a_customer_then_opens_a_session(client, signed_in, stripe_stub):
     assert client.post("/owner-dashboard/membership/portal").status_code == 409
-    assert se.post(client, se.checkout_completed(signed_in.id, "gold", epoch(), customer="cus_portal")).status_code == 200
+    assert (
+        se.post(client, se.checkout_completed(signed_in.id, "gold", epoch(), customer="cus_portal")).status_code == 200
+    )
     response = client.post("/owner-dashboard/membership/portal")
     assert response.status_code == 303 and response.headers["Location"].startswith(f"{stripe_stub.url}/p/session/")
     sent = stripe_stub.last("/v1/billing_portal/sessions")
@@ -132,12 +141,20 @@ def test_bad_signatures_get_400_and_write_nothing(client, owner):
         response = client.post("/api/webhooks/stripe", data=body, content_type="application/json", headers=headers)
         assert response.status_code == 400, name
     tampered = body.replace('"gold"', '"silver"')
-    response = client.post("/api/webhooks/stripe", data=tampered, content_type="application/json",
-                           headers={"Stripe-Signature": se.signed(body)})
+    response = client.post(
+        "/api/webhooks/stripe",
+        data=tampered,
+        content_type="application/json",
+        headers={"Stripe-Signature": se.signed(body)},
+    )
     assert response.status_code == 400
     not_json = "not an event"
-    assert client.post("/api/webhooks/stripe", data=not_json, headers={
-        "Stripe-Signature": se.signed(not_json)}).status_code == 400
+    assert (
+        client.post(
+            "/api/webhooks/stripe", data=not_json, headers={"Stripe-Signature": se.signed(not_json)}
+        ).status_code
+        == 400
+    )
     assert written() == before
 
 
@@ -159,10 +176,15 @@ def test_whole_lifecycle(client, owner, live_property):
     assert (m.status, m.plan_tier, m.source, m.stripe_subscription_id) == ("active", "silver", "stripe", "sub_test_1")
     assert m.end_date == date.fromtimestamp(start + se.YEAR) or abs((m.end_date - date.today()).days - 365) <= 1
     assert str(m.plan_price) == "199.00" and m.stripe_customer_id == "cus_test_1"
-    assert db.session.scalar(select(func.count()).select_from(Interaction).where(
-        Interaction.subject == "Membership activated: silver")) == 1
-    created = db.session.scalar(select(ActivityLog).where(ActivityLog.entity_type == "membership",
-                                                          ActivityLog.action == "created"))
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Interaction).where(Interaction.subject == "Membership activated: silver")
+        )
+        == 1
+    )
+    created = db.session.scalar(
+        select(ActivityLog).where(ActivityLog.entity_type == "membership", ActivityLog.action == "created")
+    )
     assert created.changed_fields["status"] == {"before": None, "after": "active"}
     assert count(Payment) == 1  # the checkout and its first invoice are one payment
     copy = db.session.scalar(select(CrmProperty).where(CrmProperty.property_id == live_property.id))
@@ -170,16 +192,30 @@ def test_whole_lifecycle(client, owner, live_property):
 
     # Renew: the end date moves to the new period's end; the payment is recorded.
     renewal = start + se.YEAR - 3600
-    se.post(client, se.invoice("invoice.paid", owner.id, "silver", renewal + 60, start + se.YEAR,
-                               billing_reason="subscription_cycle"))
+    se.post(
+        client,
+        se.invoice(
+            "invoice.paid", owner.id, "silver", renewal + 60, start + se.YEAR, billing_reason="subscription_cycle"
+        ),
+    )
     m = membership_of(owner)
     assert (m.end_date - date.today()).days >= 729
     assert m.last_payment_amount is not None and str(m.last_payment_amount) == "199.00"
 
     # Fail three times: suspended after the third, and the owner is e-mailed each time.
     for n in range(3):
-        se.post(client, se.invoice("invoice.payment_failed", owner.id, "silver", renewal + 120 + n, start + se.YEAR,
-                                   billing_reason="subscription_cycle", invoice_id="in_retry"))
+        se.post(
+            client,
+            se.invoice(
+                "invoice.payment_failed",
+                owner.id,
+                "silver",
+                renewal + 120 + n,
+                start + se.YEAR,
+                billing_reason="subscription_cycle",
+                invoice_id="in_retry",
+            ),
+        )
     m = membership_of(owner)
     assert (m.status, m.payment_failure_count) == ("suspended", 3)
     mails = list(db.session.scalars(select(EmailMessage).where(EmailMessage.to_address == owner.email)))
@@ -188,29 +224,61 @@ def test_whole_lifecycle(client, owner, live_property):
     assert db.session.get(Property, live_property.id).status == "live"
 
     # Recover: the retried invoice is paid.
-    se.post(client, se.invoice("invoice.paid", owner.id, "silver", renewal + 200, start + se.YEAR,
-                               billing_reason="subscription_cycle", invoice_id="in_retry"))
+    se.post(
+        client,
+        se.invoice(
+            "invoice.paid",
+            owner.id,
+            "silver",
+            renewal + 200,
+            start + se.YEAR,
+            billing_reason="subscription_cycle",
+            invoice_id="in_retry",
+        ),
+    )
     m = membership_of(owner)
     assert (m.status, m.payment_failure_count, m.suspended_at) == ("active", 0, None)
     assert db.session.scalar(select(Payment.status).where(Payment.stripe_invoice_id == "in_retry")) == "paid"
 
     # Upgrade to gold.
-    se.post(client, se.subscription("customer.subscription.updated", owner.id, "gold", renewal + 300,
-                                    start + 2 * se.YEAR))
+    se.post(
+        client, se.subscription("customer.subscription.updated", owner.id, "gold", renewal + 300, start + 2 * se.YEAR)
+    )
     m = membership_of(owner)
     assert m.plan_tier == "gold"
-    assert db.session.scalar(select(CrmProperty.membership_tier).where(
-        CrmProperty.property_id == live_property.id)) == "gold"
+    assert (
+        db.session.scalar(select(CrmProperty.membership_tier).where(CrmProperty.property_id == live_property.id))
+        == "gold"
+    )
 
     # Cancel at the period's end: auto-renew goes off, the membership stays active.
-    se.post(client, se.subscription("customer.subscription.updated", owner.id, "gold", renewal + 400,
-                                    start + 2 * se.YEAR, cancel_at_period_end=True))
+    se.post(
+        client,
+        se.subscription(
+            "customer.subscription.updated",
+            owner.id,
+            "gold",
+            renewal + 400,
+            start + 2 * se.YEAR,
+            cancel_at_period_end=True,
+        ),
+    )
     m = membership_of(owner)
     assert (m.status, m.auto_renew, m.next_payment_date) == ("active", False, None)
 
     # Deleted: cancelled; the listing is paused with a reason and the CRM property loses its tier.
-    se.post(client, se.subscription("customer.subscription.deleted", owner.id, "gold", renewal + 500,
-                                    start + 2 * se.YEAR, status="canceled", canceled_at=renewal + 500))
+    se.post(
+        client,
+        se.subscription(
+            "customer.subscription.deleted",
+            owner.id,
+            "gold",
+            renewal + 500,
+            start + 2 * se.YEAR,
+            status="canceled",
+            canceled_at=renewal + 500,
+        ),
+    )
     m = membership_of(owner)
     assert (m.status, m.cancelled_date) == ("cancelled", date.fromtimestamp(renewal + 500))
     prop = db.session.get(Property, live_property.id)
@@ -220,12 +288,16 @@ def test_whole_lifecycle(client, owner, live_property):
 
     # One membership row for the one subscription, and every step on the timeline with before/after.
     assert count(Membership) == 1
-    steps = list(db.session.scalars(select(ActivityLog.changed_fields).where(
-        ActivityLog.entity_type == "membership").order_by(ActivityLog.id)))
+    steps = list(
+        db.session.scalars(
+            select(ActivityLog.changed_fields).where(ActivityLog.entity_type == "membership").order_by(ActivityLog.id)
+        )
+    )
     assert {"before": "active", "after": "suspended"} in [s.get("status") for s in steps]
     assert {"before": "silver", "after": "gold"} in [s.get("plan_tier") for s in steps]
-    assert count(SyncEvent) == db.session.scalar(select(func.count()).select_from(SyncEvent).where(
-        SyncEvent.status == "done"))
+    assert count(SyncEvent) == db.session.scalar(
+        select(func.count()).select_from(SyncEvent).where(SyncEvent.status == "done")
+    )
 
     # Paying again puts the listing back live without a new approval.
     se.post(client, se.checkout_completed(owner.id, "bronze", renewal + 600, subscription="sub_test_2"))
@@ -266,8 +338,11 @@ def test_return_page_confirms_only_once_the_webhook_arrived(client, signed_in, s
 
 def test_replays_change_nothing(client, owner):
     now = epoch()
-    events = [se.checkout_completed(owner.id, "gold", now), se.invoice("invoice.paid", owner.id, "gold", now, now),
-              se.invoice("invoice.payment_failed", owner.id, "gold", now + 5, now)]
+    events = [
+        se.checkout_completed(owner.id, "gold", now),
+        se.invoice("invoice.paid", owner.id, "gold", now, now),
+        se.invoice("invoice.payment_failed", owner.id, "gold", now + 5, now),
+    ]
     for evt in events:
         assert se.post(client, evt).status_code == 200
     before = written()
@@ -287,12 +362,21 @@ def test_any_order_ends_in_the_newest_state(client, owner, order):
     paid = se.invoice("invoice.paid", owner.id, "silver", now + 1, now)
     failed = se.invoice("invoice.payment_failed", owner.id, "silver", now + 2, now)
     upgraded = se.subscription("customer.subscription.updated", owner.id, "gold", now + 3, now + se.YEAR)
-    deleted = se.subscription("customer.subscription.deleted", owner.id, "gold", now + 4, now + se.YEAR,
-                              status="canceled", canceled_at=now + 4)
-    sequence = {"forward": [checkout, paid, failed, upgraded, deleted],
-                "reverse": [deleted, upgraded, failed, paid, checkout],
-                "deleted-first": [deleted, checkout, paid, failed, upgraded],
-                "invoice-first": [paid, failed, checkout, upgraded, deleted]}[order]
+    deleted = se.subscription(
+        "customer.subscription.deleted",
+        owner.id,
+        "gold",
+        now + 4,
+        now + se.YEAR,
+        status="canceled",
+        canceled_at=now + 4,
+    )
+    sequence = {
+        "forward": [checkout, paid, failed, upgraded, deleted],
+        "reverse": [deleted, upgraded, failed, paid, checkout],
+        "deleted-first": [deleted, checkout, paid, failed, upgraded],
+        "invoice-first": [paid, failed, checkout, upgraded, deleted],
+    }[order]
     for evt in sequence:
         assert se.post(client, evt).status_code == 200
     m = membership_of(owner)
@@ -304,8 +388,12 @@ def test_any_order_ends_in_the_newest_state(client, owner, order):
 def test_an_older_payment_does_not_undo_a_newer_suspension(client, owner):
     now = epoch()
     se.post(client, se.checkout_completed(owner.id, "bronze", now))
-    se.post(client, se.subscription("customer.subscription.updated", owner.id, "bronze", now + 50, now + se.YEAR,
-                                    status="past_due"))
+    se.post(
+        client,
+        se.subscription(
+            "customer.subscription.updated", owner.id, "bronze", now + 50, now + se.YEAR, status="past_due"
+        ),
+    )
     assert membership_of(owner).status == "suspended"
     se.post(client, se.invoice("invoice.paid", owner.id, "bronze", now + 10, now))
     assert membership_of(owner).status == "suspended"
@@ -333,13 +421,21 @@ def test_an_invoice_before_its_checkout_waits_and_then_lands(client, owner):
 def refuse_membership_writes(on: bool) -> None:
     """Make the database itself refuse rows in crm_memberships: a real CRM fault, not a patched handler."""
     if db.engine.dialect.name == "sqlite":
-        statements = (["CREATE TRIGGER crm_down BEFORE INSERT ON crm_memberships BEGIN SELECT RAISE(ABORT, 'crm is down'); END"]
-                      if on else ["DROP TRIGGER crm_down"])
+        statements = (
+            ["CREATE TRIGGER crm_down BEFORE INSERT ON crm_memberships BEGIN SELECT RAISE(ABORT, 'crm is down'); END"]
+            if on
+            else ["DROP TRIGGER crm_down"]
+        )
     else:
-        statements = ([
-            "CREATE FUNCTION crm_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'crm is down'; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER crm_down BEFORE INSERT ON crm_memberships FOR EACH ROW EXECUTE FUNCTION crm_down()",
-        ] if on else ["DROP TRIGGER crm_down ON crm_memberships", "DROP FUNCTION crm_down()"])
+        statements = (
+            [
+                "CREATE FUNCTION crm_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'crm is down'; END $$ "
+                "LANGUAGE plpgsql",
+                "CREATE TRIGGER crm_down BEFORE INSERT ON crm_memberships FOR EACH ROW EXECUTE FUNCTION crm_down()",
+            ]
+            if on
+            else ["DROP TRIGGER crm_down ON crm_memberships", "DROP FUNCTION crm_down()"]
+        )
     for statement in statements:
         db.session.execute(text(statement))
     db.session.commit()
@@ -359,24 +455,37 @@ def test_a_crm_fault_keeps_the_event_and_crm_sync_replays_it(client, runner, own
     assert result.exit_code == 0, result.output
     assert membership_of(owner).status == "active"
     # Stripe retrying the same event now changes nothing.
-    assert se.post(client, se.checkout_completed(owner.id, "gold", now) | {"id": pending.payload["event_id"]}).json[
-        "duplicate"] is True
+    assert (
+        se.post(client, se.checkout_completed(owner.id, "gold", now) | {"id": pending.payload["event_id"]}).json[
+            "duplicate"
+        ]
+        is True
+    )
 
 
 def test_a_platform_fault_answers_5xx_so_stripe_retries(client, owner):
     if db.engine.dialect.name == "sqlite":
-        db.session.execute(text("CREATE TRIGGER down BEFORE INSERT ON stripe_events "
-                                "BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+        db.session.execute(
+            text("CREATE TRIGGER down BEFORE INSERT ON stripe_events " "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        )
     else:
-        db.session.execute(text("CREATE FUNCTION down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; "
-                                "END $$ LANGUAGE plpgsql"))
-        db.session.execute(text("CREATE TRIGGER down BEFORE INSERT ON stripe_events FOR EACH ROW EXECUTE FUNCTION down()"))
+        db.session.execute(
+            text(
+                "CREATE FUNCTION down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; "
+                "END $$ LANGUAGE plpgsql"
+            )
+        )
+        db.session.execute(
+            text("CREATE TRIGGER down BEFORE INSERT ON stripe_events FOR EACH ROW EXECUTE FUNCTION down()")
+        )
     db.session.commit()
     evt = se.checkout_completed(owner.id, "gold", epoch())
     before = written()
     assert se.post(client, evt).status_code == 503
     assert written() == before
-    db.session.execute(text("DROP TRIGGER down" if db.engine.dialect.name == "sqlite" else "DROP TRIGGER down ON stripe_events"))
+    db.session.execute(
+        text("DROP TRIGGER down" if db.engine.dialect.name == "sqlite" else "DROP TRIGGER down ON stripe_events")
+    )
     db.session.commit()
     assert se.post(client, evt).status_code == 200 and membership_of(owner).status == "active"
 
@@ -391,6 +500,24 @@ def test_submitting_without_a_membership_leads_to_the_membership_page(client, si
     page = client.get("/owner-dashboard/membership").data.decode()
     assert "You need a membership before a listing can go live" in page
     assert db.session.get(Property, prop.id).status == "draft"
+
+
+def test_save_and_submit_without_a_membership_keeps_the_draft(client, signed_in):
+    response = client.post(
+        "/owner-dashboard/properties/new",
+        data={
+            "title": "Kestrel Lodge",
+            "location": "Keswick, Cumbria",
+            "bedrooms": "3",
+            "bathrooms": "2",
+            "max_guests": "6",
+            "price_per_night": "180",
+            "action": "submit",
+        },
+    )
+    assert response.status_code == 303 and response.headers["Location"].endswith("/owner-dashboard/membership")
+    assert db.session.scalar(select(Property.status).where(Property.title == "Kestrel Lodge")) == "draft"
+    assert "“Kestrel Lodge” is saved as a draft." in client.get("/owner-dashboard/membership").data.decode()
 
 
 def test_a_tier_allows_its_number_of_live_listings(client, signed_in, admin):
@@ -413,7 +540,6 @@ def test_daily_job_pauses_a_lapsed_owner_and_paying_again_resumes(client, runner
     assert prop.status == "paused" and prop.paused_reason
     copy = db.session.scalar(select(CrmProperty).where(CrmProperty.property_id == live_property.id))
     assert (copy.listing_status, copy.membership_tier) == ("paused", None)
-    assert "1 paused" in runner.invoke(args=["crm", "daily"]).output.replace("0 paused", "") or True
     second = runner.invoke(args=["crm", "daily"]).output
     assert "Listings: 0 paused for an unpaid membership; 0 live again." in second
     se.post(client, se.checkout_completed(owner.id, "silver", epoch()))
@@ -437,7 +563,9 @@ def test_active_memberships_count_every_paid_one(app, owner, other_owner):
     make_membership(other_owner, "bronze", status="expiring_soon")
     third = make_user("owner")
     make_membership(third, "silver", status="cancelled")
-    expected = db.session.scalar(text("SELECT count(*) FROM crm_memberships WHERE status IN ('active', 'expiring_soon')"))
+    expected = db.session.scalar(
+        text("SELECT count(*) FROM crm_memberships WHERE status IN ('active', 'expiring_soon')")
+    )
     assert count_stats()["memberships"]["active"] == expected == 2
 
 
@@ -453,10 +581,16 @@ def signed_in_admin(auth, admin):
 def test_admin_grants_extends_notes_and_cancels(client, signed_in_admin, owner, live_property):
     contact_id = db.session.scalar(select(Contact.id).where(Contact.user_id == owner.id))
     assert b"Grant a membership by hand" in client.get(f"/admin/crm/contacts/{contact_id}").data
-    assert client.post(f"/admin/crm/contacts/{contact_id}/memberships", data={"plan_tier": "diamond", "months": "12"}
-                       ).status_code == 422
-    response = client.post(f"/admin/crm/contacts/{contact_id}/memberships",
-                           data={"plan_tier": "silver", "months": "12", "note": "Founding member"})
+    assert (
+        client.post(
+            f"/admin/crm/contacts/{contact_id}/memberships", data={"plan_tier": "diamond", "months": "12"}
+        ).status_code
+        == 422
+    )
+    response = client.post(
+        f"/admin/crm/contacts/{contact_id}/memberships",
+        data={"plan_tier": "silver", "months": "12", "note": "Founding member"},
+    )
     assert response.status_code == 303
     m = membership_of(owner)
     assert (m.source, m.status, m.plan_tier, m.stripe_subscription_id) == ("manual", "active", "silver", None)
@@ -471,8 +605,13 @@ def test_admin_grants_extends_notes_and_cancels(client, signed_in_admin, owner, 
     assert membership_of(owner).status == "cancelled"
     assert client.post(f"/admin/crm/memberships/{m.id}/cancel").status_code == 409
     assert db.session.get(Property, live_property.id).status == "paused"
-    actions = list(db.session.scalars(select(ActivityLog.reason).where(
-        ActivityLog.entity_type == "membership", ActivityLog.entity_id == m.id).order_by(ActivityLog.id)))
+    actions = list(
+        db.session.scalars(
+            select(ActivityLog.reason)
+            .where(ActivityLog.entity_type == "membership", ActivityLog.entity_id == m.id)
+            .order_by(ActivityLog.id)
+        )
+    )
     assert len(actions) == 4 and "Granted by hand" in actions[0] and "Asked to leave" in actions[-1]
     page = client.get(f"/admin/crm/memberships/{m.id}").data.decode()
     assert "Granted by hand" in page and "Called about upgrading" in page
@@ -480,8 +619,7 @@ def test_admin_grants_extends_notes_and_cancels(client, signed_in_admin, owner, 
 
 
 def test_admin_membership_filters(client, signed_in_admin, owner, other_owner):
-    make_membership(owner, "gold", auto_renew=True, payment_failure_count=2,
-                    end_date=date.today() + timedelta(days=5))
+    make_membership(owner, "gold", auto_renew=True, payment_failure_count=2, end_date=date.today() + timedelta(days=5))
     make_membership(other_owner, "bronze", auto_renew=False, end_date=date.today() + timedelta(days=200))
 
     def names(**args) -> set[str]:

@@ -1,4 +1,5 @@
 """The admin's membership page: its payments and timeline, and changes by hand (grant, extend, cancel, notes)."""
+
 from __future__ import annotations
 
 from flask import flash, request, url_for
@@ -18,16 +19,36 @@ GRANT_MONTHS_MAX = 60
 
 def membership_page(membership: Membership, status: int = 200, error: str | None = None):
     contact = membership.contact
-    keys = [Payment.stripe_subscription_id == membership.stripe_subscription_id] \
-        if membership.stripe_subscription_id else []
-    payments = list(db.session.scalars(select(Payment).where(or_(*keys)).order_by(Payment.created_at.desc())
-                                       .limit(100))) if keys else []
-    timeline = list(db.session.scalars(select(ActivityLog).where(
-        ActivityLog.entity_type == "membership", ActivityLog.entity_id == membership.id)
-        .order_by(ActivityLog.timestamp.desc(), ActivityLog.id.desc()).limit(200)))
-    return render("admin/membership.html", status=status, membership=membership, contact=contact,
-                  payments=payments, timeline=timeline, error=error, paid=rules.is_paid(membership, utcnow()),
-                  describe=service.describe_status, note_limit=NOTE_LIMIT)
+    keys = (
+        [Payment.stripe_subscription_id == membership.stripe_subscription_id]
+        if membership.stripe_subscription_id
+        else []
+    )
+    payments = (
+        list(db.session.scalars(select(Payment).where(or_(*keys)).order_by(Payment.created_at.desc()).limit(100)))
+        if keys
+        else []
+    )
+    timeline = list(
+        db.session.scalars(
+            select(ActivityLog)
+            .where(ActivityLog.entity_type == "membership", ActivityLog.entity_id == membership.id)
+            .order_by(ActivityLog.timestamp.desc(), ActivityLog.id.desc())
+            .limit(200)
+        )
+    )
+    return render(
+        "admin/membership.html",
+        status=status,
+        membership=membership,
+        contact=contact,
+        payments=payments,
+        timeline=timeline,
+        error=error,
+        paid=rules.is_paid(membership, utcnow()),
+        describe=service.describe_status,
+        note_limit=NOTE_LIMIT,
+    )
 
 
 def note_from_form() -> str | None:

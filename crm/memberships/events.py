@@ -1,6 +1,7 @@
 """Stripe webhook events on the platform side: read the facts from the event's own data, mark the event id
 as processed, write the payments row, and record the CRM work in the sync outbox, all in one transaction.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -55,31 +56,42 @@ def read_facts(kind: str, obj: dict) -> dict:
     if kind == "checkout":
         metadata = _dict(obj.get("metadata"))
         return {
-            "subscription": _id(obj.get("subscription")), "customer": _id(obj.get("customer")),
+            "subscription": _id(obj.get("subscription")),
+            "customer": _id(obj.get("customer")),
             "checkout_session": _id(obj.get("id")),
             "user_id": metadata.get("user_id") or obj.get("client_reference_id"),
-            "plan_tier": _tier(metadata.get("plan_tier")), "billing_cycle": _cycle(metadata.get("billing_cycle")),
-            "amount": obj.get("amount_total"), "currency": obj.get("currency"),
+            "plan_tier": _tier(metadata.get("plan_tier")),
+            "billing_cycle": _cycle(metadata.get("billing_cycle")),
+            "amount": obj.get("amount_total"),
+            "currency": obj.get("currency"),
         }
     if kind in ("paid", "failed"):
         details = _dict(_dict(obj.get("parent")).get("subscription_details"))
         lines = [line for line in _dict(obj.get("lines")).get("data") or [] if isinstance(line, dict)]
         periods = [_dict(line.get("period")) for line in lines]
         line_metadata = next((_dict(line.get("metadata")) for line in lines if line.get("metadata")), {})
-        metadata = _dict(details.get("metadata")) or _dict(_dict(obj.get("subscription_details")).get("metadata")) \
+        metadata = (
+            _dict(details.get("metadata"))
+            or _dict(_dict(obj.get("subscription_details")).get("metadata"))
             or line_metadata
-        prices = [_dict(_dict(line.get("pricing")).get("price_details")).get("price") or _id(line.get("price"))
-                  for line in lines]
+        )
+        prices = [
+            _dict(_dict(line.get("pricing")).get("price_details")).get("price") or _id(line.get("price"))
+            for line in lines
+        ]
         ends = [p.get("end") for p in periods if isinstance(p.get("end"), int)]
         starts = [p.get("start") for p in periods if isinstance(p.get("start"), int)]
         return {
             "subscription": _id(details.get("subscription")) or _id(obj.get("subscription")),
-            "customer": _id(obj.get("customer")), "invoice": _id(obj.get("id")),
+            "customer": _id(obj.get("customer")),
+            "invoice": _id(obj.get("id")),
             "user_id": metadata.get("user_id"),
             "plan_tier": next(filter(None, map(tier_for_price, prices)), None) or _tier(metadata.get("plan_tier")),
             "amount": obj.get("amount_paid") if kind == "paid" else obj.get("amount_due"),
-            "currency": obj.get("currency"), "billing_reason": obj.get("billing_reason"),
-            "period_start": min(starts) if starts else None, "period_end": max(ends) if ends else None,
+            "currency": obj.get("currency"),
+            "billing_reason": obj.get("billing_reason"),
+            "period_start": min(starts) if starts else None,
+            "period_end": max(ends) if ends else None,
         }
     items = [item for item in _dict(obj.get("items")).get("data") or [] if isinstance(item, dict)]
     ends = [item.get("current_period_end") for item in items if isinstance(item.get("current_period_end"), int)]
@@ -88,13 +100,15 @@ def read_facts(kind: str, obj: dict) -> dict:
     prices = [_dict(item.get("price")) for item in items]
     metadata = _dict(obj.get("metadata"))
     return {
-        "subscription": _id(obj.get("id")), "customer": _id(obj.get("customer")),
+        "subscription": _id(obj.get("id")),
+        "customer": _id(obj.get("customer")),
         "user_id": metadata.get("user_id"),
         "plan_tier": next(filter(None, (tier_for_price(p.get("id")) for p in prices)), None)
         or _tier(metadata.get("plan_tier")),
         "billing_cycle": next(filter(None, (_cycle(_dict(p.get("recurring")).get("interval")) for p in prices)), None),
         "amount": next((p.get("unit_amount") for p in prices if isinstance(p.get("unit_amount"), int)), None),
-        "status": obj.get("status"), "cancel_at_period_end": bool(obj.get("cancel_at_period_end")),
+        "status": obj.get("status"),
+        "cancel_at_period_end": bool(obj.get("cancel_at_period_end")),
         "canceled_at": obj.get("canceled_at") if isinstance(obj.get("canceled_at"), int) else None,
         "period_end": max(ends) if ends else None,
     }
@@ -109,12 +123,21 @@ def resolve_user_id(facts: dict) -> int | None:
             return user.id
     subscription, customer = facts.get("subscription"), facts.get("customer")
     if subscription:
-        user_id = db.session.scalar(select(Contact.user_id).join(Membership, Membership.contact_id == Contact.id)
-                                    .where(Membership.stripe_subscription_id == subscription))
+        user_id = db.session.scalar(
+            select(Contact.user_id)
+            .join(Membership, Membership.contact_id == Contact.id)
+            .where(Membership.stripe_subscription_id == subscription)
+        )
         if user_id:
             return user_id
-    keys = [c for c in (Payment.stripe_subscription_id == subscription if subscription else None,
-                        Payment.stripe_customer_id == customer if customer else None) if c is not None]
+    keys = [
+        c
+        for c in (
+            Payment.stripe_subscription_id == subscription if subscription else None,
+            Payment.stripe_customer_id == customer if customer else None,
+        )
+        if c is not None
+    ]
     if not keys:
         return None
     return db.session.scalar(select(Payment.user_id).where(or_(*keys), Payment.user_id.is_not(None)).limit(1))
@@ -143,8 +166,11 @@ def record_payment(kind: str, facts: dict, at: datetime) -> None:
     else:
         return
     if first and facts.get("subscription"):
-        keys.append(and_(Payment.stripe_subscription_id == facts["subscription"],
-                         Payment.billing_reason == "subscription_create"))
+        keys.append(
+            and_(
+                Payment.stripe_subscription_id == facts["subscription"], Payment.billing_reason == "subscription_create"
+            )
+        )
     payment = db.session.scalar(select(Payment).where(or_(*keys)).limit(1))
     status = "failed" if kind == "failed" else "paid"
     if payment is None:
@@ -183,8 +209,9 @@ def record_event(event: dict) -> bool:
     facts = read_facts(kind, obj)
     facts["user_id"] = resolve_user_id(facts)
     if not facts.get("plan_tier") and facts.get("subscription"):
-        facts["plan_tier"] = db.session.scalar(select(Membership.plan_tier).where(
-            Membership.stripe_subscription_id == facts["subscription"]))
+        facts["plan_tier"] = db.session.scalar(
+            select(Membership.plan_tier).where(Membership.stripe_subscription_id == facts["subscription"])
+        )
     # Facts come from Stripe; keep only plain, bounded values in the outbox.
     facts = {k: (v[:255] if isinstance(v, str) else v) for k, v in facts.items()}
     if kind in ("checkout", "paid", "failed"):

@@ -2,6 +2,7 @@
 
 Every count of "active memberships" and every listing gate reads these definitions.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,13 +35,29 @@ class Plan:
 
 
 PLANS = {
-    "bronze": Plan("bronze", Decimal("99.00"), Decimal("9.99"),
-                   ("A bronze badge on your listing", "Enquiries straight to your inbox")),
-    "silver": Plan("silver", Decimal("199.00"), Decimal("19.99"),
-                   ("A silver badge on every listing", "Enquiries straight to your inbox", "Insights on views and enquiries")),
-    "gold": Plan("gold", Decimal("349.00"), Decimal("34.99"),
-                 ("A gold badge and top placement", "Enquiries straight to your inbox", "Insights on views and enquiries",
-                  "Priority help from our team")),
+    "bronze": Plan(
+        "bronze",
+        Decimal("99.00"),
+        Decimal("9.99"),
+        ("A bronze badge on your listing", "Enquiries straight to your inbox"),
+    ),
+    "silver": Plan(
+        "silver",
+        Decimal("199.00"),
+        Decimal("19.99"),
+        ("A silver badge on every listing", "Enquiries straight to your inbox", "Insights on views and enquiries"),
+    ),
+    "gold": Plan(
+        "gold",
+        Decimal("349.00"),
+        Decimal("34.99"),
+        (
+            "A gold badge and top placement",
+            "Enquiries straight to your inbox",
+            "Insights on views and enquiries",
+            "Priority help from our team",
+        ),
+    ),
 }
 
 
@@ -57,8 +74,10 @@ def is_active_status():
 
 def paid_condition(now: datetime):
     """Return the SQL condition for a membership that keeps listings live: paid, or suspended within the grace."""
-    return or_(Membership.status.in_(PAID_STATUSES),
-               and_(Membership.status == "suspended", Membership.suspended_at >= now - GRACE))
+    return or_(
+        Membership.status.in_(PAID_STATUSES),
+        and_(Membership.status == "suspended", Membership.suspended_at >= now - GRACE),
+    )
 
 
 def is_paid(membership: Membership | None, now: datetime) -> bool:
@@ -67,18 +86,24 @@ def is_paid(membership: Membership | None, now: datetime) -> bool:
         return False
     if membership.status in PAID_STATUSES:
         return True
-    return (membership.status == "suspended" and membership.suspended_at is not None
-            and membership.suspended_at >= now - GRACE)
+    return (
+        membership.status == "suspended"
+        and membership.suspended_at is not None
+        and membership.suspended_at >= now - GRACE
+    )
 
 
 def current_membership(contact_id: int, now: datetime) -> Membership | None:
     """Return the owner's membership that counts: the paid one with the highest allowance, else the latest."""
     tier_rank = case({"gold": 3, "silver": 2, "bronze": 1}, value=Membership.plan_tier)
     return db.session.scalar(
-        select(Membership).where(Membership.contact_id == contact_id)
-        .order_by(case((paid_condition(now), 0), else_=1), tier_rank.desc(), Membership.end_date.desc(),
-                  Membership.id.desc())
-        .limit(1))
+        select(Membership)
+        .where(Membership.contact_id == contact_id)
+        .order_by(
+            case((paid_condition(now), 0), else_=1), tier_rank.desc(), Membership.end_date.desc(), Membership.id.desc()
+        )
+        .limit(1)
+    )
 
 
 def allowance(membership: Membership | None, now: datetime) -> int:

@@ -4,6 +4,7 @@ Every change writes the crm_memberships row (one per Stripe subscription), an ac
 before/after values, a status_change interaction on the owner's timeline when the status or tier moves,
 and brings the owner's listings and CRM properties in line with what the membership now allows.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -41,25 +42,46 @@ def headline(membership: Membership, changed: dict) -> str:
         return f"Membership activated: {tier_name}"
     if "plan_tier" in changed:
         return f"Membership changed to {tier_name} (was {changed['plan_tier']['before']})"
-    words = {"active": "Membership active again", "suspended": "Membership suspended: payments failing",
-             "cancelled": "Membership cancelled", "expired": "Membership expired",
-             "expiring_soon": "Membership ending soon"}
+    words = {
+        "active": "Membership active again",
+        "suspended": "Membership suspended: payments failing",
+        "cancelled": "Membership cancelled",
+        "expired": "Membership expired",
+        "expiring_soon": "Membership ending soon",
+    }
     return f"{words.get(status, 'Membership ' + status)}: {tier_name}"
 
 
-def record_change(membership: Membership, changed: dict, *, action: str, reason: str, actor: User | None = None,
-                  meta: dict | None = None) -> None:
+def record_change(
+    membership: Membership,
+    changed: dict,
+    *,
+    action: str,
+    reason: str,
+    actor: User | None = None,
+    meta: dict | None = None,
+) -> None:
     """Write the activity entry, and the timeline entry when the status or tier moved."""
     if not changed:
         return
-    log_activity("membership", membership.id, action, changed_fields=changed, actor=actor, reason=reason[:500],
-                 meta=meta)
+    log_activity(
+        "membership", membership.id, action, changed_fields=changed, actor=actor, reason=reason[:500], meta=meta
+    )
     if {"status", "plan_tier"} & changed.keys():
-        add_interaction(membership.contact_id, "status_change", direction="internal",
-                        initiated_by="admin" if actor else "system", subject=headline(membership, changed)[:255],
-                        content=reason, created_by=actor,
-                        meta={"membership_id": membership.id, **(meta or {}),
-                              **{k: v for k, v in changed.items() if k in ("status", "plan_tier")}})
+        add_interaction(
+            membership.contact_id,
+            "status_change",
+            direction="internal",
+            initiated_by="admin" if actor else "system",
+            subject=headline(membership, changed)[:255],
+            content=reason,
+            created_by=actor,
+            meta={
+                "membership_id": membership.id,
+                **(meta or {}),
+                **{k: v for k, v in changed.items() if k in ("status", "plan_tier")},
+            },
+        )
 
 
 def follow(membership: Membership, now: datetime) -> None:
@@ -97,9 +119,10 @@ def changes_for(kind: str, facts: dict, membership: Membership, at: datetime) ->
             values["end_date"] = max(membership.end_date, period_end)
         if amount is not None and facts.get("billing_reason") != "subscription_update":
             values["plan_price"] = amount
-        reason = {"checkout": "Membership bought through Stripe Checkout",
-                  "subscription_cycle": "Renewal paid through Stripe"}.get(
-            kind if kind == "checkout" else facts.get("billing_reason"), "Payment received through Stripe")
+        reason = {
+            "checkout": "Membership bought through Stripe Checkout",
+            "subscription_cycle": "Renewal paid through Stripe",
+        }.get(kind if kind == "checkout" else facts.get("billing_reason"), "Payment received through Stripe")
     elif kind == "failed":
         failures = membership.payment_failure_count + 1
         values["payment_failure_count"] = failures
@@ -123,11 +146,13 @@ def changes_for(kind: str, facts: dict, membership: Membership, at: datetime) ->
             values["billing_cycle"] = facts["billing_cycle"]
         if period_end is not None:
             values["end_date"] = period_end
-        reason = "Subscription set to end at the period's end" if facts.get("cancel_at_period_end") \
+        reason = (
+            "Subscription set to end at the period's end"
+            if facts.get("cancel_at_period_end")
             else f"Subscription updated in Stripe ({status or 'no status'})"
+        )
     else:  # deleted
-        values.update(status="cancelled", auto_renew=False,
-                      cancelled_date=_date(facts.get("canceled_at")) or at.date())
+        values.update(status="cancelled", auto_renew=False, cancelled_date=_date(facts.get("canceled_at")) or at.date())
         reason = "Subscription cancelled in Stripe"
     end = values.get("end_date", membership.end_date)
     renews = values.get("auto_renew", membership.auto_renew) and values.get("status", membership.status) != "cancelled"
@@ -140,10 +165,20 @@ def new_membership(contact: Contact, facts: dict, at: datetime) -> Membership:
     plan = rules.PLANS[facts.get("plan_tier") or "bronze"]
     start = at.date()
     end = _date(facts.get("period_end")) or rules.period_end(start, cycle)
-    membership = Membership(contact_id=contact.id, stripe_subscription_id=facts.get("subscription"), source="stripe",
-                            plan_tier=plan.tier, billing_cycle=cycle, start_date=start, end_date=end,
-                            plan_price=pounds(facts.get("amount")) or plan.price(cycle), status="active",
-                            auto_renew=True, payment_failure_count=0, created_at=at)
+    membership = Membership(
+        contact_id=contact.id,
+        stripe_subscription_id=facts.get("subscription"),
+        source="stripe",
+        plan_tier=plan.tier,
+        billing_cycle=cycle,
+        start_date=start,
+        end_date=end,
+        plan_price=pounds(facts.get("amount")) or plan.price(cycle),
+        status="active",
+        auto_renew=True,
+        payment_failure_count=0,
+        created_at=at,
+    )
     db.session.add(membership)
     db.session.flush()
     return membership
@@ -172,16 +207,21 @@ def on_stripe_event(payload: dict) -> None:
             return  # older than what we know: the newer state stands
         before_status = membership.status
     if user is not None:  # payments that arrived before we knew their owner
-        db.session.execute(update(Payment).where(Payment.stripe_subscription_id == subscription,
-                                                 Payment.user_id.is_(None)).values(user_id=user.id))
+        db.session.execute(
+            update(Payment)
+            .where(Payment.stripe_subscription_id == subscription, Payment.user_id.is_(None))
+            .values(user_id=user.id)
+        )
     values, reason = changes_for(kind, payload, membership, at)
     changed = diff(membership, values)
     membership.stripe_event_at = at
     meta = {"stripe_event": payload["event_id"]}
     if created:
-        changed = {"status": {"before": None, "after": membership.status},
-                   "plan_tier": {"before": None, "after": membership.plan_tier},
-                   "end_date": {"before": None, "after": membership.end_date.isoformat()}}
+        changed = {
+            "status": {"before": None, "after": membership.status},
+            "plan_tier": {"before": None, "after": membership.plan_tier},
+            "end_date": {"before": None, "after": membership.end_date.isoformat()},
+        }
         record_change(membership, changed, action="created", reason=reason, meta=meta)
     else:
         action = "status_changed" if membership.status != before_status else "updated"
@@ -193,29 +233,54 @@ def on_stripe_event(payload: dict) -> None:
 
 def notify_failed_payment(membership: Membership, event_id: str) -> None:
     contact = db.session.get(Contact, membership.contact_id)
-    mail.queue(contact.email, "membership_payment_failed", dedupe_key=f"stripe:{event_id}:failed"[:160],
-               membership=membership, contact=contact)
+    mail.queue(
+        contact.email,
+        "membership_payment_failed",
+        dedupe_key=f"stripe:{event_id}:failed"[:160],
+        membership=membership,
+        contact=contact,
+    )
 
 
 # --- By an admin -----------------------------------------------------------------------------------------
 
 
-def grant(contact: Contact, plan_tier: str, billing_cycle: str, months: int, actor: User, note: str | None) -> Membership:
+def grant(
+    contact: Contact, plan_tier: str, billing_cycle: str, months: int, actor: User, note: str | None
+) -> Membership:
     """Give an owner a membership by hand, with no Stripe subscription behind it."""
     if contact.type != "owner":
         raise MembershipError("Only an owner can hold a membership.")
     start = utcnow().date()
     end = start + timedelta(days=round(months * 365 / 12))
-    membership = Membership(contact_id=contact.id, plan_tier=plan_tier, billing_cycle=billing_cycle, source="manual",
-                            plan_price=Decimal("0.00"), start_date=start, end_date=end, renewal_date=end,
-                            status="active", auto_renew=False, payment_failure_count=0, notes=note or None)
+    membership = Membership(
+        contact_id=contact.id,
+        plan_tier=plan_tier,
+        billing_cycle=billing_cycle,
+        source="manual",
+        plan_price=Decimal("0.00"),
+        start_date=start,
+        end_date=end,
+        renewal_date=end,
+        status="active",
+        auto_renew=False,
+        payment_failure_count=0,
+        notes=note or None,
+    )
     db.session.add(membership)
     db.session.flush()
-    record_change(membership, {"status": {"before": None, "after": "active"},
-                               "plan_tier": {"before": None, "after": plan_tier},
-                               "end_date": {"before": None, "after": end.isoformat()}},
-                  action="created", reason=f"Granted by hand by {actor.email} (no Stripe payment)", actor=actor,
-                  meta={"source": "manual"})
+    record_change(
+        membership,
+        {
+            "status": {"before": None, "after": "active"},
+            "plan_tier": {"before": None, "after": plan_tier},
+            "end_date": {"before": None, "after": end.isoformat()},
+        },
+        action="created",
+        reason=f"Granted by hand by {actor.email} (no Stripe payment)",
+        actor=actor,
+        meta={"source": "manual"},
+    )
     follow(membership, utcnow())
     return membership
 
@@ -228,8 +293,13 @@ def extend(membership: Membership, days: int, actor: User, note: str | None) -> 
         values["status"] = "active"
     changed = diff(membership, values)
     action = "status_changed" if "status" in changed else "updated"
-    record_change(membership, changed, action=action, actor=actor,
-                  reason=f"Extended by {days} days by {actor.email}" + (f": {note}" if note else ""))
+    record_change(
+        membership,
+        changed,
+        action=action,
+        actor=actor,
+        reason=f"Extended by {days} days by {actor.email}" + (f": {note}" if note else ""),
+    )
     follow(membership, utcnow())
 
 
@@ -237,10 +307,17 @@ def cancel(membership: Membership, actor: User, note: str | None) -> None:
     """Cancel a membership now. A Stripe subscription must also be cancelled in Stripe, which the admin is told."""
     if membership.status == "cancelled":
         raise MembershipError("This membership is already cancelled.")
-    changed = diff(membership, {"status": "cancelled", "cancelled_date": utcnow().date(), "auto_renew": False,
-                                "next_payment_date": None})
-    record_change(membership, changed, action="status_changed", actor=actor,
-                  reason=f"Cancelled by {actor.email}" + (f": {note}" if note else ""))
+    changed = diff(
+        membership,
+        {"status": "cancelled", "cancelled_date": utcnow().date(), "auto_renew": False, "next_payment_date": None},
+    )
+    record_change(
+        membership,
+        changed,
+        action="status_changed",
+        actor=actor,
+        reason=f"Cancelled by {actor.email}" + (f": {note}" if note else ""),
+    )
     follow(membership, utcnow())
 
 
@@ -255,7 +332,8 @@ def describe_status(membership: Membership) -> str:
     """Say in words where a membership stands, for owners and admins alike."""
     grace_ends = (membership.suspended_at + rules.GRACE) if membership.suspended_at else None
     if membership.status == "suspended" and grace_ends:
-        return f"Payments are failing. Your listings stay live until {grace_ends:%-d %B %Y}; update your card to keep them."
+        return (f"Payments are failing. Your listings stay live until {grace_ends:%-d %B %Y}; "
+                "update your card to keep them.")
     if membership.status == "cancelled":
         return "Cancelled. Your listings are paused until you buy a plan again."
     if membership.status == "expired":
@@ -273,14 +351,19 @@ def enforce_all(now: datetime) -> tuple[int, int]:
     for user in tier.owners_to_enforce(now):
         for prop in tier.enforce(user, now):
             db.session.flush()
-            sync.record("property.saved", property_id=prop.id,
-                        reason=f"Listing {prop.status}: {prop.paused_reason or 'membership paid again'}"[:500])
+            sync.record(
+                "property.saved",
+                property_id=prop.id,
+                reason=f"Listing {prop.status}: {prop.paused_reason or 'membership paid again'}"[:500],
+            )
             paused += prop.status == "paused"
             resumed += prop.status == "live"
     paid_contacts = select(Membership.contact_id).where(rules.paid_condition(now))
-    db.session.execute(update(CrmProperty).where(CrmProperty.membership_tier.is_not(None),
-                                                 CrmProperty.owner_id.not_in(paid_contacts))
-                       .values(membership_tier=None, expires_at=None))
+    db.session.execute(
+        update(CrmProperty)
+        .where(CrmProperty.membership_tier.is_not(None), CrmProperty.owner_id.not_in(paid_contacts))
+        .values(membership_tier=None, expires_at=None)
+    )
     return paused, resumed
 
 
@@ -288,9 +371,14 @@ def replay_waiting() -> None:
     """Retry Stripe events that waited for an owner (their checkout came later); each is applied at most once."""
     from ..models import SyncEvent
 
-    waiting = list(db.session.scalars(select(SyncEvent.id).where(SyncEvent.kind == SYNC_KIND,
-                                                                 SyncEvent.status == "pending")
-                                      .order_by(SyncEvent.id).limit(50)))
+    waiting = list(
+        db.session.scalars(
+            select(SyncEvent.id)
+            .where(SyncEvent.kind == SYNC_KIND, SyncEvent.status == "pending")
+            .order_by(SyncEvent.id)
+            .limit(50)
+        )
+    )
     db.session.rollback()
     for event_id in waiting:
         if not sync.apply(event_id):

@@ -3,6 +3,7 @@
 STRIPE_API_BASE points the library somewhere else (a local stub in tests); the price of each plan and
 billing cycle is a Stripe price id from the environment.
 """
+
 from __future__ import annotations
 
 import stripe
@@ -65,8 +66,9 @@ def create_checkout_session(user: User, tier: str, billing_cycle: str, customer:
 def create_portal_session(customer: str) -> str:
     """Create a Billing Portal session for the Stripe customer and return its URL."""
     try:
-        session = client().v1.billing_portal.sessions.create(params={
-            "customer": customer, "return_url": url_for("owner.membership", _external=True)})
+        session = client().v1.billing_portal.sessions.create(
+            params={"customer": customer, "return_url": url_for("owner.membership", _external=True)}
+        )
     except stripe.StripeError as error:
         current_app.logger.warning("Stripe Billing Portal session for %s failed: %s", customer, error)
         raise StripeUnavailable("We could not reach our payment provider. Please try again in a minute.") from None

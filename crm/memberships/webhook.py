@@ -1,4 +1,5 @@
 """POST /api/webhooks/stripe: Stripe's signed events, verified over the raw body and applied once each."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ def stripe_event():
     """Verify the event's signature, record it with its payment and CRM work, then apply it."""
     payload = request.get_data()
     try:
-        stripe.Webhook.construct_event(payload, request.headers.get("Stripe-Signature"),
-                                       current_app.config["STRIPE_WEBHOOK_SECRET"], tolerance=TOLERANCE_SECONDS)
+        stripe.Webhook.construct_event(
+            payload,
+            request.headers.get("Stripe-Signature"),
+            current_app.config["STRIPE_WEBHOOK_SECRET"],
+            tolerance=TOLERANCE_SECONDS,
+        )
         event = json.loads(payload)
     except stripe.SignatureVerificationError:
         return jsonify(error="The Stripe-Signature header is missing, wrong or too old."), 400

@@ -1,5 +1,6 @@
 """The owner's membership page: their membership, the plans, payment history, buying through Stripe Checkout
 and managing billing in Stripe's Billing Portal."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -24,16 +25,28 @@ def stripe_customer() -> str | None:
     contact = tier.owner_contact(current_user)
     if contact is None:
         return None
-    return db.session.scalar(select(Membership.stripe_customer_id).where(
-        Membership.contact_id == contact.id, Membership.stripe_customer_id.is_not(None))
-        .order_by(Membership.created_at.desc()).limit(1))
+    return db.session.scalar(
+        select(Membership.stripe_customer_id)
+        .where(Membership.contact_id == contact.id, Membership.stripe_customer_id.is_not(None))
+        .order_by(Membership.created_at.desc())
+        .limit(1)
+    )
 
 
 def payment_confirmed_since(started: datetime) -> bool:
     """Tell whether Stripe's webhook has confirmed a payment made after the owner went to Checkout."""
-    return db.session.scalar(select(func.count()).select_from(Payment).where(
-        Payment.user_id == current_user.id, Payment.status == "paid",
-        Payment.paid_at >= started - timedelta(minutes=5))) > 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Payment)
+            .where(
+                Payment.user_id == current_user.id,
+                Payment.status == "paid",
+                Payment.paid_at >= started - timedelta(minutes=5),
+            )
+        )
+        > 0
+    )
 
 
 def checkout_state() -> str | None:
@@ -56,14 +69,31 @@ def page(status: int = 200, error: str | None = None):
     membership = tier.membership_of(current_user, now)
     state = checkout_state()
     live = tier.count_listings(current_user, ("live",))
-    payments = list(db.session.scalars(select(Payment).where(Payment.user_id == current_user.id)
-                                       .order_by(Payment.created_at.desc(), Payment.id.desc()).limit(PAYMENT_HISTORY)))
-    response = render("owner/membership.html", "summary", status=status, membership=membership, state=state,
-                      plans=rules.PLANS, limits=rules.listing_limits(), payments=payments, live=live,
-                      allowance=rules.allowance(membership, now), paid=rules.is_paid(membership, now),
-                      describe=service.describe_status, error=error,
-                      has_customer=stripe_customer() is not None,
-                      upgrades=TIERS[TIERS.index(membership.plan_tier) + 1:] if membership else TIERS)
+    payments = list(
+        db.session.scalars(
+            select(Payment)
+            .where(Payment.user_id == current_user.id)
+            .order_by(Payment.created_at.desc(), Payment.id.desc())
+            .limit(PAYMENT_HISTORY)
+        )
+    )
+    response = render(
+        "owner/membership.html",
+        "summary",
+        status=status,
+        membership=membership,
+        state=state,
+        plans=rules.PLANS,
+        limits=rules.listing_limits(),
+        payments=payments,
+        live=live,
+        allowance=rules.allowance(membership, now),
+        paid=rules.is_paid(membership, now),
+        describe=service.describe_status,
+        error=error,
+        has_customer=stripe_customer() is not None,
+        upgrades=TIERS[TIERS.index(membership.plan_tier) + 1 :] if membership else TIERS,
+    )
     if state == "confirmed" and request.headers.get("HX-Request") == "true":
         # The page was polling for the webhook: load it whole now, with the new membership everywhere.
         response.headers["HX-Refresh"] = "true"

@@ -1,6 +1,7 @@
 """Buying a membership in a real browser: the owner is turned away from listing without one, picks a plan, pays on
 the Stripe stub's checkout page, comes back to "confirming", and sees it active once the signed webhook arrives;
 their listing can then go for approval."""
+
 import json
 import re
 import time
@@ -29,8 +30,12 @@ def stripe_stub():
 
 @pytest.fixture
 def app_config(app_config, stripe_stub):
-    return app_config | {"STRIPE_SECRET_KEY": "sk_test_stub", "STRIPE_WEBHOOK_SECRET": se.SECRET,
-                         "STRIPE_API_BASE": stripe_stub.url, "STRIPE_PRICES": se.PRICES}
+    return app_config | {
+        "STRIPE_SECRET_KEY": "sk_test_stub",
+        "STRIPE_WEBHOOK_SECRET": se.SECRET,
+        "STRIPE_API_BASE": stripe_stub.url,
+        "STRIPE_PRICES": se.PRICES,
+    }
 
 
 def check(page, name: str) -> None:
@@ -47,8 +52,12 @@ def send_webhook(live_server, event: dict) -> None:
     """Post a signed event to the live server as Stripe would."""
     db.session.rollback()  # the test's own session must not hold SQLite's write lock meanwhile
     body = json.dumps(event)
-    request = urllib.request.Request(f"{live_server.url}/api/webhooks/stripe", data=body.encode(), method="POST",
-                                     headers={"Content-Type": "application/json", "Stripe-Signature": se.signed(body)})
+    request = urllib.request.Request(
+        f"{live_server.url}/api/webhooks/stripe",
+        data=body.encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Stripe-Signature": se.signed(body)},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
 
@@ -88,6 +97,7 @@ def test_owner_buys_a_membership_and_lists(page, live_server, stripe_stub, owner
     page.get_by_role("navigation", name="Owner dashboard").get_by_role("link", name="Listings").click()
     page.locator(".listing", has_text="Saltings Cottage").get_by_role("button", name="Submit for approval").click()
     expect(page.locator(".listing", has_text="Saltings Cottage").locator(".badge").first).to_have_text(
-        "Pending approval")
+        "Pending approval"
+    )
     db.session.rollback()
     assert db.session.get(type(draft), draft.id).status == "pending_approval"
