@@ -65,6 +65,17 @@ class StripeStub:
                     )
                 return self.answer(404, {"error": {"type": "invalid_request_error", "message": "Unknown path"}})
 
+            def do_DELETE(self):
+                path = urlparse(self.path).path
+                length = int(self.headers.get("Content-Length") or 0)
+                params = unflatten(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
+                params |= unflatten(parse_qsl(urlparse(self.path).query, keep_blank_values=True))
+                stub.requests.append((path, params))
+                if path.startswith("/v1/subscriptions/"):
+                    return self.answer(200, {"id": path.rsplit("/", 1)[-1], "object": "subscription",
+                                             "status": "canceled", "canceled_at": int(time.time())})
+                return self.answer(404, {"error": {"type": "invalid_request_error", "message": "Unknown path"}})
+
             def do_GET(self):
                 path = urlparse(self.path).path
                 if path.startswith("/c/pay/"):

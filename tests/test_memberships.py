@@ -305,6 +305,25 @@ def test_whole_lifecycle(client, owner, live_property):
     assert (prop.status, prop.paused_reason) == ("live", None)
 
 
+def test_changing_plan_through_checkout_replaces_the_old_subscription(client, signed_in, stripe_stub):
+    now = epoch()
+    se.post(client, se.checkout_completed(signed_in.id, "silver", now))
+    assert client.post("/owner-dashboard/membership/checkout", data={"plan_tier": "silver"}).status_code == 409
+    client.post("/owner-dashboard/membership/checkout", data={"plan_tier": "gold"})
+    sent = stripe_stub.last("/v1/checkout/sessions")
+    assert sent["metadata"]["replaces_subscription"] == "sub_test_1" and sent["customer"] == "cus_test_1"
+    upgrade = se.checkout_completed(signed_in.id, "gold", now + 60, subscription="sub_test_2", replaces="sub_test_1")
+    assert se.post(client, upgrade).status_code == 200
+    assert stripe_stub.last("/v1/subscriptions/sub_test_1")["prorate"] == "true"
+    db.session.expire_all()
+    by_subscription = dict(db.session.execute(select(Membership.stripe_subscription_id, Membership.status)).all())
+    assert by_subscription == {"sub_test_1": "cancelled", "sub_test_2": "active"}
+    # Stripe then reports the old subscription deleted: nothing more changes.
+    se.post(client, se.subscription("customer.subscription.deleted", signed_in.id, "silver", now + 90, now + se.YEAR,
+                                    status="canceled", canceled_at=now + 90))
+    assert membership_of(signed_in).plan_tier == "gold" and membership_of(signed_in).status == "active"
+
+
 def test_owner_pages_tell_the_story(client, signed_in):
     page = client.get("/owner-dashboard/membership").data.decode()
     assert 'data-membership="none"' in page and "Choose gold" in page

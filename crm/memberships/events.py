@@ -64,6 +64,7 @@ def read_facts(kind: str, obj: dict) -> dict:
             "billing_cycle": _cycle(metadata.get("billing_cycle")),
             "amount": obj.get("amount_total"),
             "currency": obj.get("currency"),
+            "replaces": _id(metadata.get("replaces_subscription")),
         }
     if kind in ("paid", "failed"):
         details = _dict(_dict(obj.get("parent")).get("subscription_details"))
@@ -195,16 +196,17 @@ def already_recorded(event: dict) -> bool:
     return db.session.get(StripeEvent, str(event.get("id") or "")[:255]) is not None
 
 
-def record_event(event: dict) -> bool:
-    """Record a verified event in the current transaction; return False for an event id already processed."""
+def record_event(event: dict) -> dict | None:
+    """Record a verified event in the current transaction and return its facts ({} for a type we do not handle),
+    or None for an event id already processed."""
     event_id, event_type = str(event.get("id") or "")[:255], str(event.get("type") or "")[:120]
     if not event_id or already_recorded(event):
-        return False
+        return None
     db.session.add(StripeEvent(id=event_id, type=event_type))
     kind = HANDLED.get(event_type)
     obj = _dict(_dict(event.get("data")).get("object"))
     if kind is None or not obj:
-        return True
+        return {}
     at = to_datetime(event.get("created")) or datetime.now(UTC).replace(tzinfo=None)
     facts = read_facts(kind, obj)
     facts["user_id"] = resolve_user_id(facts)
@@ -217,4 +219,4 @@ def record_event(event: dict) -> bool:
     if kind in ("checkout", "paid", "failed"):
         record_payment(kind, facts, at)
     sync.record(SYNC_KIND, event_id=event_id, event_kind=kind, created=at.isoformat(), **facts)
-    return True
+    return facts

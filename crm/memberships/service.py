@@ -228,7 +228,21 @@ def on_stripe_event(payload: dict) -> None:
         record_change(membership, changed, action=action, reason=reason, meta=meta)
     if kind == "failed":
         notify_failed_payment(membership, payload["event_id"])
+    if payload.get("replaces"):
+        end_replaced(membership, payload["replaces"], at)
     follow(membership, utcnow())
+
+
+def end_replaced(membership: Membership, subscription: str, at: datetime) -> None:
+    """Cancel the owner's membership that a plan change replaced (Stripe cancels its subscription too)."""
+    old = db.session.scalar(select(Membership).where(Membership.stripe_subscription_id == subscription))
+    if old is None or old.id == membership.id or old.contact_id != membership.contact_id or old.status == "cancelled":
+        return
+    changed = diff(old, {"status": "cancelled", "cancelled_date": at.date(), "auto_renew": False,
+                         "next_payment_date": None})
+    old.stripe_event_at = max(old.stripe_event_at or at, at)
+    record_change(old, changed, action="status_changed",
+                  reason=f"Replaced by the {membership.plan_tier} plan the owner changed to")
 
 
 def notify_failed_payment(membership: Membership, event_id: str) -> None:

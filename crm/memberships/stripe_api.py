@@ -39,9 +39,15 @@ def tier_for_price(price: str | None) -> str | None:
     return None
 
 
-def create_checkout_session(user: User, tier: str, billing_cycle: str, customer: str | None) -> str:
-    """Create a subscription-mode Checkout Session for the owner and return its URL."""
+def create_checkout_session(user: User, tier: str, billing_cycle: str, customer: str | None,
+                            replaces: str | None = None) -> str:
+    """Create a subscription-mode Checkout Session for the owner and return its URL.
+
+    `replaces` is the subscription of the plan being changed: it is cancelled once the new one is paid.
+    """
     metadata = {"user_id": str(user.id), "plan_tier": tier, "billing_cycle": billing_cycle}
+    if replaces:
+        metadata["replaces_subscription"] = replaces
     params = {
         "mode": "subscription",
         "line_items": [{"price": price_id(tier, billing_cycle), "quantity": 1}],
@@ -61,6 +67,14 @@ def create_checkout_session(user: User, tier: str, billing_cycle: str, customer:
         current_app.logger.warning("Stripe Checkout Session for user %s failed: %s", user.id, error)
         raise StripeUnavailable("We could not reach our payment provider. Please try again in a minute.") from None
     return session.url
+
+
+def cancel_subscription(subscription: str) -> None:
+    """Cancel a subscription in Stripe now, prorated: the owner changed plan and pays for the new one instead."""
+    try:
+        client().v1.subscriptions.cancel(subscription, params={"prorate": True})
+    except (stripe.StripeError, StripeUnavailable) as error:
+        current_app.logger.error("Could not cancel the replaced Stripe subscription %s: %s", subscription, error)
 
 
 def create_portal_session(customer: str) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .. import sync
 from ..extensions import csrf, db
-from . import events, service
+from . import events, service, stripe_api
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api/webhooks")
 TOLERANCE_SECONDS = 300
@@ -45,7 +45,10 @@ def stripe_event():
             return jsonify(received=True, duplicate=True)
         current_app.logger.error("Stripe event %s could not be recorded: %s", event.get("id"), error)
         return jsonify(error="The event could not be recorded; Stripe will send it again."), 503
-    if not recorded:
+    if recorded is None:
         return jsonify(received=True, duplicate=True)
+    replaced = recorded.get("replaces")
+    if replaced and replaced != recorded.get("subscription"):
+        stripe_api.cancel_subscription(replaced)  # the owner now pays for the plan they changed to
     service.replay_waiting()
     return jsonify(received=True)

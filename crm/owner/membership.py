@@ -115,8 +115,14 @@ def checkout():
     billing_cycle = request.form.get("billing_cycle") or "annual"
     if plan_tier not in TIERS or billing_cycle not in BILLING_CYCLES:
         return page(422, error="Choose one of the plans below.")
+    now = utcnow()
+    current = tier.membership_of(current_user, now)
+    if current is not None and rules.is_paid(current, now) and current.plan_tier == plan_tier:
+        return page(409, error=f"You already have the {plan_tier} plan.")
+    # A plan change: the paid Stripe subscription it replaces is cancelled once the new one is paid.
+    replaces = current.stripe_subscription_id if current is not None and rules.is_paid(current, now) else None
     try:
-        url = stripe_api.create_checkout_session(current_user, plan_tier, billing_cycle, stripe_customer())
+        url = stripe_api.create_checkout_session(current_user, plan_tier, billing_cycle, stripe_customer(), replaces)
     except stripe_api.StripeUnavailable as error:
         return page(503, error=str(error))
     session[CHECKOUT_STARTED] = utcnow().isoformat()
