@@ -652,3 +652,15 @@ def test_admin_membership_filters(client, signed_in_admin, owner, other_owner):
     assert names(ends_within="7") == {"Olivia"}
     assert names(ends_within="nonsense") == {"Olivia", "Oscar"}
     assert names(status="cancelled") == set()
+
+
+def test_an_admin_cannot_approve_past_the_owners_tier(client, signed_in_admin, owner):
+    waiting = make_property(owner, status="pending_approval", title="Awaiting House")
+    crm_id = db.session.scalar(select(CrmProperty.id).where(CrmProperty.property_id == waiting.id))
+    response = client.post(f"/admin/crm/properties/{crm_id}/approve", follow_redirects=True)
+    assert "The owner&#39;s membership does not allow another live listing" in response.data.decode()
+    assert db.session.get(Property, waiting.id).status == "pending_approval"
+    make_membership(owner, "bronze")
+    client.post(f"/admin/crm/properties/{crm_id}/approve")
+    db.session.expire_all()
+    assert db.session.get(Property, waiting.id).status == "live"
