@@ -13,6 +13,7 @@ from ..models import (
     EVENT_TYPES,
     FIT_FLAGS,
     LISTING_STATUSES,
+    MEMBERSHIP_SOURCES,
     MEMBERSHIP_STATUSES,
     PRIORITIES,
     TIERS,
@@ -166,6 +167,9 @@ MEMBERSHIP = {
     "created_at": DATETIME,
     "updated_at": DATETIME,
     "notes": nullable(text()),
+    "source": {**enum(MEMBERSHIP_SOURCES), "description": "manual: granted by an admin, with no Stripe payment."},
+    "stripe_event_at": {**nullable(DATETIME), "description": "When the newest Stripe event applied was created."},
+    "suspended_at": {**nullable(DATETIME), "description": "When it was suspended; listings keep a 14-day grace."},
 }
 
 
