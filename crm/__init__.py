@@ -3,6 +3,7 @@ import logging
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
 from .extensions import csrf, db, login_manager, migrate
@@ -26,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_template_helpers(app)
@@ -42,6 +44,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.debug and not app.testing:
         app.logger.setLevel(logging.INFO)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address and scheme from their X-Forwarded-* headers.
+
+    Only the entries those proxies appended are trusted, so a client cannot pose as another address (and
+    slip past the per-address limits) by sending the headers itself.
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_extensions(app: Flask) -> None:
@@ -68,9 +81,11 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .admin import memberships as admin_memberships  # noqa: F401  adds the membership pages to the admin blueprint
+    from .admin import system  # noqa: F401  adds the System page to the admin blueprint
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
+    from .health import bp as health_bp
     from .memberships.webhook import bp as webhooks_bp
     from .owner import membership  # noqa: F401  adds the membership pages to the owner blueprint
     from .owner.views import bp as owner_bp
@@ -82,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(health_bp)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -85,3 +85,23 @@ def daily_command() -> None:
 
     for line in run_daily():
         click.echo(line)
+
+
+@crm_cli.command("backup")
+@click.argument("destination", type=click.Path(dir_okay=False, writable=True, resolve_path=True))
+def backup_command(destination: str) -> None:
+    """Write a consistent copy of the database to DESTINATION while the app keeps serving.
+
+    SQLite: a database file (open it as DATABASE_URL=sqlite:////path/to/DESTINATION to restore).
+    PostgreSQL: a pg_dump archive in custom format (restore with pg_restore).
+    """
+    from pathlib import Path
+
+    from flask import current_app
+
+    from .backup import BackupError, backup
+
+    try:
+        click.echo(backup(current_app.config["SQLALCHEMY_DATABASE_URI"], Path(destination)))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None

@@ -67,4 +67,6 @@ def from_environment(instance_path: str) -> dict:
         "SPAM_MAX_PER_HOUR": int(os.environ.get("SPAM_MAX_PER_HOUR", "5")),
         "SPAM_MAX_PER_IP_HOUR": int(os.environ.get("SPAM_MAX_PER_IP_HOUR", "60")),
         "CRM_SYNC_FAIL": os.environ.get("CRM_SYNC_FAIL", ""),
+        # How many reverse proxies stand in front of the app (0: none, so X-Forwarded-* headers are ignored).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
     }

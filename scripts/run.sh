@@ -5,8 +5,10 @@ cd "$(dirname "$0")/.."
 
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-5000}"
+# Links in e-mails point where the app listens, unless the public address is set.
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://$HOST:$PORT}"
 
-bash scripts/venv.sh requirements.txt
+bash scripts/venv.sh
 export FLASK_APP=app
 
 echo "==> Bringing the database schema up to date"
@@ -24,13 +26,15 @@ case "$state" in
 esac
 
 url="http://$HOST:$PORT"
+pidfile="${INSTANCE_PATH:-instance}/gunicorn.pid"
 echo
-echo "  Stay & Celebrate is starting on $url"
+echo "  Stay & Celebrate is starting on $url (links in e-mails: $PUBLIC_BASE_URL)"
 if [[ "$state" == demo ]]; then
     echo "  Admin CRM:       $url/admin/crm      admin@example.com / demo-admin-pass"
     echo "  Owner dashboard: $url/owner-dashboard owner@example.com / demo-owner-pass"
 fi
-echo "  Stop with Ctrl-C."
+echo "  Stop with Ctrl-C, or from another shell: kill \$(cat $pidfile)"
 echo
 # Gunicorn rather than `flask run`: the same server as in production, and requests are served concurrently.
-exec .venv/bin/gunicorn --bind "$HOST:$PORT" --workers 2 --threads 4 --access-logfile - --no-control-socket app:app
+exec .venv/bin/gunicorn --bind "$HOST:$PORT" --workers 2 --threads 4 --access-logfile - --no-control-socket \
+    --pid "$pidfile" app:app

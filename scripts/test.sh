@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the whole test suite: on SQLite (browser tests included), then on a throwaway PostgreSQL cluster.
+# Run the whole test suite: on SQLite (browser tests included), then on a throwaway PostgreSQL cluster;
+# then lint with ruff (configured in pyproject.toml). Any failure fails the run.
 #   scripts/test.sh             both passes
 #   scripts/test.sh sqlite      the SQLite pass only
 #   scripts/test.sh postgresql  the PostgreSQL pass only
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 backends=("${@:-sqlite postgresql}")
 read -r -a backends <<<"${backends[*]}"
 
-bash scripts/venv.sh requirements-dev.txt || exit 1
+bash scripts/venv.sh dev || exit 1
 
 as_root() {
     if [[ "$(id -u)" == 0 ]]; then "$@"; else sudo "$@"; fi
@@ -65,6 +66,16 @@ for backend in "${backends[@]}"; do
     summary+=("$backend: exit $code in $((SECONDS - pass_started))s")
     [[ $code == 0 ]] || status=1
 done
+
+# Lint last, so that a style slip does not hide the tests' results; it still fails the run.
+echo
+echo "==> Lint (ruff check, ruff format --check) and the lock (uv lock --check)"
+lint=0
+bash scripts/uv.sh lock --check --quiet || { echo "uv.lock does not match pyproject.toml: run make lock." >&2; lint=1; }
+.venv/bin/ruff check . || lint=1
+.venv/bin/ruff format --check . || lint=1
+summary+=("lint: exit $lint")
+[[ $lint == 0 ]] || status=1
 
 echo
 echo "==> Summary ($((SECONDS - started))s)"

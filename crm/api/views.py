@@ -1,18 +1,16 @@
-"""JSON endpoints: POST /api/enquiry for embedding, and the admin-only /api/crm/*."""
+"""JSON endpoints: POST /api/enquiry for embedding, and the admin-only /api/crm/* (declared in openapi.py's way)."""
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from .. import sync
-from ..auth import admin_required
 from ..enquiries.capture import Invalid, capture, current_status
 from ..extensions import csrf, db
-from ..models import CONTACT_STATUSES, CONTACT_TYPES, ENQUIRY_STATUSES, LISTING_STATUSES, MEMBERSHIP_STATUSES
 from ..pagination import CursorError, Keyset, keyset_page
 from ..stats import crm_stats
-from . import queries, writes
-from . import validation as v
-from .openapi import document
-from .serializers import record
+from . import queries, shapes, writes
+from .fields import ApiError, Body
+from .fields import Invalid as InvalidFields
+from .openapi import WRITE_ERRORS, document, endpoint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -25,16 +23,17 @@ def json_body():
         return None
 
 
-@bp.errorhandler(v.ApiError)
-def api_error(error: v.ApiError):
+@bp.errorhandler(ApiError)
+def api_error(error: ApiError):
     db.session.rollback()
-    return jsonify(error=error.message, **error.extra), error.status
+    return jsonify(shapes.Error(error=error.message, **error.extra).model_dump(mode="json", exclude_none=True)), \
+        error.status
 
 
-@bp.errorhandler(v.Invalid)
-def validation_errors(error: v.Invalid):
+@bp.errorhandler(InvalidFields)
+def validation_errors(error: InvalidFields):
     db.session.rollback()
-    return jsonify(errors=error.errors), 422
+    return jsonify(shapes.ValidationErrors(errors=error.errors).model_dump(mode="json")), 422
 
 
 @bp.post("/enquiry")
@@ -52,115 +51,101 @@ def create_enquiry():
     return jsonify(id=enquiry.id, status=current_status(enquiry)), 201
 
 
-@bp.get("/crm/stats")
-@admin_required
+# --- The admin CRM API: lists page by keyset, writes take JSON only ----------------------------------------------
+
+
+def page_of(statement, keyset: Keyset, query: shapes.Filters) -> dict:
+    try:
+        page = keyset_page(statement, keyset, limit=query.limit, cursor=query.cursor)
+    except CursorError as error:
+        raise ApiError(400, str(error)) from None
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@endpoint(bp, "get", "/crm/contacts", "List contacts", answer=shapes.List[shapes.Contact],
+          answer_description="One page of the list, newest first.", query=shapes.ContactFilters, errors=(400,))
+def list_contacts(query: shapes.ContactFilters):
+    """List contacts, newest first, by type, status and a search of e-mail and names."""
+    return page_of(queries.contacts(type=query.type, status=query.status, search=query.search), queries.CONTACTS,
+                   query)
+
+
+@endpoint(bp, "post", "/crm/contacts", "Create a contact", answer=shapes.Contact, status=201,
+          answer_description="The new record.", body=shapes.ContactInput, errors=(*WRITE_ERRORS, 409))
+def create_contact(body: Body):
+    """Create a contact."""
+    return committed(writes.create_contact(body, current_user))
+
+
+@endpoint(bp, "get", "/crm/properties", "List CRM properties", answer=shapes.List[shapes.CrmProperty],
+          answer_description="One page of the list, newest first.", query=shapes.PropertyFilters, errors=(400,))
+def list_properties(query: shapes.PropertyFilters):
+    """List CRM properties, newest first, by owner and listing status."""
+    return page_of(queries.properties(owner_id=query.owner_id, status=query.status), queries.PROPERTIES, query)
+
+
+@endpoint(bp, "post", "/crm/properties", "Create a CRM property", answer=shapes.CrmProperty, status=201,
+          answer_description="The new record.", body=shapes.CrmPropertyInput, errors=(*WRITE_ERRORS, 409))
+def create_property(body: Body):
+    """Create a CRM property."""
+    return committed(writes.create_property(body, current_user))
+
+
+@endpoint(bp, "get", "/crm/enquiries", "List enquiries, newest first", answer=shapes.List[shapes.Enquiry],
+          answer_description="One page of the list, newest first.", query=shapes.EnquiryFilters, errors=(400,))
+def list_enquiries(query: shapes.EnquiryFilters):
+    """List enquiries, newest first, by status, owner and property."""
+    statement = queries.enquiries(status=query.status, owner_id=query.owner_id, property_id=query.property_id)
+    return page_of(statement, queries.ENQUIRIES, query)
+
+
+@endpoint(bp, "post", "/crm/enquiries", "Log an enquiry (say, a phone call)", answer=shapes.Enquiry, status=201,
+          answer_description="The new record.", body=shapes.EnquiryInput, errors=WRITE_ERRORS)
+def create_crm_enquiry(body: Body):
+    """Log an enquiry that came in by phone, e-mail or elsewhere."""
+    return committed(writes.create_enquiry(body, current_user))
+
+
+@endpoint(bp, "put", "/crm/enquiries", "Change an enquiry's status", answer=shapes.Enquiry,
+          answer_description="The enquiry after the change.", body=shapes.StatusChange, errors=(*WRITE_ERRORS, 404),
+          description=(
+              "The first move out of new sets first_response_at; booked sets converted_to_booking and "
+              "closed_at and adds booking_value to the property's revenue; lost sets closed_at and "
+              "lost_reason. Each change writes a status_change interaction, an activity entry and a "
+              "status history row."))
+def update_enquiry_status(body: Body):
+    """Move an enquiry to another status."""
+    return committed(writes.update_enquiry_status(body, current_user))
+
+
+@endpoint(bp, "get", "/crm/memberships", "List memberships", answer=shapes.List[shapes.Membership],
+          answer_description="One page of the list, newest first.", query=shapes.MembershipFilters, errors=(400,))
+def list_memberships(query: shapes.MembershipFilters):
+    """List memberships, newest first, by contact and status."""
+    return page_of(queries.memberships(contact_id=query.contact_id, status=query.status), queries.MEMBERSHIPS, query)
+
+
+@endpoint(bp, "post", "/crm/memberships", "Create a membership", answer=shapes.Membership, status=201,
+          answer_description="The new record.", body=shapes.MembershipInput, errors=(*WRITE_ERRORS, 409))
+def create_membership(body: Body):
+    """Create a membership."""
+    return committed(writes.create_membership(body, current_user))
+
+
+@endpoint(bp, "get", "/crm/stats", "Counts for the stat cards", answer=shapes.Stats, answer_description="The counts.")
 def stats():
     """Counts for the stat cards."""
-    return jsonify(crm_stats())
+    return crm_stats()
 
 
-@bp.get("/crm/openapi.json")
+@endpoint(bp, "get", "/crm/openapi.json", "This document", answer=None,
+          answer_description="The OpenAPI document.", public=True)
 def openapi():
     """The OpenAPI 3.1 description of the CRM API."""
-    return jsonify(document())
+    return document()
 
 
-# --- The admin CRM API: lists page by keyset, writes take JSON only (see validation.json_object) ----------
-
-
-def page_of(statement, keyset: Keyset, args: dict[str, str]):
-    limit = v.limit_arg(args)
-    try:
-        page = keyset_page(statement, keyset, limit=limit, cursor=args.get("cursor") or None)
-    except CursorError as error:
-        raise v.ApiError(400, str(error)) from None
-    return jsonify(items=[record(row) for row in page.items], next_cursor=page.next_cursor)
-
-
-def created(row):
+def committed(row):
+    """Commit the write (and the sync work it queued) before answering with the row."""
     sync.commit()
-    return jsonify(record(row)), 201
-
-
-@bp.get("/crm/contacts")
-@admin_required
-def list_contacts():
-    """List contacts, newest first, by type, status and a search of e-mail and names."""
-    args = v.query_args(("type", "status", "search"))
-    statement = queries.contacts(type=v.choice_arg(args, "type", CONTACT_TYPES),
-                                 status=v.choice_arg(args, "status", CONTACT_STATUSES),
-                                 search=v.search_arg(args))
-    return page_of(statement, queries.CONTACTS, args)
-
-
-@bp.post("/crm/contacts")
-@csrf.exempt
-@admin_required
-def create_contact():
-    """Create a contact."""
-    return created(writes.create_contact(v.json_object(), current_user))
-
-
-@bp.get("/crm/properties")
-@admin_required
-def list_properties():
-    """List CRM properties, newest first, by owner and listing status."""
-    args = v.query_args(("owner_id", "status"))
-    statement = queries.properties(owner_id=v.id_arg(args, "owner_id"),
-                                   status=v.choice_arg(args, "status", LISTING_STATUSES))
-    return page_of(statement, queries.PROPERTIES, args)
-
-
-@bp.post("/crm/properties")
-@csrf.exempt
-@admin_required
-def create_property():
-    """Create a CRM property."""
-    return created(writes.create_property(v.json_object(), current_user))
-
-
-@bp.get("/crm/enquiries")
-@admin_required
-def list_enquiries():
-    """List enquiries, newest first, by status, owner and property."""
-    args = v.query_args(("status", "owner_id", "property_id"))
-    statement = queries.enquiries(status=v.choice_arg(args, "status", ENQUIRY_STATUSES),
-                                  owner_id=v.id_arg(args, "owner_id"),
-                                  property_id=v.id_arg(args, "property_id"))
-    return page_of(statement, queries.ENQUIRIES, args)
-
-
-@bp.post("/crm/enquiries")
-@csrf.exempt
-@admin_required
-def create_crm_enquiry():
-    """Log an enquiry that came in by phone, e-mail or elsewhere."""
-    return created(writes.create_enquiry(v.json_object(), current_user))
-
-
-@bp.put("/crm/enquiries")
-@csrf.exempt
-@admin_required
-def update_enquiry_status():
-    """Move an enquiry to another status."""
-    enquiry = writes.update_enquiry_status(v.json_object(), current_user)
-    sync.commit()
-    return jsonify(record(enquiry))
-
-
-@bp.get("/crm/memberships")
-@admin_required
-def list_memberships():
-    """List memberships, newest first, by contact and status."""
-    args = v.query_args(("contact_id", "status"))
-    statement = queries.memberships(contact_id=v.id_arg(args, "contact_id"),
-                                    status=v.choice_arg(args, "status", MEMBERSHIP_STATUSES))
-    return page_of(statement, queries.MEMBERSHIPS, args)
-
-
-@bp.post("/crm/memberships")
-@csrf.exempt
-@admin_required
-def create_membership():
-    """Create a membership."""
-    return created(writes.create_membership(v.json_object(), current_user))
+    return row

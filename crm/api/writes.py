@@ -1,11 +1,11 @@
 """Creating CRM records from the API, and the API's side of an enquiry status change.
 
-Each function validates its body, writes with the audit trail and leaves the commit to the view.
+Each function takes its body as checked against its model (shapes.py), makes the checks that need the
+database or several fields, writes with the audit trail and leaves the commit to the view.
 """
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
@@ -14,20 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from .. import sync
 from ..activity import add_interaction, log_activity, plain
 from ..contacts import normalise_email, normalise_phone
-from ..enquiries.capture import LIMITS, MAX_BUDGET, MAX_GUESTS
+from ..enquiries.capture import LIMITS
 from ..enquiries.status import StatusError, change_status
 from ..extensions import db
 from ..models import (
-    BILLING_CYCLES,
-    CONTACT_STATUSES,
-    CONTACT_TYPES,
-    ENQUIRY_SOURCES,
-    ENQUIRY_STATUSES,
-    EVENT_TYPES,
-    LISTING_STATUSES,
-    MEMBERSHIP_STATUSES,
-    PRIORITIES,
-    TIERS,
     Contact,
     CrmEnquiry,
     CrmProperty,
@@ -38,21 +28,8 @@ from ..models import (
     User,
     utcnow,
 )
-from .validation import (
-    LONG_TEXT,
-    MAX_ID,
-    ApiError,
-    Invalid,
-    boolean,
-    choice,
-    clean,
-    day,
-    identifier,
-    integer,
-    moment,
-    money,
-    text,
-)
+from .fields import MAX_ID, ApiError, Body, Invalid
+from .shapes import ContactInput, CrmPropertyInput, EnquiryInput, MembershipInput, StatusChange
 
 OWNER_ONLY = ("business_name", "tax_id", "bank_details")
 GUEST_ONLY = ("company_name", "event_type")
@@ -93,30 +70,12 @@ def owner_contact(contact_id: int | None, field: str, errors: dict[str, str]) ->
 
 # --- Contacts -----------------------------------------------------------------------------------
 
-CONTACT_FIELDS = {
-    "type": choice(CONTACT_TYPES, required=True),
-    "email": text(LIMITS["guest_email"], required=True),
-    "first_name": text(80, empty=""),
-    "last_name": text(80, empty=""),
-    "phone": text(40),
-    "address": text(255),
-    "city": text(120),
-    "postcode": text(16),
-    "country": text(2, empty="GB"),
-    "business_name": text(160),
-    "tax_id": text(40),
-    "bank_details": text(255),
-    "company_name": text(160),
-    "event_type": choice(EVENT_TYPES),
-    "status": choice(CONTACT_STATUSES, default="active"),
-    "notes": text(LONG_TEXT),
-    "last_contacted_at": moment(),
-}
-CONTACT_READ_ONLY = frozenset({"id", "created_at", "updated_at", "user_id"})
+# The fields each body may set, by name.
+CONTACT_FIELDS = ContactInput.model_fields
 
 
-def create_contact(data: dict[str, Any], actor: User) -> Contact:
-    values, errors = clean(data, CONTACT_FIELDS, CONTACT_READ_ONLY)
+def create_contact(body: Body, actor: User) -> Contact:
+    values, errors = body
     if values.get("email"):
         try:
             values["email"] = normalise_email(values["email"])
@@ -151,28 +110,11 @@ def create_contact(data: dict[str, Any], actor: User) -> Contact:
 
 # --- Properties ---------------------------------------------------------------------------------
 
-PROPERTY_FIELDS = {
-    "owner_id": identifier(required=True),
-    "property_id": identifier(),
-    "title": text(160, required=True),
-    "location": text(160, empty=""),
-    "bedrooms": integer(0, 1000, default=1),
-    "bathrooms": integer(0, 1000, default=1),
-    "max_guests": integer(1, MAX_GUESTS, default=2),
-    "price_per_night": money(default=Decimal("0")),
-    "listing_status": choice(LISTING_STATUSES, default="draft"),
-    "membership_tier": choice(TIERS),
-    "published_at": moment(),
-    "expires_at": moment(),
-    "internal_notes": text(LONG_TEXT),
-    "rejection_reason": text(LONG_TEXT),
-}
-PROPERTY_READ_ONLY = frozenset({"id", "view_count", "enquiry_count", "booking_count", "total_revenue",
-                                "created_at", "updated_at"})
+PROPERTY_FIELDS = CrmPropertyInput.model_fields
 
 
-def create_property(data: dict[str, Any], actor: User) -> CrmProperty:
-    values, errors = clean(data, PROPERTY_FIELDS, PROPERTY_READ_ONLY)
+def create_property(body: Body, actor: User) -> CrmProperty:
+    values, errors = body
     owner = owner_contact(values.get("owner_id"), "owner_id", errors)
     platform = None
     if values.get("property_id") is not None:
@@ -202,30 +144,11 @@ def create_property(data: dict[str, Any], actor: User) -> CrmProperty:
 
 # --- Memberships --------------------------------------------------------------------------------
 
-MEMBERSHIP_FIELDS = {
-    "contact_id": identifier(required=True),
-    "plan_tier": choice(TIERS, required=True),
-    "plan_price": money(required=True),
-    "billing_cycle": choice(BILLING_CYCLES, default="annual"),
-    "start_date": day(required=True),
-    "end_date": day(required=True),
-    "renewal_date": day(),
-    "cancelled_date": day(),
-    "status": choice(MEMBERSHIP_STATUSES, default="active"),
-    "stripe_customer_id": text(255),
-    "stripe_subscription_id": text(255),
-    "last_payment_date": day(),
-    "last_payment_amount": money(),
-    "next_payment_date": day(),
-    "auto_renew": boolean(default=True),
-    "payment_failure_count": integer(0, 1000, default=0),
-    "notes": text(LONG_TEXT),
-}
-MEMBERSHIP_READ_ONLY = frozenset({"id", "created_at", "updated_at"})
+MEMBERSHIP_FIELDS = MembershipInput.model_fields
 
 
-def create_membership(data: dict[str, Any], actor: User) -> Membership:
-    values, errors = clean(data, MEMBERSHIP_FIELDS, MEMBERSHIP_READ_ONLY)
+def create_membership(body: Body, actor: User) -> Membership:
+    values, errors = body
     owner = owner_contact(values.get("contact_id"), "contact_id", errors)
     start, end = values.get("start_date"), values.get("end_date")
     if start and end and end <= start:
@@ -252,31 +175,7 @@ def create_membership(data: dict[str, Any], actor: User) -> Membership:
 
 # --- Enquiries ----------------------------------------------------------------------------------
 
-ENQUIRY_FIELDS = {
-    "property_id": identifier(),
-    "owner_id": identifier(),
-    "contact_id": identifier(),
-    "guest_name": text(LIMITS["guest_name"]),
-    "guest_email": text(LIMITS["guest_email"]),
-    "guest_phone": text(40),
-    "event_type": choice(EVENT_TYPES),
-    "event_date": day(),
-    "estimated_guests": integer(1, MAX_GUESTS),
-    "estimated_budget": money(maximum=MAX_BUDGET),
-    "message": text(LIMITS["message"], empty=""),
-    "source": choice(ENQUIRY_SOURCES, default="phone"),
-    "status": choice(ENQUIRY_STATUSES, default="new"),
-    "priority": choice(PRIORITIES, default="medium"),
-    "assigned_to_admin_id": identifier(),
-    "internal_notes": text(LONG_TEXT),
-    "booking_value": money(),
-    "lost_reason": text(500),
-}
-ENQUIRY_READ_ONLY = frozenset({
-    "id", "source_enquiry_id", "created_at", "first_response_at", "last_updated_at", "closed_at",
-    "converted_to_booking", "spam_reasons", "fit_flags", "fit_over_capacity", "fit_date_booked",
-    "fit_budget_below_price", "fit_short_notice", "owner_seen_at",
-})
+ENQUIRY_FIELDS = EnquiryInput.model_fields
 INTERACTION_FOR_SOURCE = {"phone": "phone", "email": "email"}
 
 
@@ -292,9 +191,9 @@ def check_event_date(values: dict[str, Any], errors: dict[str, str]) -> None:
         errors["event_date"] = "The event date is too far ahead; enquiries are for the next five years."
 
 
-def create_enquiry(data: dict[str, Any], actor: User) -> CrmEnquiry:
+def create_enquiry(body: Body, actor: User) -> CrmEnquiry:
     """Log an enquiry that came in another way (say, by phone), as capture and sync would have stored it."""
-    values, errors = clean(data, ENQUIRY_FIELDS, ENQUIRY_READ_ONLY)
+    values, errors = body
     check_event_date(values, errors)
 
     crm_property = None
@@ -388,19 +287,12 @@ def create_enquiry(data: dict[str, Any], actor: User) -> CrmEnquiry:
     return crm_enquiry
 
 
-STATUS_FIELDS = {
-    "id": identifier(required=True),
-    "status": text(40, required=True),
-    "notes": text(5000),
-    "booking_value": lambda value: value,  # change_status parses it and names the field in its errors
-    "reason": text(500),
-    "lost_reason": text(500),
-}
+STATUS_FIELDS = StatusChange.model_fields
 
 
-def update_enquiry_status(data: dict[str, Any], actor: User) -> CrmEnquiry:
+def update_enquiry_status(body: Body, actor: User) -> CrmEnquiry:
     """Move an enquiry to another status through the one status service."""
-    values, errors = clean(data, STATUS_FIELDS)
+    values, errors = body
     if values.get("reason") and values.get("lost_reason") and values["reason"] != values["lost_reason"]:
         errors["lost_reason"] = "Give the reason once, as reason or lost_reason."
     if errors:
