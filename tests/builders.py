@@ -1,8 +1,8 @@
 """Test data builders: each makes a valid record with sensible defaults, overridable by keyword."""
 import itertools
-from functools import cache
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import select
 

@@ -37,7 +37,11 @@ def event(event_type: str, obj: dict, created: int) -> dict:
 
 
 def checkout_completed(
-    user_id: int, tier: str, created: int, subscription: str = "sub_test_1", customer: str = "cus_test_1",
+    user_id: int,
+    tier: str,
+    created: int,
+    subscription: str = "sub_test_1",
+    customer: str = "cus_test_1",
     replaces: str | None = None,
 ) -> dict:
     metadata = {"user_id": str(user_id), "plan_tier": tier, "billing_cycle": "annual"}

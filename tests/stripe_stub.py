@@ -72,8 +72,15 @@ class StripeStub:
                 params |= unflatten(parse_qsl(urlparse(self.path).query, keep_blank_values=True))
                 stub.requests.append((path, params))
                 if path.startswith("/v1/subscriptions/"):
-                    return self.answer(200, {"id": path.rsplit("/", 1)[-1], "object": "subscription",
-                                             "status": "canceled", "canceled_at": int(time.time())})
+                    return self.answer(
+                        200,
+                        {
+                            "id": path.rsplit("/", 1)[-1],
+                            "object": "subscription",
+                            "status": "canceled",
+                            "canceled_at": int(time.time()),
+                        },
+                    )
                 return self.answer(404, {"error": {"type": "invalid_request_error", "message": "Unknown path"}})
 
             def do_GET(self):

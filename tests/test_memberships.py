@@ -319,8 +319,18 @@ def test_changing_plan_through_checkout_replaces_the_old_subscription(client, si
     by_subscription = dict(db.session.execute(select(Membership.stripe_subscription_id, Membership.status)).all())
     assert by_subscription == {"sub_test_1": "cancelled", "sub_test_2": "active"}
     # Stripe then reports the old subscription deleted: nothing more changes.
-    se.post(client, se.subscription("customer.subscription.deleted", signed_in.id, "silver", now + 90, now + se.YEAR,
-                                    status="canceled", canceled_at=now + 90))
+    se.post(
+        client,
+        se.subscription(
+            "customer.subscription.deleted",
+            signed_in.id,
+            "silver",
+            now + 90,
+            now + se.YEAR,
+            status="canceled",
+            canceled_at=now + 90,
+        ),
+    )
     assert membership_of(signed_in).plan_tier == "gold" and membership_of(signed_in).status == "active"
 
 
@@ -485,7 +495,7 @@ def test_a_crm_fault_keeps_the_event_and_crm_sync_replays_it(client, runner, own
 def test_a_platform_fault_answers_5xx_so_stripe_retries(client, owner):
     if db.engine.dialect.name == "sqlite":
         db.session.execute(
-            text("CREATE TRIGGER down BEFORE INSERT ON stripe_events " "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+            text("CREATE TRIGGER down BEFORE INSERT ON stripe_events BEGIN SELECT RAISE(ABORT, 'disk full'); END")
         )
     else:
         db.session.execute(

@@ -238,11 +238,16 @@ def end_replaced(membership: Membership, subscription: str, at: datetime) -> Non
     old = db.session.scalar(select(Membership).where(Membership.stripe_subscription_id == subscription))
     if old is None or old.id == membership.id or old.contact_id != membership.contact_id or old.status == "cancelled":
         return
-    changed = diff(old, {"status": "cancelled", "cancelled_date": at.date(), "auto_renew": False,
-                         "next_payment_date": None})
+    changed = diff(
+        old, {"status": "cancelled", "cancelled_date": at.date(), "auto_renew": False, "next_payment_date": None}
+    )
     old.stripe_event_at = max(old.stripe_event_at or at, at)
-    record_change(old, changed, action="status_changed",
-                  reason=f"Replaced by the {membership.plan_tier} plan the owner changed to")
+    record_change(
+        old,
+        changed,
+        action="status_changed",
+        reason=f"Replaced by the {membership.plan_tier} plan the owner changed to",
+    )
 
 
 def notify_failed_payment(membership: Membership, event_id: str) -> None:
@@ -346,8 +351,10 @@ def describe_status(membership: Membership) -> str:
     """Say in words where a membership stands, for owners and admins alike."""
     grace_ends = (membership.suspended_at + rules.GRACE) if membership.suspended_at else None
     if membership.status == "suspended" and grace_ends:
-        return (f"Payments are failing. Your listings stay live until {grace_ends:%-d %B %Y}; "
-                "update your card to keep them.")
+        return (
+            f"Payments are failing. Your listings stay live until {grace_ends:%-d %B %Y}; "
+            "update your card to keep them."
+        )
     if membership.status == "cancelled":
         return "Cancelled. Your listings are paused until you buy a plan again."
     if membership.status == "expired":

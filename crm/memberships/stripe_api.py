@@ -39,8 +39,9 @@ def tier_for_price(price: str | None) -> str | None:
     return None
 
 
-def create_checkout_session(user: User, tier: str, billing_cycle: str, customer: str | None,
-                            replaces: str | None = None) -> str:
+def create_checkout_session(
+    user: User, tier: str, billing_cycle: str, customer: str | None, replaces: str | None = None
+) -> str:
     """Create a subscription-mode Checkout Session for the owner and return its URL.
 
     `replaces` is the subscription of the plan being changed: it is cancelled once the new one is paid.

@@ -6,6 +6,7 @@ one transaction. Ids are allocated here, which keeps a CRM enquiry's id equal to
 enquiry's id without asking the database, and the counters on crm_properties are totalled from the
 enquiries as they are made. The same random seed (and clock) always makes the same rows.
 """
+
 from __future__ import annotations
 
 import time
@@ -30,7 +31,8 @@ def seed(scale: str = "demo", random_seed: int = 2026, echo: Callable[[str], Non
     if database_has_data():
         raise click.ClickException(
             "The database already has users or CRM data; seed-demo only fills an empty database. "
-            "Point DATABASE_URL at a new database and run `flask db upgrade` first.")
+            "Point DATABASE_URL at a new database and run `flask db upgrade` first."
+        )
     started = time.perf_counter()
     echo(f"Seeding {scale} data (random seed {random_seed}) ...")
     counts = Generator(SCALES[scale], random_seed, echo).run()
@@ -42,8 +44,9 @@ def seed(scale: str = "demo", random_seed: int = 2026, echo: Callable[[str], Non
 
 
 def database_has_data() -> bool:
-    return any(db.session.scalar(select(func.count()).select_from(model))
-               for model in (User, Contact, Property, Enquiry))
+    return any(
+        db.session.scalar(select(func.count()).select_from(model)) for model in (User, Contact, Property, Enquiry)
+    )
 
 
 class Generator(People, Listings, Memberships, Enquiries):
@@ -93,5 +96,8 @@ class Generator(People, Listings, Memberships, Enquiries):
             return
         for model in (User, Contact, Property, CrmProperty, Membership, Enquiry, CrmEnquiry):
             table = model.__tablename__
-            db.session.execute(text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"))
+            db.session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
+                )
+            )

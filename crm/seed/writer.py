@@ -3,6 +3,7 @@
 Every generator stage writes with bulk executemany inserts in chunks through the session's
 connection, with every value worked out in Python beforehand (no ORM objects, no per-row queries).
 """
+
 from __future__ import annotations
 
 import json
@@ -41,10 +42,18 @@ class Scale:
 SCALES = {
     "demo": Scale(owners=25, properties=60, guests=400, enquiries=800, segments=60),
     # 100,000 contacts, 20,000 properties, 300,000 enquiries, over 1,000,000 interaction + activity rows.
-    "large": Scale(owners=5_000, properties=20_000, guests=95_000, enquiries=300_000,
-                   interactions=600_000, activity=400_000, segments=5_000, chunk=10_000,
-                   # A younger pipeline than the demo's, so the timeline totals stay near a million.
-                   status_weights={"new": 24, "contacted": 18, "negotiating": 8, "booked": 17, "lost": 17, "spam": 16}),
+    "large": Scale(
+        owners=5_000,
+        properties=20_000,
+        guests=95_000,
+        enquiries=300_000,
+        interactions=600_000,
+        activity=400_000,
+        segments=5_000,
+        chunk=10_000,
+        # A younger pipeline than the demo's, so the timeline totals stay near a million.
+        status_weights={"new": 24, "contacted": 18, "negotiating": 8, "booked": 17, "lost": 17, "spam": 16},
+    ),
 }
 
 
@@ -76,7 +85,7 @@ def row_reader(keys: list[str], converters: list[Callable | None]) -> Callable[[
     millions of rows, was the seed's single biggest cost.
     """
     parts, names = [], {}
-    for n, (key, convert) in enumerate(zip(keys, converters)):
+    for n, (key, convert) in enumerate(zip(keys, converters, strict=True)):
         if convert is None:
             parts.append(f"row[{key!r}]")
         else:
@@ -133,12 +142,14 @@ class Writer:
         columns = [model.__mapper__.columns[key] for key in keys]  # attribute names, e.g. meta -> "metadata"
         quote = db.engine.dialect.identifier_preparer.quote
         mark = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
-        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
-               f"VALUES ({', '.join([mark] * len(columns))})")
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))})"
+        )
         as_tuple = row_reader(keys, [driver_value(column.type, self.sqlite) for column in columns])
         connection = db.session.connection()
         for start in range(0, len(rows), self.scale.chunk):
-            connection.exec_driver_sql(sql, [as_tuple(row) for row in rows[start:start + self.scale.chunk]])
+            connection.exec_driver_sql(sql, [as_tuple(row) for row in rows[start : start + self.scale.chunk]])
         self.counts[table.name] = self.counts.get(table.name, 0) + len(rows)
 
     def done(self, label: str, count: int) -> None:
@@ -171,8 +182,26 @@ class Writer:
         span = max(int((latest - earliest).total_seconds()), 1)
         return earliest + timedelta(seconds=self.rng.randrange(span))
 
-    def activity_row(self, entity_type: str, entity_id: int, action: str, at: datetime, changed: dict,
-                     actor: int | None = None, reason: str | None = None, ip: str | None = None) -> dict:
-        return dict(entity_type=entity_type, entity_id=entity_id, action=action, changed_fields=changed,
-                    performed_by=self.user_email[actor] if actor else "system", performed_by_id=actor,
-                    ip_address=ip, timestamp=at, reason=reason, meta={})
+    def activity_row(
+        self,
+        entity_type: str,
+        entity_id: int,
+        action: str,
+        at: datetime,
+        changed: dict,
+        actor: int | None = None,
+        reason: str | None = None,
+        ip: str | None = None,
+    ) -> dict:
+        return dict(
+            entity_type=entity_type,
+            entity_id=entity_id,
+            action=action,
+            changed_fields=changed,
+            performed_by=self.user_email[actor] if actor else "system",
+            performed_by_id=actor,
+            ip_address=ip,
+            timestamp=at,
+            reason=reason,
+            meta={},
+        )
