@@ -19,9 +19,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=os.path.join(root, "templates"),
         static_folder=os.path.join(root, "static"),
     )
-    from .requests import CleanRequest
+    from .requests import CleanRequest, IdConverter
 
     app.request_class = CleanRequest
+    app.url_map.converters["int"] = IdConverter
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(config.from_environment(app.instance_path))
     if test_config:
@@ -111,3 +112,4 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["ago"] = formatting.ago
     app.jinja_env.filters["label"] = formatting.label
     app.jinja_env.filters["number"] = formatting.number
+    app.jinja_env.filters["oneline"] = formatting.one_line

@@ -1,12 +1,16 @@
 """Writing the CRM's audit trail: activity entries and timeline interactions."""
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context, request
+from sqlalchemy import select
 
 from .extensions import db
-from .models import ActivityLog, Interaction, User
+from .models import ActivityLog, Contact, Interaction, User, utcnow
+
+# The same note, reply or listing sent twice within this window is one double click, not two.
+DOUBLE_SUBMIT_WINDOW = timedelta(minutes=2)
 
 
 def actor_label(user: User | None) -> str:
@@ -71,3 +75,13 @@ def add_interaction(contact_id: int, type: str, *, direction: str, initiated_by:
         interaction.created_at = created_at
     db.session.add(interaction)
     return interaction
+
+
+def just_added(contact_id: int, type: str, content: str, *, by: User) -> bool:
+    """Tell whether `by` added this same interaction moments ago: the first of a double submit."""
+    # Lock the contact's row so two submits at the same instant queue here (SQLite's write lock does the same).
+    db.session.execute(select(Contact.id).where(Contact.id == contact_id).with_for_update())
+    return db.session.scalar(
+        select(Interaction.id).where(Interaction.contact_id == contact_id, Interaction.type == type,
+                                     Interaction.content == content, Interaction.created_by_id == by.id,
+                                     Interaction.created_at >= utcnow() - DOUBLE_SUBMIT_WINDOW).limit(1)) is not None

@@ -1,4 +1,4 @@
-"""The daily job: membership states, renewal reminders, engagement scores and segments, sync replay.
+"""The daily job: membership states, renewal reminders, owner digests, engagement scores and segments, sync replay.
 
 Every step compares what is with what should be and changes only the difference, so a second run
 straight after the first changes nothing.
@@ -13,15 +13,17 @@ from sqlalchemy import func, select
 
 from . import mail, sync
 from .activity import log_activity
+from .enquiries import queues
 from .extensions import db
 from .memberships import service as memberships
-from .models import Contact, CrmEnquiry, Interaction, Membership, MembershipReminder, Segment, utcnow
+from .models import Contact, CrmEnquiry, Interaction, Membership, MembershipReminder, OwnerDigest, Segment, utcnow
 
 EXPIRING_WITHIN = timedelta(days=30)
 REMINDER_DAYS = (30, 7, 1)
 HIGH_VALUE = Decimal("5000")
 INACTIVE_AFTER = timedelta(days=180)
 CHUNK = 5000
+DIGEST_LISTED = 10
 
 
 def update_membership_states(today: date) -> int:
@@ -60,6 +62,32 @@ def send_renewal_reminders(today: date) -> int:
                    membership=membership, contact=membership.contact, days_left=days_left)
         sent += 1
     return sent
+
+
+def send_owner_digests(today: date, now) -> int:
+    """E-mail each owner whose enquiries wait for a reply a digest of them: once a day, never twice."""
+    waiting_rule = queues.needs_reply(queues.reply_cutoff(now))
+    waiting = dict(db.session.execute(select(CrmEnquiry.owner_id, func.count()).where(
+        waiting_rule, CrmEnquiry.owner_id.is_not(None)).group_by(CrmEnquiry.owner_id)).all())
+    already = set(db.session.scalars(select(OwnerDigest.contact_id).where(OwnerDigest.digest_date == today)))
+    owners = [owner_id for owner_id in waiting if owner_id not in already]
+    if not owners:
+        return 0
+    due = dict(db.session.execute(select(CrmEnquiry.owner_id, func.count()).where(
+        queues.follow_up_due(today), CrmEnquiry.owner_id.in_(owners)).group_by(CrmEnquiry.owner_id)).all())
+    # The oldest few waiting enquiries of every owner, in one query.
+    rank = func.row_number().over(partition_by=CrmEnquiry.owner_id, order_by=(CrmEnquiry.created_at, CrmEnquiry.id))
+    ranked = select(CrmEnquiry.id, rank.label("rank")).where(waiting_rule, CrmEnquiry.owner_id.in_(owners)).subquery()
+    listed = defaultdict(list)
+    for enquiry in db.session.scalars(select(CrmEnquiry).join(ranked, ranked.c.id == CrmEnquiry.id)
+                                      .where(ranked.c.rank <= DIGEST_LISTED).order_by(CrmEnquiry.created_at)):
+        listed[enquiry.owner_id].append(enquiry)
+    for contact in db.session.scalars(select(Contact).where(Contact.id.in_(owners))):
+        db.session.add(OwnerDigest(contact_id=contact.id, digest_date=today, waiting=waiting[contact.id]))
+        mail.queue(contact.email, "owner_digest", dedupe_key=f"owner-digest:{contact.id}:{today.isoformat()}",
+                   contact=contact, waiting=waiting[contact.id], follow_ups=due.get(contact.id, 0),
+                   enquiries=listed[contact.id])
+    return len(owners)
 
 
 def contact_figures(now) -> dict[int, dict]:
@@ -150,10 +178,12 @@ def run_daily(today: date | None = None) -> list[str]:
     db.session.flush()
     paused, resumed = memberships.enforce_all(now)
     reminders = send_renewal_reminders(today)
+    digests = send_owner_digests(today, now)
     added, removed = recompute_segments(now)
     sync.commit()
     lines.append(f"Memberships: {states} changed state; {reminders} renewal reminders queued.")
     lines.append(f"Listings: {paused} paused for an unpaid membership; {resumed} live again.")
+    lines.append(f"Owner digests: {digests} queued.")
     lines.append(f"Segments: {added} added, {removed} removed.")
     applied, failed = sync.replay_pending()
     sent, unsent = mail.deliver()

@@ -1,9 +1,10 @@
 """Error pages: HTML for pages, JSON for /api/."""
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
 
 MESSAGES = {
     400: "The request could not be understood.",
@@ -21,16 +22,22 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+# Blueprints whose every page needs a signed-in user: a stale form there means the session ended.
+SIGNED_IN_BLUEPRINTS = {"admin", "owner"}
+
+
 def error_response(status: int, message: str | None = None):
     message = message or MESSAGES.get(status, "Something went wrong.")
     if wants_json():
-        return jsonify(error=message), status
-    return render_template("error.html", status=status, message=message), status
+        return make_response(jsonify(error=message), status)
+    return make_response(render_template("error.html", status=status, message=message), status)
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
+        if request.blueprint in SIGNED_IN_BLUEPRINTS and not current_user.is_authenticated:
+            return login_manager.unauthorized()  # the session ended: sign in again, as a whole page
         return error_response(400, "Your session expired or the form was stale. Please reload the page and try again.")
 
     @app.errorhandler(HTTPException)
@@ -38,7 +45,12 @@ def register_error_handlers(app: Flask) -> None:
         if error.code is None or error.code < 400:
             return error
         description = error.description if error.description and error.code not in MESSAGES else None
-        return error_response(error.code, description)
+        response = error_response(error.code, description)
+        # Keep what the error says about itself beyond its body: Allow on a 405, Retry-After on a 429.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -1,8 +1,16 @@
-"""Template filters that format money, dates and labels the British way."""
+"""Template filters that format money, dates and labels the British way, and text on one line."""
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
 from .models import utcnow
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def one_line(value) -> str:
+    """Return text on one line: CR, LF and other control characters become single spaces."""
+    return " ".join(CONTROL_CHARACTERS.sub(" ", str(value or "")).split())
 
 
 def money(value: Decimal | float | int | None, decimals: int = 0) -> str:

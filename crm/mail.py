@@ -14,6 +14,7 @@ from flask import current_app, render_template
 from sqlalchemy import select, update
 
 from .extensions import db
+from .formatting import one_line
 from .models import EmailMessage, utcnow
 
 
@@ -46,12 +47,13 @@ def link(endpoint: str, **values) -> str:
 
 def build_mime(message: EmailMessage) -> MimeMessage:
     mime = MimeMessage()
-    mime["From"] = current_app.config["MAIL_FROM"]
-    mime["To"] = message.to_address
-    mime["Subject"] = message.subject
+    # Header values on one line: a CR or LF in a stored value must not start a header of its own.
+    mime["From"] = one_line(current_app.config["MAIL_FROM"])
+    mime["To"] = one_line(message.to_address)
+    mime["Subject"] = one_line(message.subject)
     mime["Message-ID"] = make_msgid(domain="stayandcelebrate.example")
     if message.reply_to:
-        mime["Reply-To"] = message.reply_to
+        mime["Reply-To"] = one_line(message.reply_to)
     mime.set_content(message.text_body)
     if message.html_body:
         mime.add_alternative(message.html_body, subtype="html")

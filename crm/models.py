@@ -223,6 +223,7 @@ class Contact(db.Model):
         Index("ix_crm_contacts_created", "created_at", "id"),
         Index("ix_crm_contacts_last_name", "last_name", "first_name", "id"),
         Index("ix_crm_contacts_first_name", "first_name", "id"),
+        Index("ix_crm_contacts_phone", "phone"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -314,6 +315,7 @@ class CrmEnquiry(db.Model):
         Index("ix_crm_enquiries_status_updated", "status", "last_updated_at", "id"),
         Index("ix_crm_enquiries_priority_created", "priority", "created_at", "id"),
         Index("ix_crm_enquiries_guest_name", "guest_name", "id"),
+        Index("ix_crm_enquiries_follow_up", "follow_up_date", "id"),
         CheckConstraint("estimated_guests IS NULL OR estimated_guests >= 1", name="guests_positive"),
         CheckConstraint("estimated_budget IS NULL OR estimated_budget >= 0", name="budget_not_negative"),
         CheckConstraint("booking_value IS NULL OR booking_value >= 0", name="booking_value_not_negative"),
@@ -353,6 +355,7 @@ class CrmEnquiry(db.Model):
     fit_budget_below_price: Mapped[bool] = mapped_column(Boolean, default=False)
     fit_short_notice: Mapped[bool] = mapped_column(Boolean, default=False)
     owner_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    follow_up_date: Mapped[date | None] = mapped_column(Date)
 
     # Defined before the `property` relationship below, which shadows the builtin in this class.
     @property
@@ -374,6 +377,10 @@ for _flag in FIT_FLAGS:
     _column = getattr(CrmEnquiry, f"fit_{_flag}")
     Index(f"ix_crm_enquiries_fit_{_flag}", CrmEnquiry.created_at, CrmEnquiry.id,
           sqlite_where=_column == True, postgresql_where=_column == True)  # noqa: E712
+
+# The needs-reply queue reads only the enquiries nobody has answered yet, oldest first.
+Index("ix_crm_enquiries_awaiting_reply", CrmEnquiry.created_at, CrmEnquiry.id,
+      sqlite_where=CrmEnquiry.first_response_at.is_(None), postgresql_where=CrmEnquiry.first_response_at.is_(None))
 
 
 class EnquiryStatusHistory(db.Model):
@@ -496,6 +503,8 @@ class ActivityLog(db.Model):
     reason: Mapped[str | None] = mapped_column(String(500))
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
 
+    performer: Mapped[User | None] = relationship()
+
 
 class Segment(db.Model):
     __tablename__ = "crm_segments"
@@ -513,6 +522,33 @@ class Segment(db.Model):
     added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(DateTime)
     reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class SavedView(db.Model):
+    """A list an admin named: a tab and its filters, search and sort, as a query string."""
+
+    __tablename__ = "crm_saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_crm_saved_views_user_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    tab: Mapped[str] = mapped_column(String(40))
+    query: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class OwnerDigest(db.Model):
+    """A daily digest already sent to an owner, so a day never gets two."""
+
+    __tablename__ = "crm_owner_digests"
+    __table_args__ = (UniqueConstraint("contact_id", "digest_date", name="uq_crm_owner_digests_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("crm_contacts.id", ondelete="CASCADE"))
+    digest_date: Mapped[date] = mapped_column(Date)
+    waiting: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class SyncEvent(db.Model):

@@ -1,11 +1,16 @@
-"""The request class: NUL characters are dropped from query strings and forms as they arrive.
+"""What arrives, cleaned once: the request class drops NUL characters, and ids in URLs fit the database.
 
 No person types NUL, and PostgreSQL refuses it in text, so it is removed once here rather than
 in every form, filter and search.
 """
-from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.utils import cached_property
 from flask import Request
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
+from werkzeug.utils import cached_property
+
+# Integer id columns are 32-bit on PostgreSQL, so a bigger number names no record on either engine.
+MAX_ID = 2**31 - 1
 
 
 def _without_nul(values: ImmutableMultiDict) -> ImmutableMultiDict:
@@ -24,3 +29,17 @@ class CleanRequest(Request):
     def _load_form_data(self) -> None:
         super()._load_form_data()
         self.__dict__["form"] = _without_nul(self.__dict__["form"])
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: ASCII digits no bigger than MAX_ID, so a huge id is a 404, never a 500."""
+
+    regex = r"[0-9]+"  # \d would also take other scripts' digits, giving one record many URLs
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_ID:
+            # Not a routing miss (werkzeug would then answer 405 when another method's rule has this
+            # shape): the URL is right, the record cannot exist.
+            raise NotFound()
+        return number

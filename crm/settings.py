@@ -5,10 +5,13 @@ from .extensions import db
 from .models import Setting
 
 GUEST_CONTACT_BEFORE_REPLY = "owners_see_guest_contact_before_reply"
+NEEDS_REPLY_HOURS = "needs_reply_hours"
 
 DEFAULTS: dict[str, Any] = {
     # Owners see a guest's e-mail address and phone number from the start unless an admin says otherwise.
     GUEST_CONTACT_BEFORE_REPLY: True,
+    # An enquiry nobody has answered within this many hours joins the needs-reply queue.
+    NEEDS_REPLY_HOURS: 24,
 }
 
 _UNSET = object()
@@ -38,3 +41,8 @@ def set(key: str, value: Any) -> Setting:  # noqa: A001  the module is read as s
 
 def owners_see_guest_contact_before_reply() -> bool:
     return bool(get(GUEST_CONTACT_BEFORE_REPLY))
+
+
+def needs_reply_hours() -> int:
+    value = get(NEEDS_REPLY_HOURS)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULTS[NEEDS_REPLY_HOURS]

@@ -130,7 +130,7 @@ def test_inline_status_edit_updates_row_and_asks_for_booking_value(client, signe
     contacted = client.post(f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "contacted"},
                             headers={"HX-Request": "true"})
     assert contacted.headers["HX-Trigger"] == "crm:changed"
-    assert contacted.data.lstrip().startswith(b"<tr") and b'<option value="contacted" selected>' in contacted.data
+    assert contacted.data.lstrip().startswith(b"<tr") and b'class="badge badge--contacted"' in contacted.data
     asking = client.post(f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "booked"}, headers={"HX-Request": "true"})
     assert b"Booking value" in asking.data and "HX-Trigger" not in asking.headers
     assert db.session.get(CrmEnquiry, enquiry_id).status == "contacted"
@@ -155,6 +155,43 @@ def test_lost_asks_for_a_reason_and_keeps_it(client, signed_in_admin, live_prope
     assert enquiry.status == "lost" and enquiry.lost_reason == "Dates taken"
     entry = db.session.scalar(select(ActivityLog).where(ActivityLog.action == "status_changed"))
     assert entry.changed_fields["status"] == {"before": "new", "after": "lost"} and entry.performed_by == "admin@example.com"
+
+
+def test_rows_show_values_and_one_change_button_never_a_select_that_saves_on_change(client, signed_in_admin, live_property):
+    enquiry_id = submit(client, live_property)
+    page = client.get("/admin/crm?tab=enquiries").data.decode()
+    row = re.search(rf'<tr id="enquiry-{enquiry_id}".*?</tr>', page, re.S).group(0)
+    assert "<select" not in row and "hx-post" not in row
+    assert f'hx-get="/admin/crm/enquiries/{enquiry_id}/edit"' in row and ">Change</button>" in row
+
+
+def test_row_editor_saves_status_priority_and_assignee_with_one_explicit_save(client, signed_in_admin, live_property):
+    enquiry_id = submit(client, live_property)
+    editor = client.get(f"/admin/crm/enquiries/{enquiry_id}/edit", headers={"HX-Request": "true"}).data.decode()
+    assert 'name="status" form="edit-' in editor and ">Save</button>" in editor and ">Cancel</button>" in editor
+    assert "hx-trigger" not in editor  # nothing is sent until Save is pressed
+    assert db.session.get(CrmEnquiry, enquiry_id).status == "new"
+    data = {"status": "booked", "booking_value": "lots", "priority": "high", "assigned_to_admin_id": str(signed_in_admin.id)}
+    refused = client.post(f"/admin/crm/enquiries/{enquiry_id}/edit", data=data, headers={"HX-Request": "true"})
+    assert refused.status_code == 422 and b"booking value" in refused.data.lower()
+    assert b'value="lots"' in refused.data and b'<option value="high" selected>' in refused.data
+    db.session.rollback()
+    enquiry = db.session.get(CrmEnquiry, enquiry_id)
+    assert (enquiry.status, enquiry.priority, enquiry.assigned_to_admin_id) == ("new", "medium", None)
+    saved = client.post(f"/admin/crm/enquiries/{enquiry_id}/edit", data=data | {"booking_value": "1,200"},
+                        headers={"HX-Request": "true"})
+    assert saved.status_code == 200 and saved.headers["HX-Trigger"] == "crm:changed"
+    assert b"badge--booked" in saved.data and b"\xc2\xa31,200" in saved.data and b"<select" not in saved.data
+    db.session.rollback()
+    enquiry = db.session.get(CrmEnquiry, enquiry_id)
+    assert (enquiry.status, enquiry.priority, enquiry.assigned_to_admin_id) == ("booked", "high", signed_in_admin.id)
+    assert float(enquiry.booking_value) == 1200
+
+
+def test_row_editor_without_htmx_goes_to_the_contact(client, signed_in_admin, live_property):
+    enquiry_id = submit(client, live_property)
+    response = client.get(f"/admin/crm/enquiries/{enquiry_id}/edit")
+    assert response.status_code == 303 and "/admin/crm/contacts/" in response.headers["Location"]
 
 
 def test_priority_and_assignment_inline(client, signed_in_admin, live_property):
@@ -200,8 +237,8 @@ def test_contact_page_timeline_profile_and_note(client, signed_in_admin, live_pr
     client.post(f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "contacted"})
     contact = db.session.get(CrmEnquiry, enquiry_id).contact
     page = client.get(f"/admin/crm/contacts/{contact.id}").data.decode()
-    assert "Enquiry about Harbour View House" in page and "Status changed from new to contacted" in page
-    assert page.index("Status changed from new to contacted") < page.index("Enquiry about Harbour View House")
+    assert "Enquiry about Harbour View House" in page and "Marked as contacted by" in page
+    assert page.index("Marked as contacted by") < page.index("Enquiry about Harbour View House")
     note = client.post(f"/admin/crm/contacts/{contact.id}/notes", data={"content": "Prefers a call after 6pm"},
                        headers={"HX-Request": "true"})
     assert b"Prefers a call after 6pm" in note.data and b"<html" not in note.data

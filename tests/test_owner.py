@@ -397,7 +397,7 @@ def test_lost_takes_a_reason_and_the_detail_page_updates(client, inbox):
                            data={"status": "lost", "reason": "Booked somewhere cheaper", "from": "detail"})
     assert response.status_code == 200 and response.headers["HX-Trigger"] == "crm:changed"
     assert response.text.lstrip().startswith('<div id="enquiry-detail"')
-    assert "Status changed from negotiating to lost: Booked somewhere cheaper" in response.text
+    assert "Marked as lost: Booked somewhere cheaper" in response.text
     enquiry = reload(enquiry)
     assert (enquiry.status, enquiry.lost_reason) == ("lost", "Booked somewhere cheaper")
 

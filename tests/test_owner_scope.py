@@ -1,9 +1,11 @@
 """One owner can never see or change another's data: every owner route, partial, action, count and export."""
+from datetime import date, timedelta
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crm.extensions import db
-from crm.models import ActivityLog, CrmEnquiry, EmailMessage, Interaction, Property, SyncEvent
+from crm.models import ActivityLog, CrmEnquiry, EmailMessage, Interaction, Property, SyncEvent, utcnow
 
 from .builders import enquiry_data, make_property
 
@@ -27,6 +29,7 @@ ID_ROUTES = [
     ("POST", "/owner-dashboard/enquiries/{enquiry}/status", {"status": "booked", "booking_value": "1", "from": "row"}),
     ("POST", "/owner-dashboard/enquiries/{enquiry}/reply", {"message": "Hello from the wrong owner"}),
     ("POST", "/owner-dashboard/enquiries/{enquiry}/notes", {"note": "Sneaky"}),
+    ("POST", "/owner-dashboard/enquiries/{enquiry}/follow-up", {"follow_up_date": "2026-12-01"}),
 ]
 
 # Every owner route without an id: lists, overview, counts and exports.
@@ -40,6 +43,8 @@ PLAIN_ROUTES = [
     ("GET", "/owner-dashboard/enquiries.csv"),
     ("GET", "/owner-dashboard/enquiries/unread-count"),
     ("GET", "/owner-dashboard/membership"),
+    ("GET", "/owner-dashboard/needs-reply"),
+    ("GET", "/owner-dashboard/follow-ups"),
 ]
 
 ALL_ROUTES = [(method, path, data) for method, path, data in ID_ROUTES] + [
@@ -55,6 +60,10 @@ def victim(client, owner):
     prop = make_property(owner, title="Victim Manor", status="live")
     response = client.post("/api/enquiry", json=enquiry_data(prop, guest_name="Victoria Victim",
                                                              guest_email="victoria@example.com"))
+    # Old enough to need a reply and due a follow-up, so the queues would show it to the wrong owner if they could.
+    db.session.execute(update(CrmEnquiry).where(CrmEnquiry.id == response.json["id"]).values(
+        created_at=utcnow() - timedelta(days=2), follow_up_date=date.today()))
+    db.session.commit()
     return {"property": prop.id, "enquiry": response.json["id"]}
 
 
@@ -75,7 +84,8 @@ def snapshot(victim) -> tuple:
     counts = tuple(db.session.scalar(select(func.count()).select_from(model))
                    for model in (Interaction, EmailMessage, ActivityLog, SyncEvent, Property))
     return ((prop.title, prop.status, prop.updated_at),
-            (enquiry.status, enquiry.owner_seen_at, enquiry.first_response_at, enquiry.booking_value), counts)
+            (enquiry.status, enquiry.owner_seen_at, enquiry.first_response_at, enquiry.booking_value,
+             enquiry.follow_up_date), counts)
 
 
 def send(client, method, path, data=None, headers=None):

@@ -1,16 +1,19 @@
-"""Admin forms: the contact profile."""
+"""Admin forms: the contact profile, new contacts, logged enquiries and working an enquiry."""
+from datetime import date
+
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField, TelField, TextAreaField
+from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..contacts import NormalisedEmail, NormalisedPhone
-from ..models import CONTACT_STATUSES, EVENT_TYPES
+from ..fields import OneLine
+from ..models import CONTACT_STATUSES, EVENT_TYPES, PRIORITIES
 
 
 class ContactForm(FlaskForm):
-    first_name = StringField("First name", validators=[Optional(), Length(max=80)])
-    last_name = StringField("Last name", validators=[Optional(), Length(max=80)])
+    first_name = StringField("First name", validators=[Optional(), Length(max=80), OneLine()])
+    last_name = StringField("Last name", validators=[Optional(), Length(max=80), OneLine()])
     email = EmailField("E-mail address", validators=[DataRequired("Enter an e-mail address."), Length(max=254), NormalisedEmail()])
     phone = TelField("Phone", validators=[Optional(), Length(max=32), NormalisedPhone()])
     status = SelectField("Status", choices=[SelectChoice(s, s.capitalize()) for s in CONTACT_STATUSES])
@@ -18,10 +21,10 @@ class ContactForm(FlaskForm):
     city = StringField("Town or city", validators=[Optional(), Length(max=120)])
     postcode = StringField("Postcode", validators=[Optional(), Length(max=16)])
     country = StringField("Country code", validators=[Optional(), Length(min=2, max=2, message="Use a two-letter code such as GB.")])
-    business_name = StringField("Business name", validators=[Optional(), Length(max=160)])
+    business_name = StringField("Business name", validators=[Optional(), Length(max=160), OneLine()])
     tax_id = StringField("VAT or tax number", validators=[Optional(), Length(max=40)])
     bank_details = StringField("Bank details", validators=[Optional(), Length(max=255)])
-    company_name = StringField("Company", validators=[Optional(), Length(max=160)])
+    company_name = StringField("Company", validators=[Optional(), Length(max=160), OneLine()])
     event_type = SelectField("Usual occasion", choices=[SelectChoice("", "—")] + [SelectChoice(t, t.replace("_", "/").capitalize()) for t in EVENT_TYPES],
                              validators=[Optional()])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
@@ -29,3 +32,45 @@ class ContactForm(FlaskForm):
 
 class NoteForm(FlaskForm):
     content = TextAreaField("Note", validators=[DataRequired("Write something first."), Length(max=5000)])
+
+
+class ReplyForm(FlaskForm):
+    subject = StringField("Subject", validators=[Optional(), Length(max=200)])
+    message = TextAreaField("Your reply", validators=[DataRequired("Write your reply to the guest."), Length(max=5000)])
+
+
+class EnquiryNoteForm(FlaskForm):
+    note = TextAreaField("Private note", validators=[DataRequired("Write a note first."), Length(max=5000)])
+
+
+class WorkForm(FlaskForm):
+    """Who works an enquiry, how urgent it is and when to look at it again."""
+
+    assigned_to_admin_id = SelectField("Assigned to", coerce=str, validate_choice=False)
+    priority = SelectField("Priority", choices=[SelectChoice(p, p.capitalize()) for p in PRIORITIES],
+                           validators=[InputRequired("Choose a priority.")])
+    follow_up_date = DateField("Follow up on", validators=[Optional()])
+
+    def validate_follow_up_date(self, field):
+        if field.data and not date(2000, 1, 1) <= field.data <= date(2100, 12, 31):
+            raise ValidationError("Choose a follow-up date within this century.")
+
+
+class NewContactForm(ContactForm):
+    type = SelectField("Kind of contact", choices=[SelectChoice("guest", "Guest"), SelectChoice("owner", "Owner")])
+
+
+class LogEnquiryForm(FlaskForm):
+    """An enquiry that came by phone or e-mail, written down by an admin."""
+
+    source = SelectField("It came by", choices=[SelectChoice("phone", "Phone"), SelectChoice("email", "E-mail")])
+    property_id = SelectField("Property", coerce=str, validate_choice=False)
+    guest_name = StringField("Guest's name")
+    guest_email = EmailField("Guest's e-mail address")
+    guest_phone = TelField("Guest's phone")
+    event_type = SelectField("Occasion", choices=[SelectChoice("", "—")] + [SelectChoice(t, t.replace("_", "/").capitalize()) for t in EVENT_TYPES])
+    event_date = StringField("Event date")
+    estimated_guests = StringField("Guests")
+    estimated_budget = StringField("Budget (£)")
+    message = TextAreaField("What they asked")
+    acknowledge = BooleanField("E-mail the guest an acknowledgement")

@@ -15,6 +15,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..enquiries import queues
 from ..extensions import db
 from ..models import (
     ACTIONS,
@@ -55,6 +56,7 @@ class Filter:
     where: Callable[[Any], Any]
     choices: tuple[tuple[str, str], ...] | None = None
     kind: str = "choice"  # choice | id | date
+    more: bool = False  # shown under "More filters", so the list's first rows fit on the screen
 
     def parse(self, raw: str) -> Any:
         """Return the filter's value, or None when `raw` is not one it allows."""
@@ -109,7 +111,7 @@ def _contains(column, term: str):
     return func.lower(column).like(f"%{escaped}%", escape="\\")
 
 
-def _starts_with(expression, word: str):
+def starts_with(expression, word: str):
     """A prefix match written as a range, so an index on `expression` serves it on any database."""
     return and_(expression >= word, expression < word + "\U0010ffff")
 
@@ -118,9 +120,9 @@ def matching_contacts(term: str) -> Select:
     """Contacts whose first name, last name or e-mail starts with each word of `term`."""
     conditions = []
     for word in term.lower().split()[:4]:
-        conditions.append(or_(_starts_with(func.lower(Contact.first_name), word),
-                              _starts_with(func.lower(Contact.last_name), word),
-                              _starts_with(Contact.email, word)))
+        conditions.append(or_(starts_with(func.lower(Contact.first_name), word),
+                              starts_with(func.lower(Contact.last_name), word),
+                              starts_with(Contact.email, word)))
     return select(Contact.id).where(*conditions)
 
 
@@ -147,15 +149,15 @@ def property_search(term: str):
 ENQUIRY_FILTERS = (
     Filter("status", "Status", lambda v: CrmEnquiry.status == v, _choices(ENQUIRY_STATUSES)),
     Filter("priority", "Priority", lambda v: CrmEnquiry.priority == v, _choices(PRIORITIES)),
-    Filter("fit", "Fit flag", lambda v: getattr(CrmEnquiry, f"fit_{v}").is_(True), _choices(FIT_FLAGS)),
+    Filter("fit", "Fit flag", lambda v: getattr(CrmEnquiry, f"fit_{v}").is_(True), _choices(FIT_FLAGS), more=True),
     Filter("assigned", "Assigned to", _id_or_none(CrmEnquiry.assigned_to_admin_id), kind="id"),
     Filter("property", "Property", lambda v: CrmEnquiry.property_id == v, kind="id"),
     Filter("owner", "Owner", lambda v: CrmEnquiry.owner_id == v, kind="id"),
     Filter("contact", "Guest", lambda v: CrmEnquiry.contact_id == v, kind="id"),
-    Filter("from", "Received from", lambda v: CrmEnquiry.created_at >= _day_start(v), kind="date"),
-    Filter("to", "Received to", lambda v: CrmEnquiry.created_at < _day_start(v + timedelta(days=1)), kind="date"),
-    Filter("event_from", "Event from", lambda v: CrmEnquiry.event_date >= v, kind="date"),
-    Filter("event_to", "Event to", lambda v: CrmEnquiry.event_date <= v, kind="date"),
+    Filter("from", "Received from", lambda v: CrmEnquiry.created_at >= _day_start(v), kind="date", more=True),
+    Filter("to", "Received to", lambda v: CrmEnquiry.created_at < _day_start(v + timedelta(days=1)), kind="date", more=True),
+    Filter("event_from", "Event from", lambda v: CrmEnquiry.event_date >= v, kind="date", more=True),
+    Filter("event_to", "Event to", lambda v: CrmEnquiry.event_date <= v, kind="date", more=True),
 )
 ENQUIRY_SORTS = (
     Sort("received", "Received", CrmEnquiry.created_at),
@@ -184,6 +186,14 @@ def _spam_base() -> Select:
     return select(CrmEnquiry).where(CrmEnquiry.status == "spam")
 
 
+def _needs_reply_base() -> Select:
+    return select(CrmEnquiry).where(queues.needs_reply(queues.reply_cutoff()))
+
+
+def _follow_ups_base() -> Select:
+    return select(CrmEnquiry).where(queues.follow_up_due())
+
+
 def _enquiry_options():
     return (joinedload(CrmEnquiry.property), joinedload(CrmEnquiry.owner), joinedload(CrmEnquiry.assigned_to_admin))
 
@@ -205,6 +215,14 @@ def register(spec: ListSpec) -> ListSpec:
 
 ENQUIRIES = register(ListSpec(
     "enquiries", "Enquiries", CrmEnquiry, _enquiries_base, ENQUIRY_FILTERS, ENQUIRY_SORTS, enquiry_search,
+    "Guest name or e-mail", options=_enquiry_options(), csv_columns=ENQUIRY_CSV))
+NEEDS_REPLY = register(ListSpec(
+    "needs_reply", "Needs reply", CrmEnquiry, _needs_reply_base, ENQUIRY_FILTERS,
+    (Sort("received", "Waiting longest", CrmEnquiry.created_at, default_descending=False),), enquiry_search,
+    "Guest name or e-mail", options=_enquiry_options(), csv_columns=ENQUIRY_CSV))
+FOLLOW_UPS = register(ListSpec(
+    "follow_ups", "Follow-ups", CrmEnquiry, _follow_ups_base, ENQUIRY_FILTERS,
+    (Sort("follow_up", "Follow-up date", CrmEnquiry.follow_up_date, default_descending=False),), enquiry_search,
     "Guest name or e-mail", options=_enquiry_options(), csv_columns=ENQUIRY_CSV))
 SPAM = register(ListSpec(
     "spam", "Spam quarantine", CrmEnquiry, _spam_base,
@@ -260,13 +278,14 @@ ACTIVITY = register(ListSpec(
     "activity", "Activity log", ActivityLog, lambda: select(ActivityLog),
     (Filter("entity", "Record", lambda v: ActivityLog.entity_type == v, _choices(ENTITY_TYPES)),
      Filter("action", "Action", lambda v: ActivityLog.action == v, _choices(ACTIONS))),
-    (Sort("time", "Time", ActivityLog.timestamp),), None,
+    (Sort("time", "Time", ActivityLog.timestamp),), None, options=(selectinload(ActivityLog.performer),),
     csv_columns=(("id", lambda a: a.id), ("timestamp", lambda a: a.timestamp.isoformat(sep=" ", timespec="seconds")),
                  ("entity_type", lambda a: a.entity_type), ("entity_id", lambda a: a.entity_id),
                  ("action", lambda a: a.action), ("performed_by", lambda a: a.performed_by),
                  ("reason", lambda a: a.reason or ""), ("changed_fields", lambda a: a.changed_fields))))
 
-TAB_ORDER = ("enquiries", "contacts", "properties", "moderation", "memberships", "spam", "activity")
+ENQUIRY_TABS = ("enquiries", "needs_reply", "follow_ups", "spam")
+TAB_ORDER = ("enquiries", "needs_reply", "follow_ups", "contacts", "properties", "moderation", "memberships", "spam", "activity")
 
 
 # --- The state of a list, read from the URL ----------------------------------------------------
@@ -301,6 +320,17 @@ class ListState:
         state.after = args.get("after") or None
         state.before = args.get("before") or None
         return state
+
+    def args(self) -> dict[str, str]:
+        """The list's tab, filters, search and sort as query arguments: for export links and saved views."""
+        args = {"tab": self.spec.tab, **self.raw_filters}
+        if self.search:
+            args["q"] = self.search
+        if self.sort is not self.spec.sorts[0] or self.descending != self.sort.default_descending:
+            args["sort"], args["dir"] = self.sort.name, "desc" if self.descending else "asc"
+        if self.size != DEFAULT_PAGE_SIZE:
+            args["size"] = str(self.size)
+        return args
 
     def statement(self) -> Select:
         """The filtered list as a select(), without order or limit."""
@@ -400,7 +430,9 @@ def page(state: ListState) -> Page:
 
 def capped_count(statement: Select, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """Count at most `cap` + 1 rows of `statement`; return (count, whether there are more than cap)."""
-    limited = statement.with_only_columns(literal(1)).order_by(None).limit(cap + 1).subquery()
+    # maintain_column_froms keeps the FROM of the columns it replaces: without it, an unfiltered
+    # statement became a bare "SELECT 1" and every unfiltered list counted one row.
+    limited = statement.with_only_columns(literal(1), maintain_column_froms=True).order_by(None).limit(cap + 1).subquery()
     total = db.session.scalar(select(func.count()).select_from(limited))
     return min(total, cap), total > cap
 
@@ -410,7 +442,7 @@ def total_count(spec: ListSpec) -> int:
     from ..cache import cached
 
     return cached(f"total:{spec.tab}", lambda: db.session.scalar(
-        select(func.count()).select_from(spec.base().with_only_columns(literal(1)).subquery())))
+        select(func.count()).select_from(spec.base().with_only_columns(literal(1), maintain_column_froms=True).subquery())))
 
 
 def batches(state: ListState, size: int = 1000):

@@ -1,23 +1,25 @@
 """The admin CRM: stat cards, tabbed lists, inline edits, the pipeline board, contacts, moderation, bulk and CSV."""
 from __future__ import annotations
 
-import csv
 import io
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, make_response, request, stream_with_context, url_for
-from jinja2_fragments.flask import render_block
 from flask_login import current_user
+from jinja2_fragments.flask import render_block
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
-from .. import listings, settings, sync
-from ..activity import add_interaction, diff, log_activity
+from .. import listings, settings, sync, wording
+from ..activity import add_interaction, diff, just_added, log_activity
 from ..auth import admin_required
 from ..auth.views import safe_next
+from ..enquiries import queues
 from ..enquiries.status import StatusError, change_status, enquiry_by_id
+from ..exports import SafeWriter
 from ..extensions import db
-from ..htmx import redirect_to, render
+from ..htmx import is_htmx_fragment_request, redirect_to, render
 from ..models import (
     ENQUIRY_STATUSES,
     PRIORITIES,
@@ -29,9 +31,11 @@ from ..models import (
     Interaction,
     Membership,
     Property,
+    SavedView,
     User,
     utcnow,
 )
+from ..requests import MAX_ID
 from ..stats import crm_stats
 from . import lists
 from .forms import ContactForm, NoteForm
@@ -47,6 +51,13 @@ BULK_LIMIT = 5000
 @admin_required
 def guard():
     """Every page and partial here is for admins only."""
+
+
+@bp.context_processor
+def workspace_helpers() -> dict:
+    cutoff = queues.reply_cutoff()
+    return {"waiting": lambda enquiry: queues.is_waiting(enquiry, cutoff), "enquiry_tabs": lists.ENQUIRY_TABS,
+            "describe": wording.describe}
 
 
 def changed(response):
@@ -78,7 +89,12 @@ def list_context(tab: str) -> dict:
         "tab": tab, "spec": spec, "state": state, "page": current, "matching": shown, "matching_capped": capped,
         "total": lists.total_count(spec), "admins": admins(), "tabs": [lists.LISTS[t] for t in lists.TAB_ORDER],
         "statuses": ENQUIRY_STATUSES, "priorities": PRIORITIES, "now": utcnow(), "stale_after": STALE_AFTER,
+        "saved_views": saved_views(), "people": {a.id: a.first_name for a in admins()},
     }
+
+
+def saved_views() -> list[SavedView]:
+    return list(db.session.scalars(select(SavedView).where(SavedView.user_id == current_user.id).order_by(SavedView.name)))
 
 
 @bp.get("")
@@ -113,10 +129,11 @@ def partial(template: str, block: str, status: int = 200, **context):
     return response
 
 
-def row(enquiry: CrmEnquiry, *, status: int = 200, asking: str | None = None, error: str | None = None):
-    """One enquiry's table row, the answer to every inline edit."""
-    return partial("admin/crm.html", "enquiry_row", status, e=enquiry, asking=asking, error=error, admins=admins(),
-                   statuses=ENQUIRY_STATUSES, priorities=PRIORITIES, now=utcnow(), stale_after=STALE_AFTER)
+def row(enquiry: CrmEnquiry, *, status: int = 200, editing: bool = False, form=None, error: str | None = None):
+    """One enquiry's table row, the answer to every inline edit; `editing` shows its editor."""
+    return partial("admin/crm.html", "enquiry_row", status, e=enquiry, editing=editing, form=form, error=error,
+                   admins=admins(), statuses=ENQUIRY_STATUSES, priorities=PRIORITIES, now=utcnow(),
+                   stale_after=STALE_AFTER)
 
 
 @bp.get("/enquiries/<int:enquiry_id>/row")
@@ -125,20 +142,70 @@ def enquiry_row(enquiry_id: int):
     return row(enquiry_or_404(enquiry_id))
 
 
+@bp.get("/enquiries/<int:enquiry_id>/edit")
+def edit_enquiry(enquiry_id: int):
+    """The row's editor: status, priority and assignee, saved together by an explicit Save."""
+    enquiry = enquiry_or_404(enquiry_id)
+    if not is_htmx_fragment_request():
+        return redirect_to(url_for("admin.contact", contact_id=enquiry.contact_id))
+    return row(enquiry, editing=True)
+
+
+def set_priority(enquiry: CrmEnquiry, priority: str) -> None:
+    """Set an enquiry's priority, logging the change; StatusError if it is not one of PRIORITIES."""
+    if priority not in PRIORITIES:
+        raise StatusError({"priority": "Choose low, medium or high."})
+    before = diff(enquiry, {"priority": priority})
+    if before:
+        enquiry.last_updated_at = utcnow()
+        log_activity("enquiry", enquiry.id, "updated", changed_fields=before, actor=current_user)
+
+
+def set_assignee(enquiry: CrmEnquiry, raw: str) -> None:
+    """Assign an enquiry to the admin with id `raw`, or to nobody when it is empty; StatusError otherwise."""
+    admin_id = None
+    if raw:
+        admin = db.session.get(User, int(raw)) if raw.isdigit() and int(raw) <= MAX_ID else None
+        if admin is None or not admin.is_admin:
+            raise StatusError({"assigned_to_admin_id": "Choose an admin from the list."})
+        admin_id = admin.id
+    before = diff(enquiry, {"assigned_to_admin_id": admin_id})
+    if before:
+        enquiry.last_updated_at = utcnow()
+        log_activity("enquiry", enquiry.id, "updated", changed_fields=before, actor=current_user)
+
+
+@bp.post("/enquiries/<int:enquiry_id>/edit")
+def update_enquiry(enquiry_id: int):
+    """Save the row's editor: status (with a booking value or lost reason), priority and assignee at once."""
+    enquiry = enquiry_or_404(enquiry_id)
+    form = request.form
+    try:
+        set_priority(enquiry, form.get("priority", enquiry.priority))
+        set_assignee(enquiry, form.get("assigned_to_admin_id", ""))
+        change_status(enquiry, form.get("status", enquiry.status), actor=current_user,
+                      booking_value=form.get("booking_value") or None, reason=form.get("reason"))
+    except StatusError as error:
+        db.session.rollback()
+        return row(enquiry_or_404(enquiry_id), status=422, editing=True, form=form,
+                   error=" ".join(error.errors.values()))
+    sync.commit()
+    return changed(row(enquiry_or_404(enquiry_id)))
+
+
 @bp.post("/enquiries/<int:enquiry_id>/status")
 def update_status(enquiry_id: int):
     """Change an enquiry's status; booked asks for a value and lost for a reason first."""
     enquiry = enquiry_or_404(enquiry_id)
     status = request.form.get("status", "")
     if status in ("booked", "lost") and "confirm" not in request.form and status != enquiry.status:
-        return row(enquiry, asking=status)
+        return row(enquiry, editing=True, form=request.form)
     try:
         moved = change_status(enquiry, status, actor=current_user, booking_value=request.form.get("booking_value"),
                               reason=request.form.get("reason"), notes=request.form.get("notes"))
     except StatusError as error:
         db.session.rollback()
-        enquiry = enquiry_or_404(enquiry_id)
-        return row(enquiry, status=422, asking=status if status in ("booked", "lost") else None,
+        return row(enquiry_or_404(enquiry_id), status=422, editing=True, form=request.form,
                    error=" ".join(error.errors.values()))
     sync.commit()
     if request.form.get("view") == "board":
@@ -151,13 +218,10 @@ def update_status(enquiry_id: int):
 def update_priority(enquiry_id: int):
     """Set an enquiry's priority."""
     enquiry = enquiry_or_404(enquiry_id)
-    priority = request.form.get("priority", "")
-    if priority not in PRIORITIES:
-        return row(enquiry, status=422, error="Choose low, medium or high.")
-    before = diff(enquiry, {"priority": priority})
-    if before:
-        enquiry.last_updated_at = utcnow()
-        log_activity("enquiry", enquiry.id, "updated", changed_fields=before, actor=current_user)
+    try:
+        set_priority(enquiry, request.form.get("priority", ""))
+    except StatusError as error:
+        return row(enquiry, status=422, error=" ".join(error.errors.values()))
     sync.commit()
     return changed(row(enquiry_or_404(enquiry_id)))
 
@@ -166,17 +230,10 @@ def update_priority(enquiry_id: int):
 def assign(enquiry_id: int):
     """Assign an enquiry to an admin, or to nobody."""
     enquiry = enquiry_or_404(enquiry_id)
-    raw = request.form.get("assigned_to_admin_id", "")
-    admin_id = None
-    if raw:
-        admin = db.session.get(User, int(raw)) if raw.isdigit() and int(raw) < 2**62 else None
-        if admin is None or not admin.is_admin:
-            return row(enquiry, status=422, error="Choose an admin from the list.")
-        admin_id = admin.id
-    before = diff(enquiry, {"assigned_to_admin_id": admin_id})
-    if before:
-        enquiry.last_updated_at = utcnow()
-        log_activity("enquiry", enquiry.id, "updated", changed_fields=before, actor=current_user)
+    try:
+        set_assignee(enquiry, request.form.get("assigned_to_admin_id", ""))
+    except StatusError as error:
+        return row(enquiry, status=422, error=" ".join(error.errors.values()))
     sync.commit()
     return changed(row(enquiry_or_404(enquiry_id)))
 
@@ -206,7 +263,7 @@ BULK_ACTIONS = {f"status:{s}": f"Move to {s}" for s in ENQUIRY_STATUSES if s != 
 def bulk():
     """Apply one action to the selected enquiries, after a confirmation that says how many will change."""
     tab = request.form.get("tab", "enquiries")
-    if tab not in ("enquiries", "spam"):
+    if tab not in lists.ENQUIRY_TABS:
         abort(400)
     action = request.form.get("action", "")
     assign_to = None
@@ -256,7 +313,7 @@ def export():
 
     def generate():
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = SafeWriter(buffer)
         writer.writerow([name for name, _ in spec.csv_columns])
         for record in lists.batches(state):
             writer.writerow([value(record) for _, value in spec.csv_columns])
@@ -301,25 +358,35 @@ def board():
 # --- Contacts --------------------------------------------------------------------------------------
 
 
-def timeline(contact: Contact, limit: int = 100) -> list[dict]:
-    """Merge the contact's interactions, activity and enquiry status history, newest first."""
-    enquiry_ids = list(db.session.scalars(select(CrmEnquiry.id).where(CrmEnquiry.contact_id == contact.id)))
+def timeline(contact: Contact, limit: int = 100, enquiry: CrmEnquiry | None = None) -> list[dict]:
+    """Merge the contact's (or one enquiry's) interactions, activity and status history in words, newest first."""
+    if enquiry is not None:
+        enquiry_ids = [enquiry.id]
+        interactions = select(Interaction).where(Interaction.related_enquiry_id == enquiry.id)
+        about = (ActivityLog.entity_type == "enquiry") & (ActivityLog.entity_id == enquiry.id)
+    else:
+        enquiry_ids = list(db.session.scalars(select(CrmEnquiry.id).where(CrmEnquiry.contact_id == contact.id)))
+        interactions = select(Interaction).where(Interaction.contact_id == contact.id)
+        about = ((ActivityLog.entity_type == "contact") & (ActivityLog.entity_id == contact.id)) | (
+            (ActivityLog.entity_type == "enquiry") & ActivityLog.entity_id.in_(enquiry_ids))
+    people = {a.id: a.first_name for a in admins()}
     entries = []
-    for i in db.session.scalars(select(Interaction).where(Interaction.contact_id == contact.id)
+    for i in db.session.scalars(interactions.options(selectinload(Interaction.created_by))
                                 .order_by(Interaction.created_at.desc()).limit(limit)):
-        entries.append({"at": i.created_at, "kind": i.type, "title": i.subject or i.type.replace("_", " ").capitalize(),
-                        "body": i.content, "who": (i.meta or {}).get("by") or (i.created_by.email if i.created_by else i.initiated_by),
+        meta = i.meta or {}
+        who = wording.actor_name(i.created_by, meta.get("by") or i.initiated_by)
+        title = i.subject or i.type.replace("_", " ").capitalize()
+        if i.type == "status_change" and meta.get("to"):
+            title = f"{wording.status_phrase('enquiry', meta['to'], meta.get('value'))} by {who}"
+        entries.append({"at": i.created_at, "kind": i.type, "title": title, "body": i.content, "who": who,
                         "direction": i.direction, "enquiry_id": i.related_enquiry_id,
-                        "to": (i.meta or {}).get("to") if i.type == "status_change" else None})
-    activity = select(ActivityLog).where(
-        ((ActivityLog.entity_type == "contact") & (ActivityLog.entity_id == contact.id))
-        | ((ActivityLog.entity_type == "enquiry") & ActivityLog.entity_id.in_(enquiry_ids) & (ActivityLog.action != "status_changed"))
-    ).order_by(ActivityLog.timestamp.desc()).limit(limit)
+                        "to": meta.get("to") if i.type == "status_change" else None})
+    # Status changes are on the timeline as interactions already.
+    activity = select(ActivityLog).where(about, ActivityLog.action != "status_changed").options(
+        selectinload(ActivityLog.performer)).order_by(ActivityLog.timestamp.desc()).limit(limit)
     for a in db.session.scalars(activity):
-        fields = ", ".join(f"{k}: {v.get('before')} → {v.get('after')}" for k, v in (a.changed_fields or {}).items()
-                           if isinstance(v, dict))
-        entries.append({"at": a.timestamp, "kind": "activity", "title": f"{a.entity_type.capitalize()} {a.action.replace('_', ' ')}",
-                        "body": "; ".join(x for x in (fields, a.reason) if x), "who": a.performed_by, "direction": "internal",
+        entries.append({"at": a.timestamp, "kind": "activity", "title": wording.describe(a, people), "body": a.reason or "",
+                        "who": wording.actor_name(a.performer, a.performed_by), "direction": "internal",
                         "enquiry_id": a.entity_id if a.entity_type == "enquiry" else None})
     shown_changes = {(e["enquiry_id"], e["to"], e["at"].replace(microsecond=0)) for e in entries if e.get("to")}
     if enquiry_ids:
@@ -327,14 +394,15 @@ def timeline(contact: Contact, limit: int = 100) -> list[dict]:
                                     .order_by(EnquiryStatusHistory.changed_at.desc()).limit(limit)):
             if h.from_status is None or (h.enquiry_id, h.to_status, h.changed_at.replace(microsecond=0)) in shown_changes:
                 continue  # the arrival and logged changes are already on the timeline as interactions
-            entries.append({"at": h.changed_at, "kind": "history", "title": f"Enquiry #{h.enquiry_id}: {h.from_status} → {h.to_status}",
-                            "body": h.reason or "", "who": h.performed_by, "direction": "internal", "enquiry_id": h.enquiry_id})
+            who = "the system" if h.performed_by == "system" else h.performed_by
+            entries.append({"at": h.changed_at, "kind": "history", "title": f"{wording.status_phrase('enquiry', h.to_status)} by {who}",
+                            "body": h.reason or "", "who": who, "direction": "internal", "enquiry_id": h.enquiry_id})
     entries.sort(key=lambda entry: entry["at"], reverse=True)
     return entries[:limit]
 
 
 def contact_page(contact: Contact, form: ContactForm | None = None, note_form: NoteForm | None = None, status: int = 200,
-                 block: str | None = None):
+                 block: str | None = None, existing: Contact | None = None):
     enquiries = list(db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.contact_id == contact.id)
                                         .options(*lists.ENQUIRIES.options).order_by(CrmEnquiry.created_at.desc()).limit(100)))
     owned = list(db.session.scalars(select(CrmProperty).where(CrmProperty.owner_id == contact.id).order_by(CrmProperty.title)))
@@ -344,7 +412,7 @@ def contact_page(contact: Contact, form: ContactForm | None = None, note_form: N
                                        .options(*lists.ENQUIRIES.options).order_by(CrmEnquiry.created_at.desc()).limit(20)))
     return render("admin/contact.html", block, status=status, contact=contact, form=form or ContactForm(obj=contact),
                   note_form=note_form or NoteForm(), timeline=timeline(contact), enquiries=enquiries, owned=owned,
-                  memberships=memberships, received=received)
+                  memberships=memberships, received=received, existing=existing)
 
 
 @bp.get("/contacts/<int:contact_id>")
@@ -353,13 +421,25 @@ def contact(contact_id: int):
     return contact_page(get_or_404(Contact, contact_id))
 
 
+def duplicate_of(email: str | None, contact_id: int | None = None) -> Contact | None:
+    """Return another contact that already has this (normalised) e-mail address."""
+    if not email:
+        return None
+    existing = sync.contact_for_email(email)
+    return existing if existing is not None and existing.id != contact_id else None
+
+
 @bp.post("/contacts/<int:contact_id>")
 def update_contact(contact_id: int):
-    """Edit a contact's profile."""
+    """Edit a contact's profile; an address another contact has is refused with a link to that contact."""
     record = get_or_404(Contact, contact_id)
     form = ContactForm()
     if not form.validate_on_submit():
         return contact_page(record, form=form, status=422, block="profile")
+    existing = duplicate_of(form.email.data, record.id)
+    if existing is not None:
+        form.email.errors.append("Another contact already has this e-mail address.")
+        return contact_page(record, form=form, status=422, block="profile", existing=existing)
     fields = {name: (getattr(form, name).data or None) for name in (
         "first_name", "last_name", "email", "phone", "status", "address", "city", "postcode", "country", "business_name",
         "tax_id", "bank_details", "company_name", "event_type", "notes")}
@@ -386,8 +466,10 @@ def add_note(contact_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return contact_page(record, note_form=form, status=422, block="timeline")
-    add_interaction(record.id, "note", direction="internal", initiated_by="admin", content=form.content.data.strip(),
-                    created_by=current_user, meta={"by": current_user.email})
+    content = form.content.data.strip()
+    if not just_added(record.id, "note", content, by=current_user):  # else a double submit: keep one
+        add_interaction(record.id, "note", direction="internal", initiated_by="admin", content=content,
+                        created_by=current_user, meta={"by": current_user.email})
     sync.commit()
     return contact_page(get_or_404(Contact, contact_id), note_form=NoteForm(formdata=None), block="timeline")
 
@@ -447,11 +529,17 @@ def reject(crm_property_id: int):
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings_page():
-    """Admin settings: whether owners see a guest's contact details before replying."""
+    """Admin settings: guests' contact details before a reply, and when an enquiry needs a reply."""
+    # A form without the field (an older page still open) keeps the current threshold.
+    hours = request.form.get("needs_reply_hours", "").strip() or str(settings.needs_reply_hours())
     if request.method == "POST":
-        value = request.form.get("owners_see_guest_contact_before_reply") == "yes"
-        settings.set(settings.GUEST_CONTACT_BEFORE_REPLY, value)
+        if not (hours.isdigit() and 1 <= int(hours) <= 24 * 14):
+            return render("admin/settings.html", status=422, hours=hours, hours_error="Enter a number of hours from 1 to 336.",
+                          see_before_reply=request.form.get("owners_see_guest_contact_before_reply") == "yes")
+        settings.set(settings.GUEST_CONTACT_BEFORE_REPLY, request.form.get("owners_see_guest_contact_before_reply") == "yes")
+        settings.set(settings.NEEDS_REPLY_HOURS, int(hours))
         db.session.commit()
         flash("Settings saved.", "success")
         return redirect_to(url_for("admin.settings_page"))
-    return render("admin/settings.html", see_before_reply=settings.owners_see_guest_contact_before_reply())
+    return render("admin/settings.html", see_before_reply=settings.owners_see_guest_contact_before_reply(),
+                  hours=settings.needs_reply_hours(), hours_error=None)

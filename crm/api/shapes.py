@@ -165,6 +165,7 @@ class Enquiry(Record):
     fit_budget_below_price: bool
     fit_short_notice: bool
     owner_seen_at: UtcTime | None
+    follow_up_date: date | None = Field(description="When to look at the enquiry again; set on its page.")
     fit_flags: list[one_of(FIT_FLAGS)] = Field(json_schema_extra={"uniqueItems": True},
                                                description="The fit_* columns that are true, by name.")
 
@@ -253,7 +254,7 @@ class EnquiryInput(Input):
     read_only: ClassVar = frozenset({
         "id", "source_enquiry_id", "created_at", "first_response_at", "last_updated_at", "closed_at",
         "converted_to_booking", "spam_reasons", "fit_flags", "fit_over_capacity", "fit_date_booked",
-        "fit_budget_below_price", "fit_short_notice", "owner_seen_at",
+        "fit_budget_below_price", "fit_short_notice", "owner_seen_at", "follow_up_date",
     })
 
     property_id: identifier() = Field(None, description="A CRM property id; gives the owner too.")

@@ -1,9 +1,10 @@
 """Accounts: password hashing, the user loader, and the role guards."""
 from functools import wraps
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import abort, jsonify, request
+from flask import abort, flash, jsonify, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from ..extensions import db, login_manager
@@ -34,13 +35,27 @@ def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id))
 
 
+def page_to_return_to() -> str:
+    """Return the page the person was on: for htmx, the page in the address bar, not the fragment's URL."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if request.headers.get("HX-Request") == "true" and current.netloc == request.host and current.path.startswith("/"):
+        return current.path + (f"?{current.query}" if current.query else "")
+    return request.full_path.rstrip("?")
+
+
 @login_manager.unauthorized_handler
 def unauthorized():
     if request.path.startswith("/api/"):
         return jsonify(error="Not signed in."), 401
-    from flask import flash, redirect, url_for
     flash("Please sign in to continue.", "info")
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    login = url_for("auth.login", next=page_to_return_to())
+    if request.headers.get("HX-Request") == "true":
+        # A 302 would be followed inside the XHR and the sign-in page swapped into a panel:
+        # htmx loads HX-Redirect as a whole page instead.
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = login
+        return response
+    return redirect(login)
 
 
 def role_required(role: str):

@@ -4,15 +4,16 @@ from wtforms import EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..contacts import NormalisedEmail, NormalisedPhone
+from ..fields import OneLine
 
 
 class SignupForm(FlaskForm):
-    first_name = StringField("First name", validators=[DataRequired("Enter your first name."), Length(max=80)])
-    last_name = StringField("Last name", validators=[DataRequired("Enter your last name."), Length(max=80)])
+    first_name = StringField("First name", validators=[DataRequired("Enter your first name."), Length(max=80), OneLine()])
+    last_name = StringField("Last name", validators=[DataRequired("Enter your last name."), Length(max=80), OneLine()])
     email = EmailField("E-mail address", validators=[
         DataRequired("Enter your e-mail address."), Length(max=254), NormalisedEmail()])
     phone = TelField("Phone number", validators=[Optional(), Length(max=32), NormalisedPhone()])
-    business_name = StringField("Business name", validators=[Optional(), Length(max=160)])
+    business_name = StringField("Business name", validators=[Optional(), Length(max=160), OneLine()])
     password = PasswordField("Password", validators=[
         DataRequired("Choose a password."),
         Length(min=10, max=200, message="Use at least 10 characters."),

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import mail, settings, sync
 from ..contacts import normalise_email, normalise_phone
 from ..extensions import db
+from ..fields import is_one_line
 from ..models import EVENT_TYPES, CrmEnquiry, Enquiry, Property, utcnow
 
 DUPLICATE_WINDOW = timedelta(minutes=10)
@@ -44,6 +45,7 @@ class Submission:
     ip_address: str | None = None
     user_agent: str | None = None
     spam_reasons: list[str] = field(default_factory=list)
+    acknowledge_guest: bool = True
 
 
 class Invalid(Exception):
@@ -114,6 +116,8 @@ def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
             errors[name] = f"Enter {label.lower()}."
         elif len(value) > LIMITS[name]:
             errors[name] = f"{label} must be at most {LIMITS[name]:,} characters."
+        elif name != "message" and not is_one_line(value):
+            errors[name] = f"{label} must be on one line."
         return value
 
     prop_raw = data.get("property_id")
@@ -281,21 +285,22 @@ def store(submission: Submission) -> tuple[Enquiry, bool]:
     db.session.flush()
     sync.record("enquiry.received", enquiry_id=enquiry.id)
     if created and not enquiry.spam_reasons:
-        queue_arrival_emails(enquiry)
+        queue_arrival_emails(enquiry, guest=submission.acknowledge_guest)
     sync.commit()
     return enquiry, created
 
 
-def queue_arrival_emails(enquiry: Enquiry) -> None:
-    """Queue the owner's notification and the guest's acknowledgement, once per enquiry."""
+def queue_arrival_emails(enquiry: Enquiry, guest: bool = True) -> None:
+    """Queue the owner's notification and (unless told not to) the guest's acknowledgement, once per enquiry."""
     prop = enquiry.property
     # When owners see a guest's details only after replying, the e-mail must not give them away either.
     show_guest = settings.owners_see_guest_contact_before_reply()
     mail.queue(prop.owner.email, "enquiry_owner", dedupe_key=f"enquiry:{enquiry.id}:owner",
                reply_to=enquiry.guest_email if show_guest else None, enquiry=enquiry, property=prop,
                owner=prop.owner, show_guest=show_guest)
-    mail.queue(enquiry.guest_email, "enquiry_guest", dedupe_key=f"enquiry:{enquiry.id}:guest",
-               enquiry=enquiry, property=prop)
+    if guest:
+        mail.queue(enquiry.guest_email, "enquiry_guest", dedupe_key=f"enquiry:{enquiry.id}:guest",
+                   enquiry=enquiry, property=prop)
 
 
 def current_status(enquiry: Enquiry) -> str:
@@ -310,15 +315,21 @@ def current_status(enquiry: Enquiry) -> str:
 
 
 def capture(data: Any, *, source: str, ip_address: str | None, user_agent: str | None,
-            honeypot: str | None = None, token: str | None = None, timed: bool = False) -> tuple[Enquiry, bool]:
-    """Validate and store one enquiry; raise Invalid with per-field errors and store nothing."""
+            honeypot: str | None = None, token: str | None = None, timed: bool = False,
+            by_hand: bool = False, acknowledge: bool = True) -> tuple[Enquiry, bool]:
+    """Validate and store one enquiry; raise Invalid with per-field errors and store nothing.
+
+    An enquiry an admin logs `by_hand` (it came by phone or e-mail) skips the spam checks, and the guest
+    gets an acknowledgement only if `acknowledge`.
+    """
     clean, errors = validate(data)
     if errors:
         db.session.rollback()
         raise Invalid(errors)
     prop = clean.pop("property")
     seconds = seconds_on_form(token, prop.id) if timed else None
-    reasons = spam_reasons(clean, ip_address=ip_address, honeypot=honeypot, seconds=seconds, timed=timed)
+    reasons = [] if by_hand else spam_reasons(clean, ip_address=ip_address, honeypot=honeypot, seconds=seconds,
+                                              timed=timed)
     submission = Submission(property=prop, source=source, ip_address=ip_address, user_agent=user_agent,
-                            spam_reasons=reasons, **clean)
+                            spam_reasons=reasons, acknowledge_guest=acknowledge, **clean)
     return store(submission)

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from ..activity import add_interaction, diff, log_activity
 from ..extensions import db
 from ..models import ENQUIRY_STATUSES, CrmEnquiry, CrmProperty, Enquiry, EnquiryStatusHistory, User, utcnow
+from ..wording import status_phrase
 
 OPEN_STATUSES = ("new", "contacted", "negotiating")
 
@@ -79,15 +80,15 @@ def change_status(enquiry: CrmEnquiry, status: str, *, actor: User | None, booki
     adjust_property_totals(enquiry, before == "booked", old_value, value if status == "booked" else None)
 
     who = actor.email if actor is not None else "system"
-    summary = f"Status changed from {before} to {status}"
-    if status == "booked" and value is not None:
-        summary += f" (booking value £{value:,.2f})"
+    # The timeline's words: "Marked as booked for £1,280".
+    summary = status_phrase("enquiry", status, value)
     if status == "lost" and reason:
         summary += f": {reason}"
     add_interaction(enquiry.contact_id, "status_change", direction="internal", initiated_by=role,
                     subject=summary, content=notes or "", enquiry_id=enquiry.id,
                     property_id=enquiry.property_id, created_by=actor, created_at=now,
-                    meta={"from": before, "to": status, "by": who})
+                    meta={"from": before, "to": status, "by": who,
+                          "value": str(value) if status == "booked" and value is not None else None})
     log_activity("enquiry", enquiry.id, "status_changed", changed_fields=changed, actor=actor, reason=reason,
                  meta={"notes": notes} if notes else None)
     db.session.add(EnquiryStatusHistory(enquiry_id=enquiry.id, from_status=before, to_status=status,

@@ -5,6 +5,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from .. import listings
+from ..fields import OneLine
 
 OWNER_STATUSES = ("new", "contacted", "negotiating", "booked", "lost")
 
@@ -23,9 +24,9 @@ class Form(FlaskForm):
 
 class PropertyForm(Form):
     title = StringField("Title", validators=[DataRequired("Enter the listing's title."),
-                                             Length(max=listings.LIMITS["title"])])
+                                             Length(max=listings.LIMITS["title"]), OneLine()])
     location = StringField("Location", validators=[DataRequired("Enter the listing's location."),
-                                                   Length(max=listings.LIMITS["location"])])
+                                                   Length(max=listings.LIMITS["location"]), OneLine()])
     description = TextAreaField("Description", validators=[Optional(), Length(max=listings.LIMITS["description"])])
     bedrooms = StringField("Bedrooms", validators=[DataRequired("Enter the number of bedrooms.")])
     bathrooms = StringField("Bathrooms", validators=[DataRequired("Enter the number of bathrooms.")])

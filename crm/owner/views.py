@@ -1,7 +1,6 @@
 """The owner dashboard: an owner's overview, listings and enquiries, all read through owner.scope."""
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 
@@ -10,15 +9,17 @@ from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
-from .. import listings, mail, settings, sync
-from ..activity import add_interaction, log_activity
+from .. import listings, settings, sync
+from ..activity import DOUBLE_SUBMIT_WINDOW, just_added
 from ..auth import owner_required
 from ..database import will_write
+from ..enquiries.reply import default_subject, one_line, send_reply
 from ..enquiries.status import StatusError, add_note, change_status
+from ..exports import SafeWriter
 from ..extensions import db
 from ..formatting import ago
 from ..htmx import is_htmx_fragment_request, redirect_to, render
-from ..models import Contact, CrmEnquiry, CrmProperty, Property, utcnow
+from ..models import CrmEnquiry, CrmProperty, Property, User, utcnow
 from . import scope
 from .forms import OWNER_STATUSES, NoteForm, PropertyForm, ReplyForm, StatusForm
 
@@ -122,6 +123,10 @@ def new_property():
     """Create a listing as a draft, or create it and submit it for approval at once."""
     form = PropertyForm()
     if form.validate_on_submit():
+        repeat = just_created(current_user, listings.clean(form.listing_data()))
+        if repeat is not None:
+            flash(saved_message(repeat, created=True), "success")
+            return redirect_to(url_for("owner.properties"))
         try:
             prop = listings.create(current_user, form.listing_data())
             if request.form.get("action") == "submit":
@@ -142,6 +147,17 @@ def new_property():
             return redirect_to(url_for("owner.properties"))
     status = 422 if form.is_submitted() else 200
     return render("owner/property_form.html", "form", status=status, form=form, prop=None)
+
+
+def just_created(user: User, values: dict) -> Property | None:
+    """Return the owner's listing with these details made moments ago: the first of a double submit."""
+    # Lock the owner's row so two submits at the same instant queue here (SQLite's write lock does the same).
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    return db.session.scalar(
+        select(Property).where(Property.owner_id == user.id, Property.title == values["title"],
+                               Property.location == values["location"],
+                               Property.created_at >= utcnow() - DOUBLE_SUBMIT_WINDOW)
+        .order_by(Property.id.desc()).limit(1))
 
 
 @bp.route("/properties/<int:property_id>/edit", methods=["GET", "POST"])
@@ -312,29 +328,22 @@ def export_enquiries():
     """Download the filtered enquiries as CSV, with contact details masked as on screen."""
     filters = read_filters()
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(["Enquiry", "Received", "Guest", "E-mail", "Phone", "Property", "Occasion", "Event date",
                      "Guests", "Budget", "Status", "Booking value", "First reply"])
     for e in db.session.scalars(filtered_enquiries(filters).options(selectinload(CrmEnquiry.property)).limit(10_000)):
         shown = reveal_contact(e)
-        writer.writerow([cell(v) for v in (
+        writer.writerow((
             e.id, e.created_at.strftime("%Y-%m-%d %H:%M"), e.guest_name, e.guest_email if shown else MASKED,
             (e.guest_phone or "") if shown else MASKED, e.property.title if e.property else "",
             e.event_type or "", e.event_date.isoformat() if e.event_date else "", e.estimated_guests or "",
             e.estimated_budget if e.estimated_budget is not None else "", e.status,
             e.booking_value if e.booking_value is not None else "",
-            e.first_response_at.strftime("%Y-%m-%d %H:%M") if e.first_response_at else "")])
+            e.first_response_at.strftime("%Y-%m-%d %H:%M") if e.first_response_at else ""))
     response = make_response(out.getvalue())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="enquiries-{utcnow():%Y-%m-%d}.csv"'
     return response
-
-
-def cell(value):
-    """Stop a spreadsheet from running what a guest typed as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 @bp.get("/enquiries/unread-count")
@@ -442,27 +451,9 @@ def reply(enquiry_id: int):
     form = ReplyForm()
     if not form.validate_on_submit():
         return detail_page(found, 422, reply_form=form)
-    now = utcnow()
-    title = found.property.title if found.property else "your event"
-    # One line only: a subject is an e-mail header.
-    subject = " ".join((form.subject.data or "").split()) or f"Re: your enquiry about {title}"
-    message = form.message.data.strip()
-    if found.first_response_at is None:
-        if found.status == "new":
-            change_status(found, "contacted", actor=current_user)  # the first reply is the first response
-        else:
-            found.first_response_at = now
-            log_activity("enquiry", found.id, "updated", actor=current_user, reason="Owner replied to the guest",
-                         changed_fields={"first_response_at": {"before": None, "after": now.isoformat()}})
-    found.last_updated_at = now
-    mail.queue(found.guest_email, "owner_reply", enquiry_id=found.id, reply_to=current_user.email,
-               subject=subject, message=message, enquiry=found, owner=current_user, property_title=title)
-    add_interaction(found.contact_id, "email", direction="outbound", initiated_by="owner", subject=subject,
-                    content=message, enquiry_id=found.id, property_id=found.property_id, created_by=current_user,
-                    meta={"reply_to": current_user.email})
-    contact = db.session.get(Contact, found.contact_id)
-    if contact is not None:
-        contact.last_contacted_at = now
+    subject = one_line(form.subject.data) or default_subject(found)
+    send_reply(found, current_user, subject, form.message.data.strip(), "owner_reply", owner=current_user,
+               property_title=found.property.title if found.property else "your event")
     sync.commit()
     if not is_htmx_fragment_request():
         flash(f"Your reply is on its way to {found.guest_name}.", "success")
@@ -478,7 +469,9 @@ def add_private_note(enquiry_id: int):
     form = NoteForm()
     if not form.validate_on_submit():
         return detail_page(found, 422, note_form=form)
-    add_note(found, form.note.data.strip(), actor=current_user)
+    note = form.note.data.strip()
+    if not just_added(found.contact_id, "note", note, by=current_user):  # else a double submit: keep one
+        add_note(found, note, actor=current_user)
     sync.commit()
     if not is_htmx_fragment_request():
         flash("Note saved.", "success")

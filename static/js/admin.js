@@ -1,5 +1,5 @@
 // The admin CRM's few behaviours htmx does not cover: select-all for bulk actions, and the pipeline
-// board's drag-and-drop and keyboard moves. Every move is an ordinary htmx POST of a status change.
+// board's drag-and-drop and keyboard moves (Enter opens a card). Every move is an ordinary htmx POST.
 (function () {
   "use strict";
 
@@ -15,16 +15,38 @@
 
   function moveCard(card, status) {
     if (!card || !status || card.dataset.status === status) return;
-    var values = { status: status, confirm: "yes", view: "board" };
-    if (status === "booked") {
-      var value = window.prompt("Booking value in pounds (leave empty if not known yet)", "");
-      if (value === null) return;
-      values.booking_value = value;
-    } else if (status === "lost") {
-      var reason = window.prompt("Why was it lost? (optional)", "");
-      if (reason === null) return;
-      values.reason = reason;
+    if (status === "booked" || status === "lost") {
+      askThenMove(card, status);
+      return;
     }
+    postMove(card, { status: status });
+  }
+
+  // Booked asks for a value and lost for a reason in a real form (a <dialog>), never window.prompt.
+  function askThenMove(card, status) {
+    var dialog = document.getElementById("board-dialog");
+    var form = document.getElementById("board-dialog-form");
+    form.reset();
+    dialog.querySelector("[data-dialog-guest]").textContent = card.querySelector("a").textContent;
+    dialog.querySelector("[data-dialog-status]").textContent = status;
+    dialog.querySelectorAll("[data-dialog-for]").forEach(function (field) {
+      field.hidden = field.dataset.dialogFor !== status;
+    });
+    dialog.onclose = function () {
+      if (dialog.returnValue !== "save") { card.focus(); return; }
+      var values = { status: status };
+      if (status === "booked") values.booking_value = form.elements.booking_value.value;
+      else values.reason = form.elements.reason.value;
+      postMove(card, values);
+    };
+    dialog.returnValue = "";
+    dialog.showModal();
+    dialog.querySelector('[data-dialog-for="' + status + '"] input').focus();
+  }
+
+  function postMove(card, values) {
+    values.confirm = "yes";
+    values.view = "board";
     var board = document.getElementById("board");
     var filters = JSON.parse(board.dataset.filters || "{}");
     Object.keys(filters).forEach(function (key) { values[key] = filters[key]; });
@@ -69,7 +91,13 @@
   });
   document.addEventListener("keydown", function (event) {
     var card = event.target.closest && event.target.closest(".board-card");
-    if (!card || (event.key !== "ArrowRight" && event.key !== "ArrowLeft")) return;
+    if (card && event.key === "Enter" && event.target === card) {
+      event.preventDefault();
+      window.location.assign(card.querySelector("a").href);
+      return;
+    }
+    // Only the card itself: arrow keys inside its "Move to…" control must not move anything.
+    if (!card || event.target !== card || (event.key !== "ArrowRight" && event.key !== "ArrowLeft")) return;
     var index = BOARD.indexOf(card.dataset.status) + (event.key === "ArrowRight" ? 1 : -1);
     if (index < 0 || index >= BOARD.length) return;
     event.preventDefault();

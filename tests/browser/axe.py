@@ -25,3 +25,20 @@ def assert_accessible(page, context: str | None = None) -> None:
     violations = axe_violations(page, context)
     assert not violations, "axe-core violations on " + page.url + ":\n" + "\n".join(
         f"- {v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"]) for v in violations)
+
+
+WIDTHS = (1280, 375)
+
+
+def assert_accessible_at_both_widths(page, context: str | None = None) -> None:
+    """Run axe at a desktop and a phone width, then put the window back as it was."""
+    original = page.viewport_size
+    try:
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            assert_accessible(page, context)
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px at {width}px wide"
+    finally:
+        if original:
+            page.set_viewport_size(original)

@@ -7,6 +7,7 @@ from crm.extensions import db
 from crm.models import CrmEnquiry
 
 from ..builders import PASSWORD, enquiry_data, make_property
+from .axe import assert_accessible_at_both_widths as check_page
 from .conftest import ARTIFACTS
 
 
@@ -36,14 +37,17 @@ def still_same_page(page) -> bool:
 def test_tabs_are_links_with_history(page, admin, client, live_property):
     enquire(client, live_property, guest_name="Tabitha Guest")
     sign_in(page)
+    check_page(page)
     mark_page(page)
     page.get_by_role("tab", name="Contacts").click()
     expect(page).to_have_url(re.compile(r"tab=contacts"))
     expect(page.get_by_role("tab", name="Contacts")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#panel")).to_contain_text("Tabitha Guest")
+    check_page(page)
     page.get_by_role("tab", name="Properties").click()
     expect(page).to_have_url(re.compile(r"tab=properties"))
     expect(page.locator("#panel")).to_contain_text("Harbour View House")
+    check_page(page)
     assert still_same_page(page)
     page.go_back()
     expect(page).to_have_url(re.compile(r"tab=contacts"))
@@ -51,6 +55,10 @@ def test_tabs_are_links_with_history(page, admin, client, live_property):
     page.reload()
     expect(page.get_by_role("tab", name="Contacts")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#stats")).to_be_visible()
+    for tab in ("Awaiting approval", "Memberships", "Spam quarantine", "Activity log"):
+        page.get_by_role("tab", name=tab).click()
+        expect(page.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
+        check_page(page)
 
 
 def test_active_search_filters_as_you_type(page, admin, client, live_property):
@@ -63,6 +71,7 @@ def test_active_search_filters_as_you_type(page, admin, client, live_property):
     expect(page.locator("#panel tbody tr")).to_have_count(1)
     expect(page.locator("#panel")).to_contain_text("Anwen Archer")
     expect(page.locator("#list-count")).to_contain_text("1 of 2 enquiries")
+    check_page(page)
 
 
 def test_inline_status_edit_updates_row_and_stat_cards(page, admin, client, live_property):
@@ -71,18 +80,47 @@ def test_inline_status_edit_updates_row_and_stat_cards(page, admin, client, live
     mark_page(page)
     row = page.locator(f"#enquiry-{enquiry_id}")
     expect(page.locator('[data-status-count="contacted"]')).to_have_text("Contacted 0")
+    row.get_by_role("button", name="Change").click()
+    expect(row.get_by_label("Status")).to_be_focused()
+    check_page(page)
     row.get_by_label("Status").select_option("contacted")
+    row.get_by_role("button", name="Save").click()
+    expect(row.locator(".badge--contacted")).to_have_text("Contacted")
+    expect(row.get_by_role("button", name="Change")).to_be_focused()
     expect(page.locator('[data-status-count="contacted"]')).to_have_text("Contacted 1")
     expect(page.locator('[data-status-count="new"]')).to_have_text("New 0")
+    row.get_by_role("button", name="Change").click()
     row.get_by_label("Status").select_option("booked")
     row.get_by_label("Booking value (£)").fill("2450")
+    row.get_by_label("Priority").select_option("high")
     row.get_by_role("button", name="Save").click()
     expect(row).to_contain_text("£2,450")
+    expect(row.locator(".badge--high")).to_have_text("High")
     expect(page.locator('[data-status-count="booked"]')).to_have_text("Booked 1")
     expect(page.locator('[data-stat="conversion"]')).to_have_text("100.0%")
+    check_page(page)
     assert still_same_page(page)
     db.session.rollback()
     assert db.session.get(CrmEnquiry, enquiry_id).status == "booked"
+
+
+def test_arrow_keys_in_the_status_editor_commit_nothing(page, admin, client, live_property):
+    enquiry_id = enquire(client, live_property, guest_name="Nerys Negotiating")
+    db.session.rollback()
+    enquiry = db.session.get(CrmEnquiry, enquiry_id)
+    enquiry.status = "negotiating"
+    db.session.commit()
+    sign_in(page)
+    row = page.locator(f"#enquiry-{enquiry_id}")
+    row.get_by_role("button", name="Change").press("Enter")
+    expect(row.get_by_label("Status")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(500)
+    db.session.rollback()
+    assert db.session.get(CrmEnquiry, enquiry_id).status == "negotiating"
+    row.get_by_role("button", name="Cancel").click()
+    expect(row.locator(".badge--negotiating")).to_have_text("Negotiating")
 
 
 def test_board_moves_by_keyboard_and_by_drag(page, admin, client, live_property):
@@ -91,6 +129,7 @@ def test_board_moves_by_keyboard_and_by_drag(page, admin, client, live_property)
     sign_in(page)
     page.get_by_role("tab", name="Pipeline board").click()
     expect(page.locator('[data-count="new"]')).to_have_text("2")
+    check_page(page)
     card = page.locator(f'.board-card[data-id="{second}"]')
     card.focus()
     page.keyboard.press("ArrowRight")
@@ -114,11 +153,13 @@ def test_bulk_action_confirms_then_changes(page, admin, client, live_property):
     page.get_by_label("Action").select_option("status:negotiating")
     page.get_by_role("button", name="Apply…").click()
     expect(page.locator("#bulk-dialog")).to_contain_text("this will change 2 enquiries")
+    check_page(page)
     page.get_by_role("button", name="Yes, change 2").click()
     expect(page.locator("#bulk-dialog")).to_contain_text("2 enquiries changed")
+    check_page(page)
     expect(page.locator('[data-status-count="negotiating"]')).to_have_text("Negotiating 2")
-    expect(page.locator(f"#enquiry-{ids[0]}").get_by_label("Status")).to_have_value("negotiating")
-    expect(page.locator(f"#enquiry-{ids[2]}").get_by_label("Status")).to_have_value("new")
+    expect(page.locator(f"#enquiry-{ids[0]} .badge--negotiating")).to_be_visible()
+    expect(page.locator(f"#enquiry-{ids[2]} .badge--new")).to_be_visible()
 
 
 def test_csv_download_matches_the_view(page, admin, client, owner, live_property):
@@ -148,3 +189,4 @@ def test_screenshots_desktop_and_phone(page, admin, client, live_property):
     contact_link.click()
     expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
     page.screenshot(path=ARTIFACTS / "admin-contact-phone.png", full_page=True)
+    check_page(page)

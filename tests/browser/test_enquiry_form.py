@@ -8,12 +8,14 @@ from sqlalchemy import select
 from crm.extensions import db
 from crm.models import CrmEnquiry
 
+from .axe import assert_accessible_at_both_widths as check_page
 from .conftest import ARTIFACTS
 
 
 def test_guest_fixes_a_mistake_and_sends_an_enquiry(page, live_property):
     page.goto(f"/properties/{live_property.id}")
     expect(page.get_by_role("heading", name="Harbour View House")).to_be_visible()
+    check_page(page)
     page.get_by_label("Your name").fill("Nia Roberts")
     page.get_by_label("E-mail address").fill("nia@@example")
     page.get_by_label("Occasion").select_option("wedding")
@@ -25,9 +27,11 @@ def test_guest_fixes_a_mistake_and_sends_an_enquiry(page, live_property):
     expect(page.get_by_label("Your name")).to_have_value("Nia Roberts")
     expect(page.get_by_label("Message")).to_have_value("A small wedding party for the weekend.")
     expect(page.get_by_label("E-mail address")).to_have_attribute("aria-invalid", "true")
+    check_page(page)
     page.get_by_label("E-mail address").fill("nia@example.com")
     page.get_by_label("E-mail address").press("Enter")
     expect(page.get_by_role("heading", name="Thank you, Nia")).to_be_visible()
+    check_page(page)
     expect(page).to_have_url(re.compile(rf"/properties/{live_property.id}$"))
     db.session.rollback()
     enquiry = db.session.scalar(select(CrmEnquiry))

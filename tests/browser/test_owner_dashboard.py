@@ -15,6 +15,7 @@ from crm.extensions import db
 from crm.models import Contact, CrmEnquiry, Interaction, Membership, Property, utcnow
 
 from ..builders import PASSWORD, enquiry_data, make_membership, make_property
+from .axe import assert_accessible_at_both_widths as check_page
 from .conftest import ARTIFACTS
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -51,9 +52,11 @@ def sign_in(page, email: str) -> None:
 def test_owner_lists_a_property_then_replies_and_books_an_enquiry(page, live_server, owner, live_property):
     make_membership(owner, "gold")  # a listing goes for approval only with a paid membership
     sign_in(page, owner.email)
+    check_page(page)
 
     # A listing, with a mistake first.
     page.get_by_role("link", name="Add a listing").first.click()
+    check_page(page)
     page.get_by_label("Title").fill("Orchard Barn")
     page.get_by_label("Location").fill("Ludlow, Shropshire")
     page.get_by_label("Bedrooms").fill("5")
@@ -62,12 +65,14 @@ def test_owner_lists_a_property_then_replies_and_books_an_enquiry(page, live_ser
     page.get_by_label("Price per night (£)").fill("450")
     page.get_by_role("button", name="Save as draft").click()
     expect(page.get_by_text("Enter the bathrooms as a whole number.")).to_be_visible()
+    check_page(page)
     expect(page.get_by_label("Title")).to_have_value("Orchard Barn")
     page.get_by_label("Bathrooms").fill("3")
     page.get_by_role("button", name="Save as draft").click()
     expect(page).to_have_url(f"{live_server.url}/owner-dashboard/properties")
     listing = page.locator(".listing", has_text="Orchard Barn")
     expect(listing.locator(".badge")).to_have_text("Draft")
+    check_page(page)
     listing.get_by_role("button", name="Submit for approval").click()
     listing = page.locator(".listing", has_text="Orchard Barn")
     expect(listing.locator(".badge")).to_have_text("Pending approval")
@@ -79,15 +84,18 @@ def test_owner_lists_a_property_then_replies_and_books_an_enquiry(page, live_ser
     page.get_by_role("navigation", name="Owner dashboard").get_by_role("link", name="Enquiries").click()
     row = page.locator(f"#enquiry-{enquiry_id}")
     expect(row.get_by_text("Unread")).to_be_visible()
+    check_page(page)
     row.get_by_role("link", name="Hannah Guest").click()
     expect(page.get_by_role("heading", name="Hannah Guest")).to_be_visible()
     expect(page.get_by_text("Could we book the whole house for my mum's 60th?").first).to_be_visible()
+    check_page(page)
 
     # Reply: it lands on the timeline and counts as the first response.
     page.get_by_label("Your reply").fill("Hello Hannah, the house is free that weekend. Shall I hold it for you?")
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_text("You replied by e-mail")).to_be_visible()
     expect(page.locator("#current-status .badge")).to_have_text("Contacted")
+    check_page(page)
 
     # Back on the list, book it inline with a value; the row updates without a reload.
     page.get_by_role("navigation", name="Owner dashboard").get_by_role("link", name="Enquiries").click()
@@ -99,6 +107,7 @@ def test_owner_lists_a_property_then_replies_and_books_an_enquiry(page, live_ser
     expect(row.locator("select")).to_be_visible()
     row.get_by_label("Status", exact=True).select_option("booked")
     row.get_by_label("Booking value (£)").fill("2400")
+    check_page(page)
     row.get_by_role("button", name="Save").click()
     row = page.locator(f"#enquiry-{enquiry_id}")
     expect(row.locator(".badge--booked")).to_have_text("Booked")
@@ -125,6 +134,7 @@ def test_inline_status_error_stays_in_the_row(page, live_server, owner, live_pro
     row.get_by_label("Booking value (£)").fill("lots")
     row.get_by_role("button", name="Save").click()
     expect(row.get_by_text("Enter the booking value as an amount in pounds.")).to_be_visible()
+    check_page(page)
     row.get_by_role("button", name="Cancel").click()
     expect(row.locator(".badge--new")).to_have_text("New")
 
@@ -142,6 +152,7 @@ def test_search_filters_as_you_type_and_keeps_the_url(page, live_server, owner, 
     expect(page.locator(".enquiry-row")).to_have_count(1)
     page.get_by_text("Negotiating", exact=True).click()
     expect(page.get_by_text("No enquiries match these filters.")).to_be_visible()
+    check_page(page)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
+from .axe import assert_accessible_at_both_widths as check_page
 from .conftest import ARTIFACTS
 
 PASSWORD = "a long enough password"
@@ -28,6 +29,7 @@ def test_owner_signs_up_after_fixing_a_mistake_then_signs_out_and_in(page):
     page.goto("/")
     page.get_by_role("link", name="List your property").first.click()
     expect(page).to_have_url(re.compile(r"/owner-sign-up$"))
+    check_page(page)
 
     fill_signup(page, confirm="not the same password")
     page.get_by_role("button", name="Create account").click()
@@ -35,6 +37,7 @@ def test_owner_signs_up_after_fixing_a_mistake_then_signs_out_and_in(page):
     expect(page.get_by_role("alert")).to_contain_text("Please correct the highlighted fields.")
     expect(page.get_by_label("First name")).to_have_value("Amara")
     expect(page.get_by_label("Business name")).to_have_value("Okafor Stays")
+    check_page(page)
     expect(page).to_have_url(re.compile(r"/owner-sign-up$"))
 
     page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -46,8 +49,10 @@ def test_owner_signs_up_after_fixing_a_mistake_then_signs_out_and_in(page):
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You have signed out.")).to_be_visible()
+    check_page(page)
     page.goto("/owner-dashboard")
     expect(page).to_have_url(re.compile(r"/login"))
+    check_page(page)
 
     page.get_by_label("E-mail address").fill("Amara@Okafor-Stays.example")
     page.get_by_label("Password").fill(PASSWORD)
@@ -69,6 +74,7 @@ def test_signup_without_csrf_token_is_refused(page):
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/login"))
+    check_page(page)
 
 
 def test_phone_visitor_reaches_signup_through_the_menu(browser, live_server, live_property):

@@ -9,6 +9,7 @@ from crm.extensions import db
 from crm.models import CrmEnquiry, CrmProperty, User
 
 from ..builders import PASSWORD, make_membership
+from .axe import assert_accessible_at_both_widths as check_page
 
 
 def test_owner_admin_and_guest_side_by_side(browser, live_server, admin):
@@ -48,12 +49,15 @@ def test_owner_admin_and_guest_side_by_side(browser, live_server, admin):
     admin_tab.get_by_role("button", name="Sign in").click()
     admin_tab.get_by_role("tab", name="Awaiting approval").click()
     waiting = admin_tab.locator("tr", has_text="Cliff Top Lodge")
+    check_page(admin_tab)
     waiting.get_by_role("button", name="Approve").click()
     expect(admin_tab.get_by_text("Approved: Cliff Top Lodge is live.")).to_be_visible()
+    check_page(admin_tab)
     expect(admin_tab.locator('[data-status-count="booked"]')).to_have_text("Booked 0")
 
     # A guest finds it on the home page and enquires.
     guest_tab.goto("/")
+    check_page(guest_tab)
     guest_tab.get_by_role("link", name=re.compile("Cliff Top Lodge")).click()
     guest_tab.get_by_label("Your name").fill("Gwen Guest")
     guest_tab.get_by_label("E-mail address").fill("gwen@example.com")
