@@ -1,7 +1,9 @@
-"""Benchmark the app on the large data set: p50 and p95 latency of named HTTP requests.
+"""Benchmark the app on the large data set against bare-Flask floors on the same database.
 
-Builds (or reuses) a large SQLite database, serves it with gunicorn on a free local port,
-signs in as the demo admin and times each request in REQUESTS, using only the standard library.
+Builds (or reuses) a large SQLite database, serves the app and the floor app (bench/floor.py) with
+gunicorn on free local ports, signs in as the demo admin and owner, and for each request measures
+single-client latency (p50, p95) and throughput with concurrent clients, each as a ratio to its
+floor. With --database-url it does the same on PostgreSQL and prints the PostgreSQL/SQLite ratios.
 Run from the project root: `.venv/bin/python bench/run.py` (see bench/README.md).
 """
 from __future__ import annotations
@@ -15,9 +17,9 @@ import re
 import secrets
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -29,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "demo-admin-pass"
+OWNER_EMAIL, OWNER_PASSWORD = "owner@example.com", "demo-owner-pass"
 RUN_ID = secrets.token_hex(4)
 
 
@@ -89,6 +92,7 @@ REQUESTS: list[tuple[str, str, str, Body]] = [
     ("CRM full page", "GET", "/admin/crm", None),
     ("stat cards", "GET", f"{HX}/admin/crm/stats", None),
     ("enq tab", "GET", tab("enquiries"), None),
+    ("enq 50 rows", "GET", tab("enquiries", "size=50"), None),
     ("enq last page", "GET", tab("enquiries", "before=end"), None),
     ("enq status", "GET", tab("enquiries", "status=new"), None),
     ("enq status last", "GET", tab("enquiries", "status=booked&before=end"), None),
@@ -143,6 +147,22 @@ REQUESTS: list[tuple[str, str, str, Body]] = [
     ("API new enquiries", "GET", "/api/crm/enquiries?status=new", None),
     ("API change status", "PUT", "/api/crm/enquiries", status_body),
 ]
+# The same, signed in as the demo owner.
+OWNER_REQUESTS: list[tuple[str, str, str, Body]] = [
+    ("owner dashboard", "GET", "/owner-dashboard", None),
+    ("owner enquiries", "GET", "/owner-dashboard/enquiries", None),
+    ("owner enq new", "GET", f"{HX}/owner-dashboard/enquiries?status=new", None),
+    ("owner properties", "GET", "/owner-dashboard/properties", None),
+]
+# Each request's floor: writes against a bare insert-and-commit, pages against a bare 50-row Jinja table.
+FLOOR_REQUESTS: list[tuple[str, str, str, Body]] = [
+    ("floor insert", "POST", "/insert", {}),
+    ("floor table", "GET", "/table", None),
+]
+
+
+def floor_of(method: str) -> str:
+    return "floor table" if method == "GET" else "floor insert"
 
 
 # --- Database and server ----------------------------------------------------------------------
@@ -166,13 +186,28 @@ def ensure_database(path: Path, timeout: float) -> None:
     print(f"Built in {time.perf_counter() - started:.1f} s")
 
 
-def pick_ids(path: Path) -> Context:
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        live = conn.execute("SELECT id FROM properties WHERE status = 'live' ORDER BY id LIMIT 1").fetchone()
-        open_enquiries = conn.execute("SELECT id FROM crm_enquiries WHERE status IN ('contacted', 'negotiating') "
-                                      "ORDER BY id DESC LIMIT 2").fetchall()
-        busiest = conn.execute("SELECT id, owner_id FROM crm_properties ORDER BY enquiry_count DESC LIMIT 1").fetchone()
-        guest = conn.execute("SELECT contact_id FROM crm_enquiries ORDER BY id DESC LIMIT 1").fetchone()
+def sqlalchemy_url(url: str) -> str:
+    # The app normalises postgres:// URLs to psycopg 3 the same way (crm/config.py).
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def prepare(url: str) -> Context:
+    """Create the floor's table and pick the ids that request paths refer to."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(sqlalchemy_url(url))
+    key = "INTEGER PRIMARY KEY" if engine.dialect.name == "sqlite" else "SERIAL PRIMARY KEY"
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TABLE IF NOT EXISTS bench_floor (id {key}, payload VARCHAR(20), created_at TIMESTAMP)"))
+        live = conn.execute(text("SELECT id FROM properties WHERE status = 'live' ORDER BY id LIMIT 1")).first()
+        open_enquiries = conn.execute(text("SELECT id FROM crm_enquiries WHERE status IN ('contacted', 'negotiating') "
+                                           "ORDER BY id DESC LIMIT 2")).all()
+        busiest = conn.execute(text("SELECT id, owner_id FROM crm_properties ORDER BY enquiry_count DESC LIMIT 1")).first()
+        guest = conn.execute(text("SELECT contact_id FROM crm_enquiries ORDER BY id DESC LIMIT 1")).first()
+    engine.dispose()
     if not live or len(open_enquiries) < 2 or not busiest or not guest:
         sys.exit("The database has no live property or open enquiry; is it a seeded database?")
     return Context(live_property_id=live[0], enquiry_id=open_enquiries[0][0], crm_property_id=busiest[0],
@@ -185,13 +220,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(db_path: Path, workers: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_server(module: str, url: str, workers: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """Serve `module` (the app, or the floor) with gunicorn on a free port, on the database at `url`."""
     port = free_port()
-    env = os.environ | {"DATABASE_URL": f"sqlite:///{db_path}", "SECRET_KEY": secrets.token_urlsafe(32),
-                        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    # Every benchmark enquiry comes from 127.0.0.1: without a per-IP limit they are all real enquiries
+    # (stored, synced and e-mailed), not spam after the first sixty.
+    env = os.environ | {"DATABASE_URL": url, "BENCH_DATABASE_URL": sqlalchemy_url(url),
+                        "SECRET_KEY": secrets.token_urlsafe(32), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+                        "SPAM_MAX_PER_IP_HOUR": str(10**9)}
     log = open(log_path, "w")
     server = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "60", "app:app"],
+        [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "60",
+         "--no-control-socket", module],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return server, f"http://127.0.0.1:{port}"
 
@@ -243,27 +283,27 @@ class Client:
         except urllib.error.HTTPError as error:
             return error.code, error.read()
 
-    def wait_until_up(self, server: subprocess.Popen, seconds: float) -> None:
+    def wait_until_up(self, server: subprocess.Popen, seconds: float, path: str) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if server.poll() is not None:
                 raise RuntimeError("gunicorn exited while starting")
             try:
-                self.request("GET", "/login")
+                self.request("GET", path)
                 return
             except OSError:
                 time.sleep(0.3)
         raise RuntimeError(f"gunicorn did not answer within {seconds:.0f} s")
 
-    def sign_in(self, email: str, password: str) -> None:
+    def sign_in(self, email: str, password: str, landing: str) -> None:
         status, page = self.request("GET", "/login")
         token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page)
         form = {"email": email, "password": password, "csrf_token": token.group(1).decode() if token else ""}
         status, _ = self.request("POST", "/login", form=form)
-        if status != 302:
+        if status not in (302, 303):
             raise RuntimeError(f"Signing in as {email} answered {status}, not a redirect")
         # The token for JSON writes is the session's, from any page's <meta name="csrf-token">.
-        status, page = self.request("GET", "/admin/crm")
+        status, page = self.request("GET", landing)
         meta = re.search(rb'<meta name="csrf-token" content="([^"]+)"', page)
         self.csrf_token = meta.group(1).decode() if meta else ""
 
@@ -278,87 +318,183 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
-def measure(client: Client, ctx: Context, times: int, deadline: float, counter: itertools.count) -> list[dict]:
-    rows = []
-    for name, method, template, body in REQUESTS:
-        path = template.format(**vars(ctx))
-        row = {"name": name, "request": f"{method} {path}", "ok": 0, "errors": 0, "statuses": set(), "ms": [],
-               "note": ""}
-        rows.append(row)
-        for i in range(times + 1):  # the first call warms up and is not timed
-            if time.monotonic() > deadline:
-                row["note"] = "stopped: time budget used up"
-                break
-            form = None
-            if isinstance(body, Form):
-                fields = body.fields
-                payload, form = None, fields(next(counter), ctx) if callable(fields) else fields
-            else:
-                payload = body(next(counter), ctx) if callable(body) else body
-            started = time.perf_counter()
+def call(client: Client, method: str, path: str, body: Body, ctx: Context, counter: itertools.count) -> tuple[int, bytes]:
+    form = None
+    if isinstance(body, Form):
+        fields = body.fields
+        payload, form = None, fields(next(counter), ctx) if callable(fields) else fields
+    else:
+        payload = body(next(counter), ctx) if callable(body) else body
+    return client.request(method, path, body=payload, form=form)
+
+
+def time_request(client: Client, request: tuple, ctx: Context, times: int, deadline: float,
+                 counter: itertools.count) -> dict:
+    """Single-client latency: one warm-up call, then `times` timed calls one after another."""
+    name, method, template, body = request
+    path = template.format(**vars(ctx))
+    row = {"name": name, "method": method, "request": f"{method} {path}", "ok": 0, "errors": 0, "statuses": set(),
+           "ms": [], "bytes": 0, "rps": None, "note": ""}
+    for i in range(times + 1):
+        if time.monotonic() > deadline:
+            row["note"] = "stopped: time budget used up"
+            break
+        started = time.perf_counter()
+        try:
+            status, content = call(client, method, path, body, ctx, counter)
+        except OSError as error:  # includes timeouts
+            row["errors"] += 1
+            row["note"] = f"{type(error).__name__}: {error}"[:60]
+            continue
+        elapsed = (time.perf_counter() - started) * 1000
+        row["statuses"].add(status)
+        if status in (404, 405) and i == 0:
+            row["errors"] += 1
+            row["note"] = f"missing endpoint ({status})"
+            break
+        if status >= 400:
+            row["errors"] += 1
+            continue
+        row["bytes"] = len(content)
+        if i:
+            row["ok"] += 1
+            row["ms"].append(elapsed)
+    return row
+
+
+def throughput(clients: list[Client], request: tuple, ctx: Context, seconds: float, counter: itertools.count) -> float:
+    """Requests answered per second with every client calling in a loop for `seconds`."""
+    name, method, template, body = request
+    path = template.format(**vars(ctx))
+    done = [0] * len(clients)
+    stop_at = time.monotonic() + seconds
+
+    def loop(n: int, client: Client) -> None:
+        while time.monotonic() < stop_at:
             try:
-                status, _ = client.request(method, path, body=payload, form=form)
-            except OSError as error:  # includes timeouts
-                row["errors"] += 1
-                row["note"] = f"{type(error).__name__}: {error}"[:60]
+                status, _ = call(client, method, path, body, ctx, counter)
+            except OSError:
                 continue
-            elapsed = (time.perf_counter() - started) * 1000
-            row["statuses"].add(status)
-            if status in (404, 405) and i == 0:
-                row["errors"] += 1
-                row["note"] = f"missing endpoint ({status})"
-                break
-            if status >= 400:
-                row["errors"] += 1
-                continue
-            if i:
-                row["ok"] += 1
-                row["ms"].append(elapsed)
+            if status < 400:
+                done[n] += 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=loop, args=(n, c)) for n, c in enumerate(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.monotonic() - started)
+
+
+def measure(clients: list[Client], requests: list[tuple], ctx: Context, args, deadline: float,
+            counter: itertools.count) -> list[dict]:
+    rows = []
+    for request in requests:
+        row = time_request(clients[0], request, ctx, args.times, deadline, counter)
+        if args.seconds > 0 and row["ok"] and time.monotonic() < deadline:
+            row["rps"] = throughput(clients, request, ctx, args.seconds, counter)
+        rows.append(row)
     return rows
 
 
-def print_table(rows: list[dict]) -> None:
-    header = f"{'name':<20} {'request':<60} {'n':>4} {'err':>4} {'p50 ms':>8} {'p95 ms':>8}  status / note"
+def p50(row: dict) -> float | None:
+    return percentile(row["ms"], 50) if row["ms"] else None
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:6.2f}" if a and b else f"{'-':>6}"
+
+
+def print_table(title: str, rows: list[dict], floors: dict[str, dict]) -> None:
+    """Latency and throughput per request, each against its floor (x floor: p50 / floor p50; rps / floor rps)."""
+    print(f"\n== {title}")
+    header = (f"{'name':<20} {'request':<52} {'n':>4} {'err':>3} {'p50 ms':>7} {'p95 ms':>7} {'p50 x':>6} "
+              f"{'rps':>7} {'rps %':>6} {'KiB':>5}  status / note")
     print(header)
     print("-" * len(header))
     for row in rows:
-        p50 = f"{percentile(row['ms'], 50):8.1f}" if row["ms"] else f"{'-':>8}"
-        p95 = f"{percentile(row['ms'], 95):8.1f}" if row["ms"] else f"{'-':>8}"
+        floor = floors.get(floor_of(row["method"])) if not row["name"].startswith("floor") else None
+        median = p50(row)
+        p95 = percentile(row["ms"], 95) if row["ms"] else None
+        rps = row["rps"]
+        rps_share = f"{100 * rps / floor['rps']:5.0f}%" if floor and rps and floor["rps"] else f"{'-':>6}"
         statuses = ",".join(str(s) for s in sorted(row["statuses"]))
-        print(f"{row['name']:<20} {row['request'].replace(HX, '')[:60]:<60} {row['ok']:>4} {row['errors']:>4} {p50} {p95}  "
-              f"{statuses} {row['note']}".rstrip())
+        print(f"{row['name']:<20} {row['request'].replace(HX, '')[:52]:<52} {row['ok']:>4} {row['errors']:>3} "
+              f"{median or 0:7.1f} {p95 or 0:7.1f} {ratio(median, p50(floor) if floor else None)} "
+              f"{rps or 0:7.1f} {rps_share} {row['bytes'] / 1024:5.0f}  {statuses} {row['note']}".rstrip())
+
+
+def print_comparison(sqlite_rows: list[dict], pg_rows: list[dict]) -> None:
+    print("\n== PostgreSQL / SQLite, per request (p50 and p95 latency ratio; throughput ratio)")
+    print(f"{'name':<20} {'p50':>6} {'p95':>6} {'rps':>6}")
+    for lite, pg in zip(sqlite_rows, pg_rows):
+        p95s = [percentile(r["ms"], 95) if r["ms"] else None for r in (pg, lite)]
+        print(f"{lite['name']:<20} {ratio(p50(pg), p50(lite))} {ratio(*p95s)} {ratio(pg['rps'], lite['rps'])}")
+
+
+def run_target(label: str, url: str, args, log_stem: Path) -> list[dict]:
+    """Measure the floors, the admin requests and the owner requests on one database."""
+    ctx = prepare(url)
+    counter = itertools.count()
+    deadline = time.monotonic() + args.budget
+    servers = []
+    try:
+        floor_server, floor_base = start_server("bench.floor:app", url, args.workers, log_stem.with_suffix(".floor.log"))
+        servers.append(floor_server)
+        app_server, app_base = start_server("app:app", url, args.workers, log_stem.with_suffix(".gunicorn.log"))
+        servers.append(app_server)
+        floor_clients = [Client(floor_base, args.timeout) for _ in range(args.clients)]
+        floor_clients[0].wait_until_up(floor_server, 60, "/table")
+        admins = [Client(app_base, args.timeout) for _ in range(args.clients)]
+        owners = [Client(app_base, args.timeout) for _ in range(args.clients)]
+        admins[0].wait_until_up(app_server, 60, "/login")
+        for client in admins:
+            client.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD, "/admin/crm")
+        for client in owners:
+            client.sign_in(OWNER_EMAIL, OWNER_PASSWORD, "/owner-dashboard")
+        print(f"\n{label}: app and floor on gunicorn -w {args.workers}; {args.times} timed calls per request, "
+              f"then {args.clients} clients for {args.seconds:g} s")
+        floors = measure(floor_clients, FLOOR_REQUESTS, ctx, args, deadline, counter)
+        rows = floors + measure(admins, selected(REQUESTS, args.only), ctx, args, deadline, counter)
+        rows += measure(owners, selected(OWNER_REQUESTS, args.only), ctx, args, deadline, counter)
+    finally:
+        for server in servers:
+            stop_server(server)
+    print_table(label, rows, {row["name"]: row for row in floors})
+    return rows
+
+
+def selected(requests: list[tuple], only: str | None) -> list[tuple]:
+    return [r for r in requests if not only or re.search(only, r[0])]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=ROOT / "bench" / "large.db",
                         help="SQLite database file; seeded with the large data set if absent")
-    parser.add_argument("-n", "--times", type=int, default=50, help="timed calls per request (default 50)")
+    parser.add_argument("--database-url", help="also measure on this (seeded) PostgreSQL database and compare")
+    parser.add_argument("-n", "--times", type=int, default=50, help="timed single-client calls per request (default 50)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients for throughput (default 8)")
+    parser.add_argument("--seconds", type=float, default=3, help="seconds of throughput per request; 0 skips it")
+    parser.add_argument("--only", help="measure only requests whose name matches this regular expression")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--timeout", type=float, default=15, help="seconds allowed per request (default 15)")
-    parser.add_argument("--budget", type=float, default=600, help="seconds allowed for all requests (default 600)")
+    parser.add_argument("--budget", type=float, default=1200, help="seconds allowed per database (default 1200)")
     parser.add_argument("--seed-timeout", type=float, default=1800, help="seconds allowed to build the database")
     args = parser.parse_args(argv)
 
     db_path = args.db.resolve()
     ensure_database(db_path, args.seed_timeout)
-    ctx = pick_ids(db_path)
-    log_path = db_path.with_suffix(".gunicorn.log")
-    server, base = start_server(db_path, args.workers, log_path)
-    try:
-        client = Client(base, args.timeout)
-        client.wait_until_up(server, 60)
-        client.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
-        print(f"gunicorn -w {args.workers} at {base}, signed in as {ADMIN_EMAIL}; "
-              f"{args.times} timed calls per request\n")
-        started = time.monotonic()
-        rows = measure(client, ctx, args.times, started + args.budget, itertools.count())
-        print_table(rows)
-        print(f"\n{sum(r['ok'] for r in rows)} timed requests in {time.monotonic() - started:.1f} s "
-              f"(server log: {log_path})")
-    finally:
-        stop_server(server)
-    return 1 if any(r["errors"] for r in rows) else 0
+    started = time.monotonic()
+    rows = run_target("SQLite", f"sqlite:///{db_path}", args, db_path)
+    all_rows = list(rows)
+    if args.database_url:
+        pg_rows = run_target("PostgreSQL", args.database_url, args, db_path.with_name(db_path.stem + "-pg"))
+        print_comparison(rows, pg_rows)
+        all_rows += pg_rows
+    print(f"\nMeasured in {time.monotonic() - started:.0f} s; server logs next to {db_path}")
+    return 1 if any(r["errors"] for r in all_rows) else 0
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .cli import register_cli
     register_cli(app)
 
+    from .mail import register_deliverer
+    register_deliverer(app)
+
     if not app.debug and not app.testing:
         app.logger.setLevel(logging.INFO)
     return app
@@ -104,8 +107,10 @@ def register_blueprints(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from . import formatting
     from .htmx import url_with
+    from .urls import url_for
 
     app.jinja_env.globals["url_with"] = url_with
+    app.jinja_env.globals["url_for"] = url_for
     app.jinja_env.filters["money"] = formatting.money
     app.jinja_env.filters["datetime"] = formatting.datetime_format
     app.jinja_env.filters["date"] = formatting.date_format

@@ -57,6 +57,13 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Stay & Celebrate <hello@stayandcelebrate.example>"),
+        "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", "10")),
+        # Each app process sends queued mail from a background thread, so no request waits for SMTP.
+        "MAIL_IN_BACKGROUND": _bool("MAIL_IN_BACKGROUND", True),
+        "MAIL_POLL_SECONDS": float(os.environ.get("MAIL_POLL_SECONDS", "15")),
+        # A crashed deliverer's claim lapses within this; with the poll, its mail goes out within a minute.
+        "MAIL_CLAIM_SECONDS": int(os.environ.get("MAIL_CLAIM_SECONDS", "45")),
+        "ACK_MAX_PER_HOUR": int(os.environ.get("ACK_MAX_PER_HOUR", "3")),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "").rstrip("/"),

@@ -1,7 +1,13 @@
 """Engine tuning: SQLite in WAL mode with write transactions that queue for the lock."""
 from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import NullType
+
+from .extensions import db
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -43,3 +49,46 @@ def will_write() -> None:
         request.environ["crm.db_write"] = True
     else:
         g.db_write = True
+
+
+def insert_or_ignore(model, **values) -> bool:
+    """Insert one row unless it clashes with a unique key (ON CONFLICT DO NOTHING); say whether it went in.
+
+    Unlike a look-up followed by an insert, this is safe when two transactions insert the same key at once:
+    PostgreSQL makes the second wait for the first and then do nothing.
+    """
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    # RETURNING rather than rowcount, which PostgreSQL's driver leaves at -1 for such an insert.
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing().returning(*model.__table__.primary_key)
+    return db.session.execute(statement).first() is not None
+
+
+class likely(FunctionElement):
+    """A condition most rows meet, so an ordered, limited select should walk its order, not this column's index.
+
+    SQLite has no statistics on value ranges (no STAT4) and guesses any range narrow; likelihood() corrects
+    the guess, only in a select with an ORDER BY (a count is still best read through the column's index).
+    PostgreSQL plans from its own statistics and gets the bare condition.
+    """
+
+    # Typed as a bare condition: a Boolean type would make SQLite's WHERE read "... = 1" and hide the index.
+    type = NullType()
+    inherit_cache = True
+    name = "likely"
+
+    def __init__(self, condition):
+        super().__init__(condition)
+
+
+@compiles(likely)
+def _likely_plain(element, compiler, **kw):
+    return compiler.process(list(element.clauses)[0], **kw)
+
+
+@compiles(likely, "sqlite")
+def _likely_sqlite(element, compiler, **kw):
+    condition = compiler.process(list(element.clauses)[0], **kw)
+    select = compiler.stack[-1].get("selectable") if compiler.stack else None
+    if select is None or not getattr(select, "_order_by_clauses", ()):
+        return condition
+    return f"likelihood({condition}, 0.9)"

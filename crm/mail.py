@@ -1,28 +1,42 @@
-"""The e-mail outbox: messages are queued with the write that causes them and sent after commit.
+"""The e-mail outbox: messages are rendered and queued with the write that causes them and sent
+off the request path, each exactly once.
 
-A message that cannot be delivered stays pending with its error; `flask crm sync` retries it.
-With no MAIL_SERVER configured (local use), messages are printed to the log and kept.
+A deliverer claims a batch of pending messages with a lease (one conditional UPDATE, so no two
+deliverers can hold one message), sends them and marks each one sent. A message that cannot be
+delivered is released with its error for the next attempt; a crashed deliverer's claim lapses when
+its lease ends. Deliverers: a background thread in every app process (woken after each commit that
+queued mail, and every MAIL_POLL_SECONDS otherwise), `flask crm sync` and the daily job.
+With no MAIL_SERVER configured (local use), messages are printed to the log and marked sent.
 """
 from __future__ import annotations
 
+import os
+import secrets
 import smtplib
 import sys
+import threading
+import time
+from datetime import timedelta
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 
-from flask import current_app, render_template
-from sqlalchemy import select, update
+from flask import Flask, current_app, render_template
+from sqlalchemy import func, or_, select, update
 
+from .database import will_write
 from .extensions import db
 from .formatting import one_line
 from .models import EmailMessage, utcnow
+
+BATCH_SIZE = 20
+MESSAGE_ID_DOMAIN = "stayandcelebrate.example"
 
 
 def queue(to: str, template: str, *, dedupe_key: str | None = None, enquiry_id: int | None = None,
           reply_to: str | None = None, **context) -> EmailMessage | None:
     """Queue a message rendered from templates/email/<template>.{txt,html}; once per dedupe_key."""
     if dedupe_key is not None:
-        existing = db.session.scalar(select(EmailMessage).where(EmailMessage.dedupe_key == dedupe_key))
+        existing = db.session.scalar(select(EmailMessage.id).where(EmailMessage.dedupe_key == dedupe_key))
         if existing is not None:
             return None
     context.setdefault("base_url", current_app.config["PUBLIC_BASE_URL"])
@@ -32,11 +46,19 @@ def queue(to: str, template: str, *, dedupe_key: str | None = None, enquiry_id: 
     subject, _, body = text.partition("\n")
     message = EmailMessage(
         to_address=to, subject=subject.removeprefix("Subject:").strip(), text_body=body.strip() + "\n",
-        html_body=html, reply_to=reply_to, dedupe_key=dedupe_key, enquiry_id=enquiry_id,
+        html_body=html, reply_to=reply_to, dedupe_key=dedupe_key, enquiry_id=enquiry_id, template=template,
+        message_id=make_msgid(domain=MESSAGE_ID_DOMAIN),
     )
     db.session.add(message)
     db.session.info.setdefault("emails", []).append(message)
     return message
+
+
+def sent_recently(to: str, template: str, *, within: timedelta) -> int:
+    """Count the messages from `template` queued for `to` within the last `within`, sent or not."""
+    return db.session.scalar(select(func.count()).select_from(EmailMessage).where(
+        EmailMessage.to_address == to, EmailMessage.template == template,
+        EmailMessage.created_at >= utcnow() - within))
 
 
 def link(endpoint: str, **values) -> str:
@@ -51,7 +73,8 @@ def build_mime(message: EmailMessage) -> MimeMessage:
     mime["From"] = one_line(current_app.config["MAIL_FROM"])
     mime["To"] = one_line(message.to_address)
     mime["Subject"] = one_line(message.subject)
-    mime["Message-ID"] = make_msgid(domain="stayandcelebrate.example")
+    # Messages queued before Message-IDs were stored get one derived from their id, stable too.
+    mime["Message-ID"] = message.message_id or f"<outbox-{message.id}@{MESSAGE_ID_DOMAIN}>"
     if message.reply_to:
         mime["Reply-To"] = one_line(message.reply_to)
     mime.set_content(message.text_body)
@@ -60,47 +83,183 @@ def build_mime(message: EmailMessage) -> MimeMessage:
     return mime
 
 
-def send(message_id: int, mime: MimeMessage) -> None:
-    """Hand one message to the SMTP server, or print it when none is configured."""
-    config = current_app.config
-    if not config["MAIL_SERVER"]:
-        text = mime.get_body(("plain",)).get_content()
-        print(f"--- e-mail {message_id} (no MAIL_SERVER set) ---\nTo: {mime['To']}\nSubject: {mime['Subject']}\n\n{text}",
-              file=sys.stderr)
-        return
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
-        if config["MAIL_USE_TLS"]:
-            smtp.starttls()
-        if config["MAIL_USERNAME"]:
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(mime)
+class Postbox:
+    """One SMTP connection for a batch, opened on first use; prints instead when no server is set."""
+
+    def __init__(self, config):
+        self.config = config
+        self.smtp: smtplib.SMTP | None = None
+
+    def send(self, message_id: int, mime: MimeMessage) -> None:
+        config = self.config
+        if not config["MAIL_SERVER"]:
+            text = mime.get_body(("plain",)).get_content()
+            print(f"--- e-mail {message_id} (no MAIL_SERVER set) ---\nTo: {mime['To']}\nSubject: {mime['Subject']}"
+                  f"\n\n{text}", file=sys.stderr)
+            return
+        if self.smtp is None:
+            smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
+            if config["MAIL_USE_TLS"]:
+                smtp.starttls()
+            if config["MAIL_USERNAME"]:
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+            self.smtp = smtp
+        try:
+            self.smtp.send_message(mime)
+        except Exception:
+            self.close()  # the next message starts a fresh connection
+            raise
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except Exception:  # the server may already be gone; nothing is lost
+                self.smtp.close()
+            self.smtp = None
+
+
+def claim(ids: list[int] | None, limit: int) -> tuple[str, list[EmailMessage]]:
+    """Claim up to `limit` pending messages (of `ids`, or any) for this deliverer; return the token and them."""
+    now = utcnow()
+    token = secrets.token_hex(16)
+    claimable = (EmailMessage.status == "pending",
+                 or_(EmailMessage.claimed_until.is_(None), EmailMessage.claimed_until < now))
+    candidates = select(EmailMessage.id).where(*claimable).order_by(EmailMessage.id).limit(limit)
+    if ids is not None:
+        candidates = candidates.where(EmailMessage.id.in_(ids))
+    # The conditions are tested again on each row as it is updated, so of two deliverers racing for
+    # one message only one matches it (PostgreSQL re-reads a row another transaction just claimed).
+    lease = timedelta(seconds=current_app.config["MAIL_CLAIM_SECONDS"])
+    claimed = db.session.execute(
+        update(EmailMessage).where(EmailMessage.id.in_(candidates.scalar_subquery()), *claimable)
+        .values(claim_token=token, claimed_until=now + lease, attempts=EmailMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return token, []
+    messages = list(db.session.scalars(
+        select(EmailMessage).where(EmailMessage.claim_token == token).order_by(EmailMessage.id)))
+    return token, messages
+
+
+def finish(message_id: int, token: str, **values) -> bool:
+    """Record the outcome of one attempt and release the claim; False if the claim had lapsed."""
+    done = db.session.execute(
+        update(EmailMessage).where(EmailMessage.id == message_id, EmailMessage.claim_token == token)
+        .values(claim_token=None, claimed_until=None, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return bool(done)
 
 
 def deliver(ids: list[int] | None = None) -> tuple[int, int]:
-    """Send pending messages (those in `ids`, or all); return (sent, failed)."""
+    """Claim and send pending messages (those in `ids`, or all), batch by batch; return (sent, failed)."""
     if ids is not None and not ids:
         return 0, 0
-    query = select(EmailMessage).where(EmailMessage.status == "pending").order_by(EmailMessage.id)
-    if ids is not None:
-        query = query.where(EmailMessage.id.in_(ids))
-    outgoing = [(message.id, build_mime(message)) for message in db.session.scalars(query)]
-    # No transaction (and so no lock) is held while talking to the SMTP server.
-    db.session.rollback()
+    config = current_app.config
     sent = failed = 0
-    results = []
-    for message_id, mime in outgoing:
-        try:
-            send(message_id, mime)
-        except Exception as error:  # the outbox keeps it; the next sync retries
-            failed += 1
-            current_app.logger.warning("E-mail %s to %s not delivered: %s", message_id, mime["To"], error)
-            results.append((message_id, {"last_error": f"{type(error).__name__}: {error}"[:2000]}))
-        else:
-            sent += 1
-            results.append((message_id, {"status": "sent", "sent_at": utcnow(), "last_error": None}))
-    for message_id, values in results:
-        db.session.execute(update(EmailMessage).where(EmailMessage.id == message_id)
-                           .values(attempts=EmailMessage.attempts + 1, **values))
-    if results:
-        db.session.commit()
+    postbox = Postbox(config)
+    # Stop sending from a batch well before its lease runs out, so a claim is never used after it lapsed.
+    usable = max(config["MAIL_CLAIM_SECONDS"] / 2, config["MAIL_CLAIM_SECONDS"] - 2 * config["MAIL_TIMEOUT"])
+    try:
+        while True:
+            started = time.monotonic()
+            token, batch = claim(ids, BATCH_SIZE)
+            outgoing = [(message.id, build_mime(message)) for message in batch]
+            # No transaction (and so no lock) is held while talking to the SMTP server.
+            db.session.rollback()
+            if not outgoing:
+                break
+            for message_id, mime in outgoing:
+                if time.monotonic() - started > usable:
+                    finish(message_id, token)
+                    continue
+                try:
+                    postbox.send(message_id, mime)
+                except Exception as error:  # the outbox keeps it; the next deliverer retries
+                    failed += 1
+                    current_app.logger.warning("E-mail %s to %s not delivered: %s", message_id, mime["To"], error)
+                    finish(message_id, token, last_error=f"{type(error).__name__}: {error}"[:2000])
+                else:
+                    sent += 1
+                    if not finish(message_id, token, status="sent", sent_at=utcnow(), last_error=None):
+                        current_app.logger.error("E-mail %s was sent after its claim lapsed", message_id)
+            if failed or len(outgoing) < BATCH_SIZE:
+                break  # the server is failing, or nothing more is waiting
+    finally:
+        postbox.close()
     return sent, failed
+
+
+# --- The background deliverer: one thread per app process --------------------------------------
+
+
+class Deliverer:
+    """Send queued mail from a daemon thread, woken after commits that queued mail and on a timer."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wanted = threading.Event()
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.pid = 0
+        self.lock = threading.Lock()
+
+    def ensure_started(self) -> None:
+        # A forked worker inherits the object but not the thread, hence the pid check.
+        if self.thread is not None and self.pid == os.getpid():
+            return
+        with self.lock:
+            if self.thread is None or self.pid != os.getpid():
+                self.pid = os.getpid()
+                self.stopping.clear()
+                self.thread = threading.Thread(target=self.run, name="mail-deliverer", daemon=True)
+                self.thread.start()
+
+    def wake(self) -> None:
+        self.ensure_started()
+        self.wanted.set()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wanted.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+            self.thread = None
+
+    def run(self) -> None:
+        poll = self.app.config["MAIL_POLL_SECONDS"]
+        while not self.stopping.is_set():
+            self.wanted.wait(timeout=poll)
+            self.wanted.clear()
+            if self.stopping.is_set():
+                break
+            with self.app.app_context():
+                try:
+                    will_write()
+                    deliver()
+                except Exception:  # a database or SMTP outage must not kill the thread
+                    self.app.logger.exception("The mail deliverer failed; it will try again")
+                finally:
+                    db.session.remove()
+
+
+def register_deliverer(app: Flask) -> None:
+    """Give the app its deliverer; it starts with the first request a process serves."""
+    deliverer = Deliverer(app)
+    app.extensions["mail_deliverer"] = deliverer
+    if app.config["MAIL_IN_BACKGROUND"]:
+        app.before_request(deliverer.ensure_started)
+
+
+def after_commit(ids: list[int]) -> None:
+    """Hand the messages a unit of work just committed to the deliverer (or send them now, in tests)."""
+    if not ids:
+        return
+    if current_app.config["MAIL_IN_BACKGROUND"]:
+        current_app.extensions["mail_deliverer"].wake()
+    else:
+        deliver(ids)

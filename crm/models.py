@@ -314,6 +314,8 @@ class CrmEnquiry(db.Model):
         Index("ix_crm_enquiries_guest_email", "guest_email"),
         Index("ix_crm_enquiries_status_updated", "status", "last_updated_at", "id"),
         Index("ix_crm_enquiries_priority_created", "priority", "created_at", "id"),
+        # The board's columns filtered by priority: a capped count and the newest cards, read from one index.
+        Index("ix_crm_enquiries_status_priority_updated", "status", "priority", "last_updated_at", "id"),
         Index("ix_crm_enquiries_guest_name", "guest_name", "id"),
         Index("ix_crm_enquiries_follow_up", "follow_up_date", "id"),
         CheckConstraint("estimated_guests IS NULL OR estimated_guests >= 1", name="guests_positive"),
@@ -571,10 +573,13 @@ class SyncEvent(db.Model):
 
 
 class EmailMessage(db.Model):
-    """The e-mail outbox: queued with the write that caused it, delivered after commit."""
+    """The e-mail outbox: rendered and queued with the write that caused it, delivered off the request path."""
 
     __tablename__ = "email_outbox"
-    __table_args__ = (Index("ix_email_outbox_status", "status", "id"),)
+    __table_args__ = (
+        Index("ix_email_outbox_status", "status", "id"),
+        Index("ix_email_outbox_recipient", "to_address", "template", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The same logical message (say, one enquiry's acknowledgement) is queued at most once.
@@ -590,3 +595,10 @@ class EmailMessage(db.Model):
     enquiry_id: Mapped[int | None] = mapped_column(ForeignKey("crm_enquiries.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Which template it came from, so sends to one recipient can be throttled per kind.
+    template: Mapped[str | None] = mapped_column(String(60))
+    # One Message-ID for every attempt, so a receiver can tell a resend from a new message.
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    # A deliverer owns a message while claimed_until is in the future; a crashed one's claim lapses.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,14 +1,18 @@
-"""The CRM sync engine: platform writes record events in their own transaction (an outbox),
-which are applied to the crm_* tables right after commit and replayed until they succeed.
+"""The CRM sync engine: platform writes record events in their own transaction (an outbox).
 
-Every handler is an idempotent upsert keyed on the platform record, so applying an event
-twice, or applying events out of order, never creates anything twice.
+sync.commit() applies a unit of work's events to the crm_* tables in savepoints of that same
+transaction, so a request commits once; an event whose savepoint fails is committed pending with
+its error and replayed (by `flask crm sync` and the daily job) until it succeeds.
+
+Every handler is an idempotent upsert keyed on the platform record (INSERT ... ON CONFLICT where two
+transactions could race), so applying an event twice, or applying events out of order, never creates
+anything twice.
 """
 from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -16,6 +20,7 @@ from sqlalchemy import func, select, update
 
 from . import mail
 from .activity import add_interaction, diff, log_activity
+from .database import insert_or_ignore
 from .extensions import db
 from .memberships.rules import PAID_STATUSES
 from .models import (
@@ -24,6 +29,7 @@ from .models import (
     CrmProperty,
     Enquiry,
     EnquiryStatusHistory,
+    Interaction,
     Membership,
     Property,
     SyncEvent,
@@ -57,48 +63,53 @@ def record(kind: str, **payload) -> SyncEvent:
 
 
 def commit() -> None:
-    """Commit the unit of work, then apply its sync events and deliver its e-mail."""
+    """Apply the unit of work's sync events, each in a savepoint, and commit it all in one transaction.
+
+    A CRM fault rolls back only its own savepoint: the platform write still commits, with its event
+    pending and its error recorded for `flask crm sync`. E-mail goes out after the commit.
+    """
     db.session.flush()
-    events = [e.id for e in db.session.info.pop("sync_events", [])]
-    emails = [m.id for m in db.session.info.pop("emails", [])]
+    for event in db.session.info.pop("sync_events", []):
+        run(event)
+    emails = db.session.info.pop("emails", [])
     db.session.commit()
-    for event_id in events:
-        apply(event_id)
-    mail.deliver(emails)
+    mail.after_commit([message.id for message in emails if message.id is not None])
+
+
+def run(event: SyncEvent) -> bool:
+    """Apply one event inside a savepoint of the current transaction; record the outcome on the event."""
+    kind, payload = event.kind, dict(event.payload)
+    try:
+        with db.session.begin_nested():
+            failing = current_app.config.get("CRM_SYNC_FAIL", "")
+            if failing == "all" or kind in failing.split(","):
+                raise RuntimeError(f"CRM sync for {kind} is switched off by CRM_SYNC_FAIL")
+            HANDLERS[kind](payload)
+    except Exception as error:  # any fault in the CRM must leave the platform write alone
+        current_app.logger.warning("CRM sync event %s (%s) failed: %s", event.id, kind, error)
+        event.attempts += 1
+        event.last_error = f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}"[:4000]
+        return False
+    event.status = "done"
+    event.attempts += 1
+    event.processed_at = utcnow()
+    event.last_error = None
+    return True
 
 
 def apply(event_id: int) -> bool:
     """Apply one pending event in its own transaction; a failure leaves it pending with its error."""
-    event = db.session.get(SyncEvent, event_id)
-    if event is None or event.status == "done":
+    # The row lock (PostgreSQL; SQLite serialises writers) keeps two replays from applying one event.
+    event = db.session.scalar(select(SyncEvent).where(SyncEvent.id == event_id, SyncEvent.status == "pending")
+                              .with_for_update().execution_options(populate_existing=True))
+    if event is None:
         db.session.rollback()
         return True
-    kind, payload = event.kind, dict(event.payload)
-    try:
-        failing = current_app.config.get("CRM_SYNC_FAIL", "")
-        if failing == "all" or kind in failing.split(","):
-            raise RuntimeError(f"CRM sync for {kind} is switched off by CRM_SYNC_FAIL")
-        HANDLERS[kind](payload)
-        event.status = "done"
-        event.attempts += 1
-        event.processed_at = utcnow()
-        event.last_error = None
-        emails = [m.id for m in db.session.info.pop("emails", [])]
-        db.session.commit()
-    except Exception as error:  # any fault in the CRM must leave the platform write alone
-        db.session.rollback()
-        db.session.info.pop("emails", None)
-        current_app.logger.warning("CRM sync event %s (%s) failed: %s", event_id, kind, error)
-        db.session.execute(
-            update(SyncEvent).where(SyncEvent.id == event_id).values(
-                attempts=SyncEvent.attempts + 1,
-                last_error=f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}"[:4000],
-            )
-        )
-        db.session.commit()
-        return False
-    mail.deliver(emails)
-    return True
+    applied = run(event)
+    emails = db.session.info.pop("emails", [])
+    db.session.commit()
+    mail.after_commit([message.id for message in emails if message.id is not None])
+    return applied
 
 
 def replay_pending(limit: int | None = None) -> tuple[int, int]:
@@ -202,12 +213,13 @@ def ensure_guest_contact(name: str, email: str, phone: str | None, event_type: s
                 contact.event_type = event_type
         return contact
     first, _, last = (name or "").strip().partition(" ")
-    contact = Contact(type="guest", email=email.strip().lower(), first_name=first[:80], last_name=last.strip()[:80],
-                      phone=phone, event_type=event_type)
-    db.session.add(contact)
-    db.session.flush()
-    log_activity("contact", contact.id, "created", changed_fields={"type": {"before": None, "after": "guest"}},
-                 reason="First enquiry received")
+    # Two first enquiries from one address at the same instant: one insert wins, the other finds its row.
+    created = insert_or_ignore(Contact, type="guest", email=email.strip().lower(), first_name=first[:80],
+                               last_name=last.strip()[:80], phone=phone, event_type=event_type)
+    contact = contact_for_email(email)
+    if created:
+        log_activity("contact", contact.id, "created", changed_fields={"type": {"before": None, "after": "guest"}},
+                     reason="First enquiry received")
     return contact
 
 
@@ -267,25 +279,17 @@ def on_enquiry_received(payload: dict) -> None:
         "message": enquiry.message, "guest_email": enquiry.guest_email.lower(),
         "guest_phone": enquiry.guest_phone, "guest_name": enquiry.guest_name,
     }
-    crm_enquiry = db.session.scalar(select(CrmEnquiry).where(CrmEnquiry.source_enquiry_id == enquiry.id))
-    if crm_enquiry is not None:
-        # A repeat submission updated the platform enquiry; bring the CRM copy up to date.
-        changed = diff(crm_enquiry, details | fit_flags(crm_property, enquiry, exclude_id=crm_enquiry.id))
-        if changed:
-            crm_enquiry.last_updated_at = utcnow()
-            log_activity("enquiry", crm_enquiry.id, "updated", changed_fields=changed,
-                         reason="The guest sent the same enquiry again", ip_address=enquiry.ip_address)
-        return
     status = "spam" if enquiry.spam_reasons else "new"
     # The CRM enquiry shares the platform enquiry's id, so the id a guest is given is the CRM's too.
-    crm_enquiry = CrmEnquiry(
-        id=enquiry.id, contact_id=contact.id, owner_id=crm_property.owner_id, property_id=crm_property.id,
-        source_enquiry_id=enquiry.id, status=status, source=enquiry.source,
+    # Applied twice (a replay racing another), the second insert does nothing and neither does the rest.
+    if not insert_or_ignore(
+        CrmEnquiry, id=enquiry.id, contact_id=contact.id, owner_id=crm_property.owner_id,
+        property_id=crm_property.id, source_enquiry_id=enquiry.id, status=status, source=enquiry.source,
         spam_reasons=list(enquiry.spam_reasons or []), created_at=enquiry.created_at,
         last_updated_at=enquiry.created_at, **details, **fit_flags(crm_property, enquiry),
-    )
-    db.session.add(crm_enquiry)
-    db.session.flush()
+    ):
+        return
+    crm_enquiry = db.session.get(CrmEnquiry, enquiry.id)
     db.session.add(EnquiryStatusHistory(enquiry_id=crm_enquiry.id, from_status=None, to_status=status,
                                         changed_at=enquiry.created_at, performed_by="system",
                                         reason="; ".join(enquiry.spam_reasons or []) or None))
@@ -298,6 +302,27 @@ def on_enquiry_received(payload: dict) -> None:
     log_activity("enquiry", crm_enquiry.id, "created", ip_address=enquiry.ip_address,
                  changed_fields={"status": {"before": None, "after": status}},
                  reason=("Quarantined as spam: " + "; ".join(enquiry.spam_reasons)) if enquiry.spam_reasons else None)
+
+
+@handler("enquiry.repeated")
+def on_enquiry_repeated(payload: dict) -> None:
+    """Add a repeat's different message to the first enquiry's timeline; the first stays as it was sent."""
+    crm_enquiry = db.session.scalar(select(CrmEnquiry).where(CrmEnquiry.source_enquiry_id == payload["enquiry_id"]))
+    if crm_enquiry is None:
+        # The first enquiry's own event is still pending; replayed in order, this one follows it.
+        raise LookupError(f"enquiry {payload['enquiry_id']} is not in the CRM yet")
+    received = datetime.fromisoformat(payload["received_at"])
+    already = db.session.scalar(select(Interaction.id).where(
+        Interaction.related_enquiry_id == crm_enquiry.id, Interaction.created_at == received,
+        Interaction.content == payload["message"]).limit(1))
+    if already is not None:
+        return
+    add_interaction(crm_enquiry.contact_id, "message", direction="inbound", initiated_by="contact",
+                    subject="The guest sent the enquiry again", content=payload["message"],
+                    enquiry_id=crm_enquiry.id, property_id=crm_enquiry.property_id, created_at=received,
+                    meta={"repeat": True, "spam_reasons": payload.get("spam_reasons") or []})
+    log_activity("enquiry", crm_enquiry.id, "updated", ip_address=payload.get("ip_address"),
+                 reason="The guest sent the same enquiry again with a different message")
 
 
 @handler("membership.purchased")

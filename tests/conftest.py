@@ -67,6 +67,8 @@ def app_config(database_template, tmp_path):
         "PUBLIC_BASE_URL": "http://testserver",
         "SPAM_MIN_SECONDS": 0,
         "MAIL_SERVER": "",
+        # Tests see their mail sent as the request ends; tests/test_mail.py covers the background thread.
+        "MAIL_IN_BACKGROUND": False,
     }
 
 

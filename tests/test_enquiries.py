@@ -17,6 +17,7 @@ from crm.models import (
     Enquiry,
     EnquiryStatusHistory,
     Interaction,
+    SyncEvent,
 )
 
 from .builders import enquiry_data, make_property
@@ -26,12 +27,19 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
+def crm_status(response) -> str:
+    """The status the CRM gave an enquiry; the API itself never says."""
+    assert response.status_code == 201 and response.json["status"] == "received"
+    return db.session.get(CrmEnquiry, response.json["id"]).status
+
+
 def test_api_enquiry_is_stored_and_synced(client, live_property):
     response = client.post("/api/enquiry", json=enquiry_data(live_property, guest_email=" Ann.Guest@Example.com ",
                                                              guest_name="Ann Guest", guest_phone="07911 123456"))
     assert response.status_code == 201
-    assert response.json["status"] == "new"
+    assert response.json == {"id": response.json["id"], "status": "received"}
     crm_enquiry = db.session.get(CrmEnquiry, response.json["id"])
+    assert crm_enquiry.status == "new"
     assert crm_enquiry.source_enquiry_id == response.json["id"]
     assert crm_enquiry.guest_email == "ann.guest@example.com"
     assert crm_enquiry.guest_phone == "+447911123456"
@@ -104,17 +112,43 @@ def test_event_type_labels_are_understood(client, live_property):
     assert db.session.get(CrmEnquiry, response.json["id"]).event_type == "hen_stag"
 
 
-def test_repeat_within_ten_minutes_updates_the_first(client, live_property):
+def test_a_repeat_never_overwrites_the_first_and_adds_its_message_to_the_timeline(client, live_property):
     data = enquiry_data(live_property)
     first = client.post("/api/enquiry", json=data)
-    second = client.post("/api/enquiry", json=data | {"guest_email": data["guest_email"].upper(),
-                                                       "message": "Actually we are 12 now.", "estimated_guests": 12})
-    assert second.json["id"] == first.json["id"]
+    # Anyone who knows the guest's e-mail, property and date could send this.
+    second = client.post("/api/enquiry", json=data | {
+        "guest_email": data["guest_email"].upper(), "guest_name": "Mallory Intruder", "guest_phone": "07911 999999",
+        "message": "Actually we are 12 now.", "estimated_guests": 12})
+    third = client.post("/api/enquiry", json=data)  # the same message again adds nothing to the timeline
+    assert second.json == third.json == {"id": first.json["id"], "status": "received"}
     assert count(Enquiry) == 1 and count(CrmEnquiry) == 1
-    crm_enquiry = db.session.get(CrmEnquiry, first.json["id"])
-    assert crm_enquiry.message == "Actually we are 12 now." and crm_enquiry.estimated_guests == 12
-    assert crm_enquiry.property.enquiry_count == 1
+    for stored in (db.session.get(Enquiry, first.json["id"]), db.session.get(CrmEnquiry, first.json["id"])):
+        assert (stored.guest_name, stored.guest_phone, stored.message, stored.estimated_guests) == (
+            data["guest_name"], "+447700900123", data["message"], 8)
+    assert db.session.get(Enquiry, first.json["id"]).submission_count == 3
+    timeline = db.session.scalars(select(Interaction.content).where(Interaction.related_enquiry_id == first.json["id"])
+                                  .order_by(Interaction.created_at, Interaction.id)).all()
+    assert timeline == [data["message"], "Actually we are 12 now."]
+    assert db.session.get(CrmEnquiry, first.json["id"]).property.enquiry_count == 1
     assert count(EmailMessage) == 2  # the owner and the guest were told once
+
+
+def test_the_api_never_reveals_the_owners_status(client, auth, admin, live_property):
+    data = enquiry_data(live_property)
+    enquiry_id = client.post("/api/enquiry", json=data).json["id"]
+    auth.login("admin@example.com")
+    assert client.put("/api/crm/enquiries", json={"id": enquiry_id, "status": "booked"}).status_code == 200
+    auth.logout()
+    assert client.post("/api/enquiry", json=data).json == {"id": enquiry_id, "status": "received"}
+
+
+def test_the_form_thanks_a_repeat_by_the_name_it_typed(client, live_property):
+    data = enquiry_data(live_property, guest_name="Anna First")
+    client.post("/api/enquiry", json=data)
+    response = client.post(f"/properties/{live_property.id}/enquiry", data=data | {"guest_name": "Mallory Other"})
+    assert response.status_code == 200
+    assert b"Mallory" in response.data and b"Anna" not in response.data
+    assert b"already had this enquiry" in response.data and b"updated" not in response.data
 
 
 def test_same_guest_other_date_or_after_ten_minutes_is_a_new_enquiry(client, live_property):
@@ -128,30 +162,50 @@ def test_same_guest_other_date_or_after_ten_minutes_is_a_new_enquiry(client, liv
     assert count(CrmEnquiry) == 3
 
 
-def test_simultaneous_identical_submissions_make_one_enquiry(live_server, live_property):
-    """Twelve identical submits at the same instant against a real server on a file database."""
-    body = json.dumps(enquiry_data(live_property)).encode()
-    barrier = threading.Barrier(12)
+def submit_at_once(url: str, bodies: list[dict]) -> list[tuple[int, int]]:
+    """POST every body to /api/enquiry from its own thread, all released at the same instant."""
+    barrier = threading.Barrier(len(bodies))
     results = []
 
-    def submit():
-        request = urllib.request.Request(f"{live_server.url}/api/enquiry", data=body,
+    def submit(body):
+        request = urllib.request.Request(f"{url}/api/enquiry", data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json"})
         barrier.wait()
         with urllib.request.urlopen(request, timeout=30) as response:
             results.append((response.status, json.load(response)["id"]))
 
-    threads = [threading.Thread(target=submit) for _ in range(12)]
+    threads = [threading.Thread(target=submit, args=(body,)) for body in bodies]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    db.session.rollback()  # a fresh snapshot of what the server wrote
+    return results
+
+
+def pending_events() -> int:
+    return db.session.scalar(select(func.count()).select_from(SyncEvent).where(SyncEvent.status == "pending"))
+
+
+def test_simultaneous_identical_submissions_make_one_enquiry(live_server, live_property):
+    """Twelve identical submits at the same instant against a real server on a file database."""
+    results = submit_at_once(live_server.url, [enquiry_data(live_property, guest_email="same@example.com")] * 12)
     assert len(results) == 12
     assert {status for status, _ in results} == {201}
     assert len({enquiry_id for _, enquiry_id in results}) == 1
-    db.session.rollback()  # a fresh snapshot of what the server wrote
     assert count(Enquiry) == 1 and count(CrmEnquiry) == 1
     assert db.session.scalar(select(Enquiry.submission_count)) == 12
+    assert pending_events() == 0
+
+
+def test_first_enquiries_from_one_address_at_the_same_instant_share_one_contact(live_server, owner):
+    """The guest-contact upsert under a real race: each enquiry is synced and none is left pending."""
+    properties = [make_property(owner) for _ in range(6)]
+    results = submit_at_once(live_server.url, [enquiry_data(prop, guest_email="racer@example.com") for prop in properties])
+    assert {status for status, _ in results} == {201} and len({enquiry_id for _, enquiry_id in results}) == 6
+    assert pending_events() == 0
+    assert count(CrmEnquiry) == 6
+    assert db.session.scalar(select(func.count()).select_from(Contact).where(Contact.email == "racer@example.com")) == 1
 
 
 def test_guest_matched_by_normalised_email_across_enquiries(client, owner, live_property):
@@ -186,7 +240,7 @@ def test_owner_signing_up_with_a_guest_email_takes_over_the_contact(client, live
 def test_honeypot_is_quarantined_but_looks_like_success(client, live_property):
     response = client.post("/api/enquiry", json=enquiry_data(live_property, website="http://spam.example"))
     assert response.status_code == 201
-    assert response.json["status"] == "spam"
+    assert response.json["status"] == "received"  # a bot learns nothing
     crm_enquiry = db.session.get(CrmEnquiry, response.json["id"])
     assert crm_enquiry.status == "spam"
     assert crm_enquiry.spam_reasons == ["honeypot field was filled in"]
@@ -196,7 +250,7 @@ def test_honeypot_is_quarantined_but_looks_like_success(client, live_property):
 def test_link_stuffed_message_is_spam(client, live_property):
     message = "Cheap deals http://a.example http://b.example www.c.example visit now"
     response = client.post("/api/enquiry", json=enquiry_data(live_property, message=message))
-    assert response.json["status"] == "spam"
+    assert crm_status(response) == "spam"
     assert "message contains 3 links" in db.session.get(CrmEnquiry, response.json["id"]).spam_reasons
 
 
@@ -204,15 +258,41 @@ def test_too_many_from_one_email_in_an_hour(app, client, owner):
     statuses = []
     for n in range(7):
         prop = make_property(owner)
-        statuses.append(client.post("/api/enquiry", json=enquiry_data(prop, guest_email="busy@example.com")).json["status"])
+        statuses.append(crm_status(client.post("/api/enquiry", json=enquiry_data(prop, guest_email="busy@example.com"))))
     assert statuses[:5] == ["new"] * 5
     assert statuses[5:] == ["spam", "spam"]
 
 
 def test_too_many_from_one_ip_in_an_hour(app, client, live_property):
     app.config["SPAM_MAX_PER_IP_HOUR"] = 3
-    statuses = [client.post("/api/enquiry", json=enquiry_data(live_property)).json["status"] for _ in range(4)]
+    statuses = [crm_status(client.post("/api/enquiry", json=enquiry_data(live_property))) for _ in range(4)]
     assert statuses == ["new", "new", "new", "spam"]
+
+
+def test_a_flood_typed_with_someone_elses_address_cannot_quarantine_their_own_enquiry(client, owner):
+    for _ in range(7):
+        client.post("/api/enquiry", json=enquiry_data(make_property(owner), guest_email="victim@example.com"),
+                    environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    genuine = client.post("/api/enquiry", json=enquiry_data(make_property(owner), guest_email="victim@example.com"),
+                          environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert crm_status(genuine) == "new"
+    # The flood itself was caught by the same limit, counted for its own address and IP together.
+    flood = db.session.scalars(select(CrmEnquiry.status).where(CrmEnquiry.id != genuine.json["id"])
+                               .order_by(CrmEnquiry.id)).all()
+    assert flood == ["new"] * 5 + ["spam"] * 2
+
+
+def test_acknowledgements_to_one_address_are_capped_per_hour(app, client, owner):
+    app.config["ACK_MAX_PER_HOUR"] = 3
+    for n in range(5):
+        response = client.post("/api/enquiry", json=enquiry_data(make_property(owner), guest_email="target@example.com"),
+                               environ_base={"REMOTE_ADDR": f"203.0.113.{n}"})
+        assert crm_status(response) == "new"
+    to_target = db.session.scalar(select(func.count()).select_from(EmailMessage)
+                                  .where(EmailMessage.to_address == "target@example.com"))
+    to_owner = db.session.scalar(select(func.count()).select_from(EmailMessage)
+                                 .where(EmailMessage.to_address == "owner@example.com"))
+    assert (to_target, to_owner) == (3, 5)  # every owner is still told
 
 
 def test_restoring_spam_is_a_logged_status_change_that_notifies_the_owner(client, auth, admin, live_property):

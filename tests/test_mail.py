@@ -1,16 +1,28 @@
 """The e-mail outbox against a real SMTP server on loopback."""
+import json
+import os
 import socket
+import subprocess
+import sys
+import threading
 import time
+import urllib.request
+from collections import Counter
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from crm import mail
+from crm.database import will_write
 from crm.extensions import db
 from crm.models import EmailMessage
 
 from .builders import enquiry_data
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -29,6 +41,39 @@ class Inbox:
 
     def to(self, address: str):
         return [m for m in self.messages if m["To"] == address]
+
+
+class GatedInbox(Inbox):
+    """An inbox that holds every message until the test opens the gate."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.gate.wait(timeout=20)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def start_smtp(handler, port: int) -> Controller:
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller
+
+
+def queue_messages(count: int) -> list[str]:
+    """Queue `count` messages in one commit; return their Message-IDs."""
+    messages = [mail.queue(f"guest{n}@example.com", "enquiry_guest", enquiry={"guest_name": f"Guest {n}",
+                           "event_type": "birthday", "event_date": None, "estimated_guests": 2, "message": "Hi"},
+                           property={"id": 1, "title": "Harbour View House", "location": "St Ives"})
+                for n in range(count)]
+    db.session.commit()
+    return [m.message_id for m in messages]
+
+
+def pending_count() -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(EmailMessage).where(EmailMessage.status == "pending"))
 
 
 @pytest.fixture
@@ -71,7 +116,8 @@ def test_mail_waits_in_the_outbox_while_smtp_is_down(client, runner, smtp_port, 
     assert response.status_code == 201
     queued = list(db.session.scalars(select(EmailMessage)))
     assert len(queued) == 2
-    assert all(m.status == "pending" and m.attempts == 1 and m.last_error for m in queued)
+    assert all(m.status == "pending" and m.attempts == 1 and m.last_error and m.claim_token is None for m in queued)
+    message_ids = {m.message_id for m in queued}
 
     handler = Inbox()
     controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
@@ -80,6 +126,8 @@ def test_mail_waits_in_the_outbox_while_smtp_is_down(client, runner, smtp_port, 
         result = runner.invoke(args=["crm", "sync"])
         assert "E-mail: 2 sent, 0 still queued" in result.output
         assert len(handler.to("patient@example.com")) == 1
+        # The Message-ID given when the message was queued, kept through the failed attempt.
+        assert {m["Message-ID"] for m in handler.messages} == message_ids
         runner.invoke(args=["crm", "sync"])
         time.sleep(0.1)
         assert len(handler.messages) == 2  # nothing sent twice
@@ -104,3 +152,150 @@ def test_owner_mail_hides_guest_details_when_admins_say_so(client, inbox, live_p
     assert "private@example.com" not in text and "7911" not in text
     assert "after your first reply" in text
     assert "private@example.com" not in to_owner.get_body(("html",)).get_content()
+
+
+def test_a_message_is_rendered_once_and_keeps_its_message_id(app, smtp_port):
+    [message_id] = queue_messages(1)
+    stored = db.session.scalar(select(EmailMessage))
+    assert stored.template == "enquiry_guest" and "Hello Guest" in stored.text_body and "Hello Guest" in stored.html_body
+    assert mail.deliver() == (0, 1)  # no server yet
+    inbox = Inbox()
+    controller = start_smtp(inbox, smtp_port)
+    try:
+        assert mail.deliver() == (1, 0)
+    finally:
+        controller.stop()
+    [received] = inbox.messages
+    assert received["Message-ID"] == message_id
+    db.session.rollback()
+    assert (stored.status, stored.attempts, stored.claimed_until) == ("sent", 2, None)
+
+
+def test_a_crashed_deliverers_claim_lapses(app, smtp_port):
+    queue_messages(1)
+    token, [claimed] = mail.claim(None, 10)  # a deliverer claims it, then dies without sending
+    db.session.rollback()
+    inbox = Inbox()
+    controller = start_smtp(inbox, smtp_port)
+    try:
+        assert mail.deliver() == (0, 0)  # still claimed: nobody else may send it
+        db.session.execute(EmailMessage.__table__.update().values(claimed_until=claimed.created_at))
+        db.session.commit()
+        assert mail.deliver() == (1, 0)
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
+    assert mail.finish(claimed.id, token, status="sent") is False  # the dead deliverer's claim is gone
+
+
+def run_deliverers(app, count: int, stop: threading.Event) -> list[threading.Thread]:
+    """Start `count` deliverers in threads, each in its own app context and session, until `stop`."""
+
+    def loop():
+        with app.app_context():
+            will_write()
+            while not stop.is_set():
+                try:
+                    mail.deliver()
+                except Exception:  # a locked database on a busy moment: try again, like the real thread
+                    db.session.rollback()
+                time.sleep(0.01)
+            db.session.remove()
+
+    threads = [threading.Thread(target=loop) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def wait_until(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.mark.slow
+def test_several_deliverers_through_an_smtp_outage_send_each_message_exactly_once(app, smtp_port):
+    message_ids = queue_messages(120)
+    inbox = Inbox()
+    controller = start_smtp(inbox, smtp_port)
+    stop = threading.Event()
+    threads = run_deliverers(app, 4, stop)
+    try:
+        assert wait_until(lambda: len(inbox.messages) >= 30, 30)
+        controller.stop()  # the server goes away midway
+        time.sleep(0.5)
+        controller = start_smtp(inbox, smtp_port)
+        assert wait_until(lambda: pending_count() == 0, 60)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        controller.stop()
+    received = Counter(m["Message-ID"] for m in inbox.messages)
+    assert set(received) == set(message_ids)
+    assert max(received.values()) == 1
+    # The outage really hit deliveries in flight: some messages needed another attempt.
+    assert db.session.scalar(select(func.max(EmailMessage.attempts))) > 1
+
+
+@pytest.mark.slow
+def test_several_flask_crm_sync_at_once_send_each_message_exactly_once(app, smtp_port):
+    message_ids = queue_messages(60)
+    inbox = Inbox()
+    controller = start_smtp(inbox, smtp_port)
+    env = os.environ | {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "test",
+                        "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port), "FLASK_APP": "app"}
+    try:
+        runs = [subprocess.Popen([sys.executable, "-m", "flask", "crm", "sync"], cwd=ROOT, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        outputs = [run.communicate(timeout=60)[0] for run in runs]
+    finally:
+        controller.stop()
+    assert sum(int(out.split("E-mail: ")[1].split(" sent")[0]) for out in outputs) == 60, outputs
+    received = Counter(m["Message-ID"] for m in inbox.messages)
+    assert set(received) == set(message_ids) and max(received.values()) == 1
+
+
+@pytest.fixture
+def background_app(app):
+    """The app as it runs in production: each process sends its mail from a background thread."""
+    app.config.update(MAIL_IN_BACKGROUND=True, MAIL_POLL_SECONDS=0.2)
+    app.before_request(app.extensions["mail_deliverer"].ensure_started)
+    yield app
+    app.extensions["mail_deliverer"].stop()
+
+
+def test_the_response_does_not_wait_for_smtp_and_the_app_sends_within_seconds(background_app, smtp_port, live_property):
+    from .conftest import LiveServer
+
+    inbox = GatedInbox()
+    controller = start_smtp(inbox, smtp_port)
+    try:
+        with LiveServer(background_app) as server:
+            request = urllib.request.Request(f"{server.url}/api/enquiry", headers={"Content-Type": "application/json"},
+                                             data=json.dumps(enquiry_data(live_property)).encode())
+            # The SMTP server is holding every message, yet the guest gets the answer straight away.
+            with urllib.request.urlopen(request, timeout=5) as response:
+                assert response.status == 201
+            assert inbox.messages == []
+            inbox.gate.set()
+            assert wait_until(lambda: len(inbox.messages) == 2, 10)
+            assert wait_until(lambda: pending_count() == 0, 10)
+    finally:
+        inbox.gate.set()
+        controller.stop()
+
+
+def test_the_background_deliverer_picks_up_mail_left_by_others(background_app, smtp_port):
+    queue_messages(3)  # say, from a worker that died before sending
+    inbox = Inbox()
+    controller = start_smtp(inbox, smtp_port)
+    try:
+        background_app.extensions["mail_deliverer"].ensure_started()
+        assert wait_until(lambda: len(inbox.messages) == 3, 10)
+    finally:
+        controller.stop()

@@ -34,7 +34,7 @@ def pending_events() -> list[SyncEvent]:
 def test_enquiry_is_kept_when_the_crm_fails_and_lands_on_replay(app, client, runner, live_property):
     app.config["CRM_SYNC_FAIL"] = "enquiry.received"
     response = client.post("/api/enquiry", json=enquiry_data(live_property, guest_email="kept@example.com"))
-    assert response.status_code == 201 and response.json["status"] == "new"
+    assert response.status_code == 201 and response.json["status"] == "received"
     enquiry_id = response.json["id"]
     assert db.session.get(Enquiry, enquiry_id).guest_email == "kept@example.com"
     assert db.session.get(CrmEnquiry, enquiry_id) is None
@@ -169,7 +169,7 @@ def test_a_database_fault_in_the_crm_loses_nothing(client, runner, live_property
     refuse_crm_enquiry_writes(True)
     try:
         response = client.post("/api/enquiry", json=enquiry_data(live_property, guest_email="resilient@example.com"))
-        assert response.status_code == 201 and response.json["status"] == "new"
+        assert response.status_code == 201 and response.json["status"] == "received"
         form = client.post(f"/properties/{live_property.id}/enquiry",
                            data=enquiry_data(live_property, guest_name="Form Guest", guest_email="form@example.com"))
         assert form.status_code == 200 and b"Thank you, Form" in form.data

@@ -66,14 +66,14 @@ def new_enquiry():
     if not form.validate_on_submit() or form.source.data not in ("phone", "email"):
         return render("admin/enquiry_new.html", status=422, form=form, errors={"source": "Choose phone or e-mail."})
     try:
-        enquiry, created = capture(request.form.to_dict(), source=form.source.data, ip_address=None,
-                                   user_agent=None, by_hand=True, acknowledge=form.acknowledge.data)
+        enquiry_id, created = capture(request.form.to_dict(), source=form.source.data, ip_address=None,
+                                      user_agent=None, by_hand=True, acknowledge=form.acknowledge.data)
     except Invalid as error:
         return render("admin/enquiry_new.html", status=422, form=form, errors=error.errors)
     if created:
         # Who wrote it down: the capture path itself knows only where it came from.
-        log_activity("enquiry", enquiry.id, "updated", actor=current_user, reason=f"Logged by hand: it came by {form.source.data}")
+        log_activity("enquiry", enquiry_id, "updated", actor=current_user, reason=f"Logged by hand: it came by {form.source.data}")
         db.session.commit()
     flash("Enquiry logged." if created else "This repeats an enquiry logged in the last few minutes; it was added to that one.",
           "success")
-    return redirect_to(url_for("admin.enquiry", enquiry_id=enquiry.id))
+    return redirect_to(url_for("admin.enquiry", enquiry_id=enquiry_id))

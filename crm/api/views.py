@@ -3,7 +3,7 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from .. import sync
-from ..enquiries.capture import Invalid, capture, current_status
+from ..enquiries.capture import Invalid, capture
 from ..extensions import csrf, db
 from ..pagination import CursorError, Keyset, keyset_page
 from ..stats import crm_stats
@@ -44,11 +44,12 @@ def create_enquiry():
     if data is None:
         return jsonify(error="Send the enquiry as a JSON object.", errors={"_body": "Malformed or missing JSON."}), 400
     try:
-        enquiry, _created = capture(data, source="website", ip_address=request.remote_addr,
+        enquiry_id, _created = capture(data, source="website", ip_address=request.remote_addr,
                                     user_agent=request.user_agent.string, honeypot=str(data.get("website") or "") if isinstance(data, dict) else None)
     except Invalid as invalid:
         return jsonify(errors=invalid.errors), 422
-    return jsonify(id=enquiry.id, status=current_status(enquiry)), 201
+    # The same answer for a new enquiry, a repeat and spam: a bot learns nothing, nor the owner's status.
+    return jsonify(id=enquiry_id, status="received"), 201
 
 
 # --- The admin CRM API: lists page by keyset, writes take JSON only ----------------------------------------------

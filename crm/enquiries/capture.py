@@ -10,15 +10,15 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from .. import mail, settings, sync
 from ..contacts import normalise_email, normalise_phone
 from ..extensions import db
 from ..fields import is_one_line
-from ..models import EVENT_TYPES, CrmEnquiry, Enquiry, Property, utcnow
+from ..models import EVENT_TYPES, Enquiry, Property, utcnow
 
 DUPLICATE_WINDOW = timedelta(minutes=10)
+ACK_WINDOW = timedelta(hours=1)
 LINK = re.compile(r"https?://|www\.|<a\s", re.IGNORECASE)
 MAX_LINKS = 2
 LIMITS = {"guest_name": 120, "guest_email": 254, "guest_phone": 32, "message": 5000}
@@ -225,8 +225,11 @@ def spam_reasons(clean: dict[str, Any], *, ip_address: str | None, honeypot: str
     since = utcnow() - timedelta(hours=1)
     limit_email = config["SPAM_MAX_PER_HOUR"]
     if clean.get("guest_email"):
+        # Counted per address AND sending IP: a flood typed with someone else's address from elsewhere
+        # must not get that person's own genuine enquiry held as spam (the per-IP limit catches the flood).
         count = db.session.scalar(select(func.count()).select_from(Enquiry).where(
-            Enquiry.guest_email == clean["guest_email"], Enquiry.created_at >= since))
+            Enquiry.guest_email == clean["guest_email"], Enquiry.created_at >= since,
+            Enquiry.ip_address == ip_address if ip_address else Enquiry.ip_address.is_(None)))
         if count >= limit_email:
             reasons.append(f"more than {limit_email} enquiries from this e-mail address in an hour")
     limit_ip = config["SPAM_MAX_PER_IP_HOUR"]
@@ -256,68 +259,73 @@ def find_repeat(submission: Submission) -> Enquiry | None:
     )
 
 
-def store(submission: Submission) -> tuple[Enquiry, bool]:
-    """Store the enquiry (or update the one it repeats) with its sync event and e-mail; commit."""
+def store(submission: Submission) -> tuple[int, bool]:
+    """Store the enquiry, or record it on the one it repeats, with its sync event and e-mail; commit once.
+
+    Return the enquiry's id (read before the commit, so answering needs no second transaction) and
+    whether it is new.
+    """
     # Serialise enquiries per property so two identical submits at one instant make one row.
     # SQLite already serialises writers (BEGIN IMMEDIATE); PostgreSQL takes the row lock here.
     db.session.execute(select(Property.id).where(Property.id == submission.property.id).with_for_update())
     repeat = find_repeat(submission)
-    fields = {
-        "guest_name": submission.guest_name, "guest_phone": submission.guest_phone,
-        "event_type": submission.event_type, "estimated_guests": submission.estimated_guests,
-        "estimated_budget": submission.estimated_budget, "message": submission.message,
-    }
     if repeat is not None:
-        for name, value in fields.items():
-            if value not in (None, ""):
-                setattr(repeat, name, value)
-        repeat.submission_count += 1
-        enquiry, created = repeat, False
-    else:
-        enquiry = Enquiry(
-            property_id=submission.property.id, guest_email=submission.guest_email,
-            event_date=submission.event_date, source=submission.source, ip_address=submission.ip_address,
-            user_agent=(submission.user_agent or "")[:400] or None, spam_reasons=submission.spam_reasons,
-            created_at=utcnow(), **fields,
-        )
-        db.session.add(enquiry)
-        created = True
+        record_repeat(repeat, submission)
+        enquiry_id = repeat.id
+        sync.commit()
+        return enquiry_id, False
+    enquiry = Enquiry(
+        property_id=submission.property.id, guest_email=submission.guest_email, guest_name=submission.guest_name,
+        guest_phone=submission.guest_phone, event_type=submission.event_type, event_date=submission.event_date,
+        estimated_guests=submission.estimated_guests, estimated_budget=submission.estimated_budget,
+        message=submission.message, source=submission.source, ip_address=submission.ip_address,
+        user_agent=(submission.user_agent or "")[:400] or None, spam_reasons=submission.spam_reasons,
+        created_at=utcnow(),
+    )
+    db.session.add(enquiry)
     db.session.flush()
     sync.record("enquiry.received", enquiry_id=enquiry.id)
-    if created and not enquiry.spam_reasons:
+    if not enquiry.spam_reasons:
         queue_arrival_emails(enquiry, guest=submission.acknowledge_guest)
+    enquiry_id = enquiry.id
     sync.commit()
-    return enquiry, created
+    return enquiry_id, True
+
+
+def record_repeat(first: Enquiry, submission: Submission) -> None:
+    """Count a repeat on the first enquiry; a different message joins its timeline, nothing is overwritten."""
+    # Anyone can type anyone's e-mail address, so a repeat must not change what the first one said.
+    first.submission_count += 1
+    if submission.message != first.message:
+        sync.record("enquiry.repeated", enquiry_id=first.id, message=submission.message,
+                    received_at=utcnow().isoformat(), ip_address=submission.ip_address,
+                    spam_reasons=submission.spam_reasons)
 
 
 def queue_arrival_emails(enquiry: Enquiry, guest: bool = True) -> None:
-    """Queue the owner's notification and (unless told not to) the guest's acknowledgement, once per enquiry."""
+    """Queue the owner's notification and (unless told not to) the guest's acknowledgement, once per enquiry.
+
+    Acknowledgements to one address are capped per hour (counted in the outbox, so every worker
+    agrees): anyone can type someone else's address, and it must not become a way to flood them.
+    """
     prop = enquiry.property
     # When owners see a guest's details only after replying, the e-mail must not give them away either.
     show_guest = settings.owners_see_guest_contact_before_reply()
     mail.queue(prop.owner.email, "enquiry_owner", dedupe_key=f"enquiry:{enquiry.id}:owner",
                reply_to=enquiry.guest_email if show_guest else None, enquiry=enquiry, property=prop,
                owner=prop.owner, show_guest=show_guest)
-    if guest:
-        mail.queue(enquiry.guest_email, "enquiry_guest", dedupe_key=f"enquiry:{enquiry.id}:guest",
-                   enquiry=enquiry, property=prop)
-
-
-def current_status(enquiry: Enquiry) -> str:
-    """The enquiry's status in the CRM, or the status it will get once the CRM catches up."""
-    arrival_status = "spam" if enquiry.spam_reasons else "new"
-    try:
-        status = db.session.scalar(select(CrmEnquiry.status).where(CrmEnquiry.source_enquiry_id == enquiry.id))
-    except SQLAlchemyError:  # a CRM fault must not turn the guest's success into an error
-        db.session.rollback()
-        return arrival_status
-    return status or arrival_status
+    if not guest:
+        return
+    if mail.sent_recently(enquiry.guest_email, "enquiry_guest", within=ACK_WINDOW) >= current_app.config["ACK_MAX_PER_HOUR"]:
+        return
+    mail.queue(enquiry.guest_email, "enquiry_guest", dedupe_key=f"enquiry:{enquiry.id}:guest",
+               enquiry=enquiry, property=prop)
 
 
 def capture(data: Any, *, source: str, ip_address: str | None, user_agent: str | None,
             honeypot: str | None = None, token: str | None = None, timed: bool = False,
-            by_hand: bool = False, acknowledge: bool = True) -> tuple[Enquiry, bool]:
-    """Validate and store one enquiry; raise Invalid with per-field errors and store nothing.
+            by_hand: bool = False, acknowledge: bool = True) -> tuple[int, bool]:
+    """Validate and store one enquiry; return its id and whether it is new, or raise Invalid and store nothing.
 
     An enquiry an admin logs `by_hand` (it came by phone or e-mail) skips the spam checks, and the guest
     gets an acknowledgement only if `acknowledge`.

@@ -81,15 +81,16 @@ def enquire(property_id: int):
             errors["_form"] = "Your page had been open a long time. Please check your details and press Send again."
     if not errors:
         try:
-            enquiry, created = capture(
+            _enquiry_id, created = capture(
                 values, source="form", ip_address=request.remote_addr, user_agent=request.user_agent.string,
                 honeypot=request.form.get("website"), token=request.form.get("form_token"), timed=True,
             )
         except Invalid as invalid:
             errors = invalid.errors
         else:
+            # Thank the sender by what they typed: a repeat's stored enquiry is the first sender's.
             return render("public/property.html", "enquiry_form", property=prop, sent=True,
-                          guest_name=enquiry.guest_name, guest_email=enquiry.guest_email,
+                          guest_name=values["guest_name"].strip(), guest_email=values["guest_email"].strip(),
                           repeated=not created, today=utcnow().date())
     return render("public/property.html", "enquiry_form", status=422, property=prop, values=values,
                   errors=errors, event_types=EVENT_TYPES, token=request.form.get("form_token") or form_token(prop.id),
