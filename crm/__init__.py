@@ -2,7 +2,7 @@
 import logging
 import os
 
-from flask import Flask
+from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
@@ -80,12 +80,22 @@ def register_extensions(app: Flask) -> None:
         # which on SQLite holds the write lock in a POST) ends with it.
         db.session.rollback()
 
-    from .auth import load_user  # noqa: F401  registers the user loader
+    @app.before_request
+    def forget_the_previous_request():
+        # Flask-Login caches the user and Flask-WTF the CSRF token on g, and g outlives a request run
+        # inside an enclosing app context (as in the tests): each request reads both from its own cookie.
+        g.pop("_login_user", None)
+        g.pop(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+    from . import auth  # noqa: F401  registers the user loader
 
 
 def register_blueprints(app: Flask) -> None:
+    from .admin import (
+        admins,  # noqa: F401  adds the Admins pages to the admin blueprint
+        system,  # noqa: F401  adds the System page to the admin blueprint
+    )
     from .admin import memberships as admin_memberships  # noqa: F401  adds the membership pages to the admin blueprint
-    from .admin import system  # noqa: F401  adds the System page to the admin blueprint
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp

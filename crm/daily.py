@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from . import mail, sync
 from .activity import log_activity
+from .auth import sessions
 from .enquiries import queues
 from .extensions import db
 from .memberships import service as memberships
@@ -188,6 +189,9 @@ def run_daily(today: date | None = None) -> list[str]:
     applied, failed = sync.replay_pending()
     sent, unsent = mail.deliver()
     lines.append(f"Sync events: {applied} applied, {failed} still failing. E-mail: {sent} sent, {unsent} still queued.")
+    pruned = sessions.prune(now)
+    db.session.commit()
+    lines.append(f"Accounts: {pruned} ended sign-ins, used links and old throttle counts cleared.")
     refresh_planner_statistics()
     return lines
 

@@ -60,6 +60,8 @@ ACTIONS = ("created", "updated", "deleted", "status_changed")
 SEGMENTS = ("high_value", "churning", "at_risk", "premium", "inactive")
 SYNC_STATUSES = ("pending", "done")
 EMAIL_STATUSES = ("pending", "sent")
+ACCOUNT_TOKEN_PURPOSES = ("password_reset", "admin_invite")
+THROTTLE_KINDS = ("sign_in_account", "sign_in_address", "password_reset_email")
 FIT_FLAGS = ("over_capacity", "date_booked", "budget_below_price", "short_notice")
 MEMBERSHIP_SOURCES = ("stripe", "manual")
 
@@ -79,8 +81,27 @@ class User(UserMixin, db.Model):
     phone: Mapped[str | None] = mapped_column(String(32))
     business_name: Mapped[str | None] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # A deactivated account cannot sign in and its sessions have ended.
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     properties: Mapped[list[Property]] = relationship(back_populates="owner")
+
+    # Not a column: the token of the sign-in (UserSession) this object was loaded for. Flask-Login
+    # keeps it, not the user id, in the session and any remember cookie (see crm.auth.sessions).
+    session_token = None
+
+    def get_session_token(self) -> str | None:
+        return self.session_token
+
+    @property
+    def is_active(self) -> bool:
+        return self.deactivated_at is None
+
+    @property
+    def has_password(self) -> bool:
+        """Tell whether a password is set: an invited admin has none until they follow the link."""
+        return bool(self.password_hash)
 
     @property
     def full_name(self) -> str:
@@ -100,6 +121,54 @@ class User(UserMixin, db.Model):
 
 # E-mail addresses are unique whatever their case.
 Index("uq_users_email_lower", func.lower(User.email), unique=True)
+
+
+class UserSession(db.Model):
+    """One sign-in: the cookie carries its token, and it ends at sign-out, password change or deactivation."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the token: a copy of the database cannot be replayed as a cookie.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+
+    user: Mapped[User] = relationship()
+
+
+class AccountToken(db.Model):
+    """A single-use e-mailed link: a password reset or an admin invitation."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(choice("account_token_purpose", ACCOUNT_TOKEN_PURPOSES))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class ThrottleEvent(db.Model):
+    """One counted attempt (a failed sign-in, a reset e-mail), shared by every worker through the database."""
+
+    __tablename__ = "throttle_events"
+    __table_args__ = (Index("ix_throttle_events_kind_key_created", "kind", "key", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(choice("throttle_kind", THROTTLE_KINDS))
+    # A SHA-256 of the e-mail address or IP address: what was typed is not kept.
+    key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Property(db.Model):

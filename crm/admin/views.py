@@ -66,8 +66,15 @@ def changed(response):
     return response
 
 
-def admins() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.role == "admin").order_by(User.first_name)))
+def active_admins():
+    """Return the admins who can sign in: not deactivated, and with a password set (not still invited)."""
+    return select(User).where(User.role == "admin", User.deactivated_at.is_(None), User.password_hash != "")
+
+
+def admins(include_inactive: bool = False) -> list[User]:
+    """Return the admins who can take assignments, or every admin (whose names past actions carry)."""
+    query = select(User).where(User.role == "admin") if include_inactive else active_admins()
+    return list(db.session.scalars(query.order_by(User.first_name)))
 
 
 def get_or_404(model, record_id: int):
@@ -89,7 +96,7 @@ def list_context(tab: str) -> dict:
         "tab": tab, "spec": spec, "state": state, "page": current, "matching": shown, "matching_capped": capped,
         "total": lists.total_count(spec), "admins": admins(), "tabs": [lists.LISTS[t] for t in lists.TAB_ORDER],
         "statuses": ENQUIRY_STATUSES, "priorities": PRIORITIES, "now": utcnow(), "stale_after": STALE_AFTER,
-        "saved_views": saved_views(), "people": {a.id: a.first_name for a in admins()},
+        "saved_views": saved_views(), "people": {a.id: a.first_name for a in admins(include_inactive=True)},
     }
 
 
@@ -369,7 +376,7 @@ def timeline(contact: Contact, limit: int = 100, enquiry: CrmEnquiry | None = No
         interactions = select(Interaction).where(Interaction.contact_id == contact.id)
         about = ((ActivityLog.entity_type == "contact") & (ActivityLog.entity_id == contact.id)) | (
             (ActivityLog.entity_type == "enquiry") & ActivityLog.entity_id.in_(enquiry_ids))
-    people = {a.id: a.first_name for a in admins()}
+    people = {a.id: a.first_name for a in admins(include_inactive=True)}
     entries = []
     for i in db.session.scalars(interactions.options(selectinload(Interaction.created_by))
                                 .order_by(Interaction.created_at.desc()).limit(limit)):

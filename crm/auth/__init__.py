@@ -1,5 +1,5 @@
 """Accounts: password hashing, the user loader, and the role guards."""
-from functools import wraps
+from functools import cache, wraps
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -7,8 +7,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort, flash, jsonify, make_response, redirect, request, url_for
 from flask_login import current_user
 
-from ..extensions import db, login_manager
+from ..extensions import login_manager
 from ..models import User
+from . import sessions
 
 _hasher = PasswordHasher()
 
@@ -17,22 +18,36 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password(user: User, password: str) -> bool:
-    """Verify a password, upgrading the stored hash when Argon2's parameters changed."""
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash("no account has this password")
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Tell whether `password` matches `password_hash`, always at the cost of one Argon2 verify.
+
+    An empty hash (no such account, or an invited admin with no password yet) is checked against a
+    dummy hash, so a wrong guess takes as long whether or not the account exists.
+    """
     try:
-        _hasher.verify(user.password_hash, password)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Verify a sign-in for `user` (None when no account matched), upgrading an outdated hash."""
+    usable = user is not None and user.is_active
+    if not verify_password(user.password_hash if usable else "", password):
         return False
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return True
 
 
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
-        return None
-    return db.session.get(User, int(user_id))
+# Flask-Login stores the sign-in's token, not the user id, so that one sign-in can end on its own.
+login_manager.id_attribute = "get_session_token"
+login_manager.user_loader(sessions.load_user)
 
 
 def page_to_return_to() -> str:
