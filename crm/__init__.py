@@ -91,13 +91,18 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .admin import admins  # noqa: F401  adds the Admins pages to the admin blueprint
-    from .admin import system  # noqa: F401  adds the System page to the admin blueprint
+    from .admin import (
+        admins,  # noqa: F401  adds the Admins pages to the admin blueprint
+        system,  # noqa: F401  adds the System page to the admin blueprint
+    )
+    from .admin import memberships as admin_memberships  # noqa: F401  adds the membership pages to the admin blueprint
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .owner import insights  # noqa: F401  adds the insights page to the owner blueprint
     from .health import bp as health_bp
+    from .memberships.webhook import bp as webhooks_bp
+    from .owner import membership  # noqa: F401  adds the membership pages to the owner blueprint
     from .owner.views import bp as owner_bp
     from .public.views import bp as public_bp
     from .api.reports import bp as api_reports_bp
@@ -110,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_reports_bp)
+    app.register_blueprint(webhooks_bp)
     app.register_blueprint(health_bp)
 
 

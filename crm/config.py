@@ -74,7 +74,10 @@ def from_environment(instance_path: str) -> dict:
         "ACK_MAX_PER_HOUR": int(os.environ.get("ACK_MAX_PER_HOUR", "3")),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
-        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "").rstrip("/"),
+        # The Stripe price id of each plan, keyed tier_cycle: STRIPE_PRICE_GOLD_ANNUAL and so on.
+        "STRIPE_PRICES": {f"{tier}_{cycle}": os.environ.get(f"STRIPE_PRICE_{tier.upper()}_{cycle.upper()}", "")
+                          for tier in ("bronze", "silver", "gold") for cycle in ("annual", "monthly")},
         "SPAM_MIN_SECONDS": int(os.environ.get("SPAM_MIN_SECONDS", "3")),
         "SPAM_MAX_PER_HOUR": int(os.environ.get("SPAM_MAX_PER_HOUR", "5")),
         "SPAM_MAX_PER_IP_HOUR": int(os.environ.get("SPAM_MAX_PER_IP_HOUR", "60")),

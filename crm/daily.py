@@ -15,6 +15,7 @@ from .activity import log_activity
 from .auth import sessions
 from .enquiries import queues
 from .extensions import db
+from .memberships import service as memberships
 from .models import Contact, CrmEnquiry, Membership, MembershipReminder, OwnerDigest, utcnow
 
 EXPIRING_WITHIN = timedelta(days=30)
@@ -93,11 +94,13 @@ def run_daily(today: date | None = None) -> list[str]:
     lines = []
     states = update_membership_states(today)
     db.session.flush()
+    paused, resumed = memberships.enforce_all(now)
     reminders = send_renewal_reminders(today)
     digests = send_owner_digests(today, now)
     scores = engagement.recompute(now)
     sync.commit()
     lines.append(f"Memberships: {states} changed state; {reminders} renewal reminders queued.")
+    lines.append(f"Listings: {paused} paused for an unpaid membership; {resumed} live again.")
     lines.append(f"Owner digests: {digests} queued.")
     lines.append(f"Segments: {scores.added} added, {scores.removed} removed; {scores.scored} engagement scores changed.")
     applied, failed = sync.replay_pending()

@@ -11,6 +11,7 @@ from typing import Any
 
 from . import sync
 from .extensions import db
+from .memberships import tier
 from .models import Property, User, utcnow
 
 LIMITS = {"title": 160, "location": 160, "description": 10_000, "rejection_reason": 1000}
@@ -23,10 +24,12 @@ FIELDS = ("title", "location", "description", "bedrooms", "bathrooms", "max_gues
 class ListingError(Exception):
     """A listing change that is not allowed, with a message to show the person who tried it."""
 
-    def __init__(self, message: str, errors: dict[str, str] | None = None):
+    def __init__(self, message: str, errors: dict[str, str] | None = None, needs_membership: bool = False):
         super().__init__(message)
         self.message = message
         self.errors = errors or {}
+        # The owner's membership is what stands in the way: lead them to the membership page.
+        self.needs_membership = needs_membership
 
 
 # Each action: the statuses it may start from, the status it leads to, and what the audit trail says.
@@ -147,7 +150,14 @@ def _move(prop: Property, action: str, actor: User | None, reason: str | None = 
     sources, target, summary = TRANSITIONS[action]
     if prop.status not in sources:
         raise ListingError(f"{NOT_ALLOWED[action]} This listing is {prop.status.replace('_', ' ')}.")
+    if target in ("pending_approval", "live"):
+        problem = tier.slot_problem(prop.owner, prop, target, utcnow())
+        if problem and action == "approve":
+            raise ListingError(f"The owner's membership does not allow another live listing. They were told: {problem}")
+        if problem:
+            raise ListingError(problem, needs_membership=True)
     prop.status = target
+    prop.paused_reason = None
     if target == "live" and action == "approve":
         prop.published_at = utcnow()
     if action == "reject":

@@ -66,6 +66,7 @@ EMAIL_STATUSES = ("pending", "sent")
 ACCOUNT_TOKEN_PURPOSES = ("password_reset", "admin_invite")
 THROTTLE_KINDS = ("sign_in_account", "sign_in_address", "password_reset_email")
 FIT_FLAGS = ("over_capacity", "date_booked", "budget_below_price", "short_notice")
+MEMBERSHIP_SOURCES = ("stripe", "manual")
 
 
 # --- Platform -----------------------------------------------------------------------
@@ -194,6 +195,9 @@ class Property(db.Model):
     price_per_night: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     status: Mapped[str] = mapped_column(choice("listing_status", LISTING_STATUSES), default="draft")
     rejection_reason: Mapped[str | None] = mapped_column(Text)
+    # Set when the platform paused a live listing because its owner's membership lapsed; such a
+    # listing goes live again, without a new approval, when the owner pays.
+    paused_reason: Mapped[str | None] = mapped_column(String(500))
     view_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -244,7 +248,8 @@ class Payment(db.Model):
     __tablename__ = "payments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Empty only while Stripe has told us of a payment for a subscription we cannot yet tie to an owner.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     plan_tier: Mapped[str] = mapped_column(choice("payment_tier", TIERS))
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3), default="gbp")
@@ -254,6 +259,7 @@ class Payment(db.Model):
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), index=True)
     stripe_invoice_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    billing_reason: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -489,6 +495,7 @@ class Membership(db.Model):
         Index("ix_crm_memberships_contact", "contact_id", "created_at"),
         Index("ix_crm_memberships_created", "created_at", "id"),
         Index("ix_crm_memberships_end", "end_date", "id"),
+        Index("ix_crm_memberships_tier_end", "plan_tier", "end_date", "id"),
         CheckConstraint("plan_price >= 0", name="price_not_negative"),
         CheckConstraint("payment_failure_count >= 0", name="failures_not_negative"),
     )
@@ -513,6 +520,12 @@ class Membership(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     notes: Mapped[str | None] = mapped_column(Text)
+    # manual: granted by an admin, with no Stripe subscription behind it.
+    source: Mapped[str] = mapped_column(choice("membership_source", MEMBERSHIP_SOURCES), default="stripe")
+    # The `created` time of the newest Stripe event applied, so an older one never overwrites newer state.
+    stripe_event_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When it became suspended: listings stay live for a grace period from then.
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     contact: Mapped[Contact] = relationship()
 

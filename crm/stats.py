@@ -4,6 +4,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from .extensions import db
+from .memberships.rules import is_active_status
 from .models import ENQUIRY_STATUSES, Contact, CrmEnquiry, CrmProperty, Membership, utcnow
 
 
@@ -29,8 +30,7 @@ def count_stats() -> dict:
     this_week = db.session.scalar(select(func.count()).select_from(CrmEnquiry).where(CrmEnquiry.created_at >= week_start))
     last_week = db.session.scalar(select(func.count()).select_from(CrmEnquiry).where(
         CrmEnquiry.created_at >= week_start - timedelta(days=7), CrmEnquiry.created_at < week_start))
-    active = db.session.scalar(select(func.count()).select_from(Membership).where(
-        Membership.status == "active"))
+    active = db.session.scalar(select(func.count()).select_from(Membership).where(is_active_status()))
     return {
         "contacts": {"total": sum(contacts.values()), "owners": contacts.get("owner", 0),
                      "guests": contacts.get("guest", 0)},

@@ -23,6 +23,7 @@ from . import mail
 from .activity import add_interaction, diff, log_activity
 from .database import insert_or_ignore
 from .extensions import db
+from .memberships.rules import PAID_STATUSES
 from .models import (
     Contact,
     CrmEnquiry,
@@ -207,7 +208,7 @@ def copy_view_count(property_id: int) -> None:
 def current_tier(contact_id: int) -> str | None:
     return db.session.scalar(
         select(Membership.plan_tier)
-        .where(Membership.contact_id == contact_id, Membership.status.in_(("active", "expiring_soon")))
+        .where(Membership.contact_id == contact_id, Membership.status.in_(PAID_STATUSES))
         .order_by(Membership.end_date.desc())
         .limit(1)
     )

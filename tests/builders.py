@@ -1,8 +1,10 @@
 """Test data builders: each makes a valid record with sensible defaults, overridable by keyword."""
 import itertools
-from functools import cache
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
+
+from sqlalchemy import select
 
 from crm import sync
 from crm.auth import hash_password
@@ -54,3 +56,17 @@ def enquiry_data(prop: Property, **fields) -> dict:
     }
     data.update(fields)
     return data
+
+
+def make_membership(owner: User, tier: str = "gold", status: str = "active", **fields):
+    """Give an owner a paid membership (as an admin's grant would), so their listings may go live."""
+    from crm.memberships import service
+    from crm.models import Contact
+
+    contact = db.session.scalar(select(Contact).where(Contact.user_id == owner.id))
+    admin = db.session.scalar(select(User).where(User.role == "admin")) or make_user("admin")
+    membership = service.grant(contact, tier, "annual", 12, admin, None)
+    for name, value in dict(status=status, **fields).items():
+        setattr(membership, name, value)
+    sync.commit()
+    return membership

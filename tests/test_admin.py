@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select
 from crm.extensions import db
 from crm.models import ActivityLog, Contact, CrmEnquiry, CrmProperty, EnquiryStatusHistory, Interaction, utcnow
 
-from .builders import enquiry_data, make_property, make_user
+from .builders import enquiry_data, make_membership, make_property, make_user
 
 
 @pytest.fixture
@@ -258,6 +258,7 @@ def test_contact_page_timeline_profile_and_note(client, signed_in_admin, live_pr
 
 
 def test_moderation_approve_and_reject(client, signed_in_admin, owner):
+    make_membership(owner, "gold")
     waiting = make_property(owner, status="pending_approval", title="Awaiting House")
     doubtful = make_property(owner, status="pending_approval", title="Doubtful House")
     crm_ids = {p.title: db.session.scalar(select(CrmProperty.id).where(CrmProperty.property_id == p.id)) for p in (waiting, doubtful)}

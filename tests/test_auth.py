@@ -16,7 +16,7 @@ SIGNUP = {
 def test_signup_creates_owner_contact_and_signs_in(client):
     response = client.post("/owner-sign-up", data=SIGNUP)
     assert response.status_code == 303
-    assert response.headers["Location"] == "/owner-dashboard"
+    assert response.headers["Location"] == "/owner-dashboard/membership"  # a new owner is led to the plans
     user = db.session.scalar(select(User))
     assert user.email == "priya.shah@example.com"
     assert user.role == "owner"
@@ -55,7 +55,7 @@ def test_signup_as_htmx_swaps_form_and_redirects_on_success(client):
     assert bad.status_code == 422
     assert b"<html" not in bad.data and b'id="signup-form"' in bad.data
     good = client.post("/owner-sign-up", data=SIGNUP, headers={"HX-Request": "true"})
-    assert good.headers["HX-Redirect"] == "/owner-dashboard"
+    assert good.headers["HX-Redirect"] == "/owner-dashboard/membership"
 
 
 def test_login_and_logout(client, auth, owner):

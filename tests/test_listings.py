@@ -9,7 +9,7 @@ from crm.extensions import db
 from crm.listings import ListingError
 from crm.models import ActivityLog, CrmProperty, Property
 
-from .builders import make_property
+from .builders import make_membership, make_property
 
 DETAILS = {"title": "Orchard Barn", "location": "Ludlow, Shropshire", "description": "A converted barn.",
            "bedrooms": "5", "bathrooms": "3", "max_guests": "14", "price_per_night": "£1,250.50"}
@@ -26,6 +26,7 @@ def activity(crm_property: CrmProperty) -> list[ActivityLog]:
 
 
 def test_the_whole_flow_keeps_the_crm_in_step(owner, admin):
+    make_membership(owner, "silver")
     prop = listings.create(owner, DETAILS)
     sync.commit()
     assert prop.status == "draft" and prop.price_per_night == Decimal("1250.50") and prop.max_guests == 14
@@ -73,6 +74,7 @@ def test_the_whole_flow_keeps_the_crm_in_step(owner, admin):
 
 
 def test_every_change_is_audited_with_who_and_why(owner, admin):
+    make_membership(owner, "silver")
     prop = listings.create(owner, DETAILS)
     sync.commit()
     listings.submit(prop, owner)
@@ -172,6 +174,7 @@ def test_bad_details_are_refused_field_by_field(owner, changes, field):
 
 
 def test_a_crm_fault_does_not_lose_the_listing_change(app, owner):
+    make_membership(owner, "silver")
     prop = make_property(owner, status="draft")
     app.config["CRM_SYNC_FAIL"] = "property.saved"
     listings.submit(prop, owner)

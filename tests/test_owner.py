@@ -25,7 +25,7 @@ from crm.models import (
     utcnow,
 )
 
-from .builders import enquiry_data, make_property
+from .builders import enquiry_data, make_membership, make_property
 
 # --- Helpers and fixtures --------------------------------------------------------------------------
 
@@ -172,6 +172,7 @@ def test_listing_form_as_htmx_swaps_only_the_form(client, signed_in):
 
 
 def test_create_draft_then_submit_edit_and_see_pending(client, signed_in):
+    make_membership(signed_in, "gold")
     response = client.post("/owner-dashboard/properties/new", data=LISTING | {"action": "save"})
     assert response.status_code == 303
     prop = db.session.scalar(select(Property))
@@ -194,6 +195,7 @@ def test_create_draft_then_submit_edit_and_see_pending(client, signed_in):
 
 
 def test_save_and_submit_at_once(client, signed_in):
+    make_membership(signed_in, "gold")
     client.post("/owner-dashboard/properties/new", data=LISTING | {"action": "submit"})
     assert db.session.scalar(select(Property.status)) == "pending_approval"
 
@@ -208,6 +210,7 @@ def test_illegal_listing_moves_answer_409_with_the_reason(client, signed_in):
 
 
 def test_pause_and_resume_a_live_listing(client, signed_in, live_property):
+    make_membership(signed_in, "gold")
     client.post(f"/owner-dashboard/properties/{live_property.id}/pause")
     assert reload(live_property).status == "paused"
     assert client.get(f"/properties/{live_property.id}").status_code == 200  # the owner can still preview it

@@ -44,12 +44,16 @@ PLAIN_ROUTES = [
     ("GET", "/owner-dashboard/enquiries/unread-count"),
     ("GET", "/owner-dashboard/insights"),
     ("GET", "/owner-dashboard/insights?period=12m"),
+    ("GET", "/owner-dashboard/membership"),
     ("GET", "/owner-dashboard/needs-reply"),
     ("GET", "/owner-dashboard/follow-ups"),
 ]
 
 ALL_ROUTES = [(method, path, data) for method, path, data in ID_ROUTES] + [
-    (method, path, None) for method, path in PLAIN_ROUTES] + [("POST", "/owner-dashboard/properties/new", LISTING)]
+    (method, path, None) for method, path in PLAIN_ROUTES] + [
+    ("POST", "/owner-dashboard/properties/new", LISTING), ("POST", "/owner-dashboard/membership/checkout",
+                                                           {"plan_tier": "gold"}),
+    ("POST", "/owner-dashboard/membership/portal", {})]
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from ..models import (
     CrmProperty,
     Membership,
     Segment,
+    utcnow,
 )
 
 COUNT_CAP = 1_000
@@ -205,6 +206,13 @@ def _enquiry_options():
 
 
 LISTS: dict[str, ListSpec] = {}
+ENDS_WITHIN_DAYS = (7, 14, 30, 60, 90)
+
+
+def _ends_within(days: str):
+    """Memberships still running that end within `days` days from today."""
+    today = utcnow().date()
+    return and_(Membership.end_date >= today, Membership.end_date <= today + timedelta(days=int(days)))
 
 
 def register(spec: ListSpec) -> ListSpec:
@@ -264,6 +272,10 @@ MEMBERSHIPS = register(ListSpec(
     "memberships", "Memberships", Membership, lambda: select(Membership),
     (Filter("status", "Status", lambda v: Membership.status == v, _choices(MEMBERSHIP_STATUSES)),
      Filter("tier", "Tier", lambda v: Membership.plan_tier == v, _choices(TIERS)),
+     Filter("auto_renew", "Auto-renew", lambda v: Membership.auto_renew == (v == "on"), (("on", "On"), ("off", "Off"))),
+     Filter("failures", "Failed payments", lambda v: Membership.payment_failure_count >= int(v),
+            (("1", "1 or more"), ("3", "3 or more"))),
+     Filter("ends_within", "Ends within", _ends_within, tuple((str(d), f"{d} days") for d in ENDS_WITHIN_DAYS)),
      Filter("contact", "Owner", lambda v: Membership.contact_id == v, kind="id")),
     (Sort("end", "Ends", Membership.end_date, False), Sort("created", "Started", Membership.created_at)),
     None, options=(selectinload(Membership.contact),),

@@ -21,6 +21,7 @@ from ..models import (
     EVENT_TYPES,
     FIT_FLAGS,
     LISTING_STATUSES,
+    MEMBERSHIP_SOURCES,
     MEMBERSHIP_STATUSES,
     PRIORITIES,
     TIERS,
@@ -198,6 +199,9 @@ class Membership(Record):
     created_at: UtcTime
     updated_at: UtcTime
     notes: str | None
+    source: one_of(MEMBERSHIP_SOURCES) = Field(description="manual: granted by an admin, with no Stripe payment.")
+    stripe_event_at: UtcTime | None = Field(description="When the newest Stripe event applied was created.")
+    suspended_at: UtcTime | None = Field(description="When it was suspended; listings keep a 14-day grace.")
 
 
 # --- Request bodies ----------------------------------------------------------------------------------------

@@ -160,7 +160,8 @@ def create_membership(body: Body, actor: User) -> Membership:
         existing = db.session.scalar(select(Membership.id).where(Membership.stripe_subscription_id == subscription))
         if existing is not None:
             raise ApiError(409, f"Membership {existing} already has this Stripe subscription.", membership_id=existing)
-    membership = Membership(**values)
+    # Without a Stripe subscription behind it, a membership made here is a manual grant.
+    membership = Membership(source="stripe" if values.get("stripe_subscription_id") else "manual", **values)
     db.session.add(membership)
     flush_or_conflict("Another membership already has this Stripe subscription.")
     log_activity("membership", membership.id, "created", actor=actor, changed_fields=created_fields(values),

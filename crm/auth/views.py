@@ -66,8 +66,9 @@ def signup():
             else:
                 sessions.sign_in(user)
                 db.session.commit()
-                flash(f"Welcome, {user.first_name}. Your owner account is ready.", "success")
-                return redirect_to(url_for("owner.dashboard"))
+                flash(f"Welcome, {user.first_name}. Your owner account is ready. "
+                      "Choose a membership so your listings can go live.", "success")
+                return redirect_to(url_for("owner.membership"))
     status = 422 if form.is_submitted() else 200
     return render("auth/signup.html", "form", status=status, form=form)
 

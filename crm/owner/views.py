@@ -130,7 +130,14 @@ def new_property():
         try:
             prop = listings.create(current_user, form.listing_data())
             if request.form.get("action") == "submit":
-                listings.submit(prop, current_user)
+                try:
+                    listings.submit(prop, current_user)
+                except listings.ListingError as error:
+                    if not error.needs_membership:
+                        raise
+                    # Keep the draft; the membership page says what is missing.
+                    sync.commit()
+                    return to_membership_page(f"“{prop.title}” is saved as a draft. {error.message}")
         except listings.ListingError as error:
             db.session.rollback()
             form.add_errors(error.errors)
@@ -165,7 +172,13 @@ def edit_property(property_id: int):
         try:
             listings.update(prop, form.listing_data(), current_user)
             if request.form.get("action") == "submit" and prop.status in ("draft", "rejected"):
-                listings.submit(prop, current_user)
+                try:
+                    listings.submit(prop, current_user)
+                except listings.ListingError as error:
+                    if not error.needs_membership:
+                        raise
+                    sync.commit()
+                    return to_membership_page(f"Your changes to “{prop.title}” are saved. {error.message}")
         except listings.ListingError as error:
             db.session.rollback()
             form.add_errors(error.errors)
@@ -176,6 +189,12 @@ def edit_property(property_id: int):
             return redirect_to(url_for("owner.properties"))
     status = 422 if form.is_submitted() else 200
     return render("owner/property_form.html", "form", status=status, form=form, prop=prop)
+
+
+def to_membership_page(message: str):
+    """Lead the owner to the membership page, saying why their listing cannot go live."""
+    flash(message, "error")
+    return redirect_to(url_for("owner.membership"))
 
 
 def saved_message(prop: Property, created: bool) -> str:
@@ -201,6 +220,8 @@ def move_listing(property_id: int, action: str):
         getattr(listings, action)(prop, current_user)
     except listings.ListingError as error:
         db.session.rollback()
+        if error.needs_membership:
+            return to_membership_page(f"“{prop.title}” cannot go live yet. {error.message}")
         return render("owner/properties.html", status=409, listings=listing_rows(current_user), error=error.message)
     sync.commit()
     flash(LISTING_DONE[action].format(prop.title), "success")

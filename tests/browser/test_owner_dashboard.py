@@ -14,7 +14,7 @@ from crm.enquiries.status import change_status
 from crm.extensions import db
 from crm.models import Contact, CrmEnquiry, Interaction, Membership, Property, utcnow
 
-from ..builders import PASSWORD, enquiry_data, make_property
+from ..builders import PASSWORD, enquiry_data, make_membership, make_property
 from .axe import assert_accessible_at_both_widths as check_page
 from .conftest import ARTIFACTS
 
@@ -50,6 +50,7 @@ def sign_in(page, email: str) -> None:
 
 
 def test_owner_lists_a_property_then_replies_and_books_an_enquiry(page, live_server, owner, live_property):
+    make_membership(owner, "gold")  # a listing goes for approval only with a paid membership
     sign_in(page, owner.email)
     check_page(page)
 

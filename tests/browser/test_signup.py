@@ -43,8 +43,9 @@ def test_owner_signs_up_after_fixing_a_mistake_then_signs_out_and_in(page):
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    expect(page).to_have_url(re.compile(r"/owner-dashboard$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Amara")
+    # A new owner is led to the plans: a listing goes live only with a membership.
+    expect(page).to_have_url(re.compile(r"/owner-dashboard/membership$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your membership")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You have signed out.")).to_be_visible()

@@ -6,9 +6,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from crm.extensions import db
-from crm.models import CrmEnquiry, CrmProperty
+from crm.models import CrmEnquiry, CrmProperty, User
 
-from ..builders import PASSWORD
+from ..builders import PASSWORD, make_membership
 from .axe import assert_accessible_at_both_widths as check_page
 
 
@@ -27,8 +27,12 @@ def test_owner_admin_and_guest_side_by_side(browser, live_server, admin):
     owner_tab.get_by_label("Password", exact=True).fill("a long enough password")
     owner_tab.get_by_label("Repeat password").fill("a long enough password")
     owner_tab.get_by_role("button", name="Create account").click()
-    expect(owner_tab).to_have_url(re.compile(r"/owner-dashboard$"))
-    owner_tab.get_by_role("link", name="Add a listing").first.click()
+    expect(owner_tab).to_have_url(re.compile(r"/owner-dashboard/membership$"))
+    # Their membership is granted by hand here; buying one through Stripe is tested in test_membership.py.
+    db.session.rollback()
+    make_membership(db.session.scalar(select(User).where(User.email == "seren@example.com")), "bronze")
+    db.session.rollback()
+    owner_tab.goto("/owner-dashboard/properties/new")
     owner_tab.get_by_label("Title").fill("Cliff Top Lodge")
     owner_tab.get_by_label("Location").fill("Tenby, Pembrokeshire")
     owner_tab.get_by_label("Bedrooms").fill("4")
