@@ -5,6 +5,7 @@
 50-row enquiries page (the floor for pages). bench/run.py serves this module with gunicorn exactly as it serves the app, with
 BENCH_DATABASE_URL set; the table `bench_floor` is created by bench/run.py before the server starts.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,12 +31,36 @@ TABLE = """<!doctype html>
 </tbody></table></main></body></html>"""
 
 NOW = datetime.now(UTC).replace(tzinfo=None)
-ROWS = [{"id": n, "name": f"Guest Number{n}", "email": f"guest{n}@example.com", "property": f"Test House {n}",
-         "location": "St Ives, Cornwall", "event_type": "Birthday", "event_date": NOW + timedelta(days=n),
-         "guests": 8 + n % 5, "budget": 1500 + n, "received": NOW - timedelta(hours=n),
-         "status": "new", "priority": "medium"} for n in range(1, 51)]
-HEADINGS = ("", "Guest", "Property", "Occasion", "Event date", "Guests", "Budget", "Received", "Status", "Priority",
-            "Assigned")
+ROWS = [
+    {
+        "id": n,
+        "name": f"Guest Number{n}",
+        "email": f"guest{n}@example.com",
+        "property": f"Test House {n}",
+        "location": "St Ives, Cornwall",
+        "event_type": "Birthday",
+        "event_date": NOW + timedelta(days=n),
+        "guests": 8 + n % 5,
+        "budget": 1500 + n,
+        "received": NOW - timedelta(hours=n),
+        "status": "new",
+        "priority": "medium",
+    }
+    for n in range(1, 51)
+]
+HEADINGS = (
+    "",
+    "Guest",
+    "Property",
+    "Occasion",
+    "Event date",
+    "Guests",
+    "Budget",
+    "Received",
+    "Status",
+    "Priority",
+    "Assigned",
+)
 STATUSES = ("new", "contacted", "negotiating", "booked", "lost", "spam")
 PRIORITIES = ("low", "medium", "high")
 ADMINS = [{"id": n, "name": f"Admin Person{n}"} for n in range(1, 6)]
@@ -45,6 +70,7 @@ def make_engine(url: str):
     """An engine tuned as the app tunes its own: WAL and a write lock taken up front on SQLite."""
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
+
         @event.listens_for(engine, "connect")
         def on_connect(dbapi_connection, _record):
             dbapi_connection.isolation_level = None
@@ -54,6 +80,7 @@ def make_engine(url: str):
         @event.listens_for(engine, "begin")
         def on_begin(connection):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
     return engine
 
 
@@ -64,12 +91,15 @@ engine = make_engine(os.environ["BENCH_DATABASE_URL"])
 @app.post("/insert")
 def insert():
     with engine.begin() as connection:
-        connection.execute(text("INSERT INTO bench_floor (payload, created_at) VALUES (:payload, :created_at)"),
-                           {"payload": "floor", "created_at": datetime.now(UTC).replace(tzinfo=None)})
+        connection.execute(
+            text("INSERT INTO bench_floor (payload, created_at) VALUES (:payload, :created_at)"),
+            {"payload": "floor", "created_at": datetime.now(UTC).replace(tzinfo=None)},
+        )
     return {"status": "received"}, 201
 
 
 @app.get("/table")
 def table():
-    return render_template_string(TABLE, rows=ROWS, headings=HEADINGS, statuses=STATUSES, priorities=PRIORITIES,
-                                  admins=ADMINS)
+    return render_template_string(
+        TABLE, rows=ROWS, headings=HEADINGS, statuses=STATUSES, priorities=PRIORITIES, admins=ADMINS
+    )

@@ -6,6 +6,7 @@ single-client latency (p50, p95) and throughput with concurrent clients, each as
 floor. With --database-url it does the same on PostgreSQL and prints the PostgreSQL/SQLite ratios.
 Run from the project root: `.venv/bin/python bench/run.py` (see bench/README.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,10 +60,16 @@ HX = "hx"  # a path prefix marker: the request is sent with HX-Request, as htmx 
 
 
 def enquiry_body(i: int, ctx: Context) -> dict:
-    return {"property_id": ctx.live_property_id, "guest_name": "Bench Guest",
-            "guest_email": f"bench-{RUN_ID}-{i}@example.com", "event_type": "birthday",
-            "event_date": "2027-06-12", "estimated_guests": 8, "estimated_budget": 2000,
-            "message": "Benchmark enquiry: a 40th birthday weekend for eight."}
+    return {
+        "property_id": ctx.live_property_id,
+        "guest_name": "Bench Guest",
+        "guest_email": f"bench-{RUN_ID}-{i}@example.com",
+        "event_type": "birthday",
+        "event_date": "2027-06-12",
+        "estimated_guests": 8,
+        "estimated_budget": 2000,
+        "message": "Benchmark enquiry: a 40th birthday weekend for eight.",
+    }
 
 
 def status_body(i: int, ctx: Context) -> dict:
@@ -79,8 +86,20 @@ def status_form(i: int, ctx: Context) -> dict:
 
 
 # The reports page's sections (crm/reports/sections.py), each fetched as the page's fragments are.
-REPORT_SECTIONS = ("funnel", "response", "status_time", "months", "lost", "source", "event_type", "tier", "property", "owner",
-                   "memberships", "segments")
+REPORT_SECTIONS = (
+    "funnel",
+    "response",
+    "status_time",
+    "months",
+    "lost",
+    "source",
+    "event_type",
+    "tier",
+    "property",
+    "owner",
+    "memberships",
+    "segments",
+)
 
 
 def tab(name: str, query: str = "") -> str:
@@ -208,7 +227,7 @@ def sqlalchemy_url(url: str) -> str:
     # The app normalises postgres:// URLs to psycopg 3 the same way (crm/config.py).
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -219,17 +238,28 @@ def prepare(url: str) -> Context:
     engine = create_engine(sqlalchemy_url(url))
     key = "INTEGER PRIMARY KEY" if engine.dialect.name == "sqlite" else "SERIAL PRIMARY KEY"
     with engine.begin() as conn:
-        conn.execute(text(f"CREATE TABLE IF NOT EXISTS bench_floor (id {key}, payload VARCHAR(20), created_at TIMESTAMP)"))
+        conn.execute(
+            text(f"CREATE TABLE IF NOT EXISTS bench_floor (id {key}, payload VARCHAR(20), created_at TIMESTAMP)")
+        )
         live = conn.execute(text("SELECT id FROM properties WHERE status = 'live' ORDER BY id LIMIT 1")).first()
-        open_enquiries = conn.execute(text("SELECT id FROM crm_enquiries WHERE status IN ('contacted', 'negotiating') "
-                                           "ORDER BY id DESC LIMIT 2")).all()
-        busiest = conn.execute(text("SELECT id, owner_id FROM crm_properties ORDER BY enquiry_count DESC LIMIT 1")).first()
+        open_enquiries = conn.execute(
+            text("SELECT id FROM crm_enquiries WHERE status IN ('contacted', 'negotiating') ORDER BY id DESC LIMIT 2")
+        ).all()
+        busiest = conn.execute(
+            text("SELECT id, owner_id FROM crm_properties ORDER BY enquiry_count DESC LIMIT 1")
+        ).first()
         guest = conn.execute(text("SELECT contact_id FROM crm_enquiries ORDER BY id DESC LIMIT 1")).first()
     engine.dispose()
     if not live or len(open_enquiries) < 2 or not busiest or not guest:
         sys.exit("The database has no live property or open enquiry; is it a seeded database?")
-    return Context(live_property_id=live[0], enquiry_id=open_enquiries[0][0], crm_property_id=busiest[0],
-                   owner_contact_id=busiest[1], guest_contact_id=guest[0], edit_enquiry_id=open_enquiries[1][0])
+    return Context(
+        live_property_id=live[0],
+        enquiry_id=open_enquiries[0][0],
+        crm_property_id=busiest[0],
+        owner_contact_id=busiest[1],
+        guest_contact_id=guest[0],
+        edit_enquiry_id=open_enquiries[1][0],
+    )
 
 
 def free_port() -> int:
@@ -243,14 +273,32 @@ def start_server(module: str, url: str, workers: int, log_path: Path) -> tuple[s
     port = free_port()
     # Every benchmark enquiry comes from 127.0.0.1: without a per-IP limit they are all real enquiries
     # (stored, synced and e-mailed), not spam after the first sixty.
-    env = os.environ | {"DATABASE_URL": url, "BENCH_DATABASE_URL": sqlalchemy_url(url),
-                        "SECRET_KEY": secrets.token_urlsafe(32), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-                        "SPAM_MAX_PER_IP_HOUR": str(10**9)}
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "BENCH_DATABASE_URL": sqlalchemy_url(url),
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "SPAM_MAX_PER_IP_HOUR": str(10**9),
+    }
     log = open(log_path, "w")
     server = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "60",
-         "--no-control-socket", module],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            str(VENV_BIN / "gunicorn"),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "60",
+            "--no-control-socket",
+            module,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     return server, f"http://127.0.0.1:{port}"
 
 
@@ -281,7 +329,8 @@ class Client:
         self.timeout = timeout
         self.csrf_token = ""
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect)
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect
+        )
 
     def request(self, method: str, path: str, body: dict | None = None, form: dict | None = None) -> tuple[int, bytes]:
         headers = {"X-CSRFToken": self.csrf_token}
@@ -336,7 +385,9 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
-def call(client: Client, method: str, path: str, body: Body, ctx: Context, counter: itertools.count) -> tuple[int, bytes]:
+def call(
+    client: Client, method: str, path: str, body: Body, ctx: Context, counter: itertools.count
+) -> tuple[int, bytes]:
     form = None
     if isinstance(body, Form):
         fields = body.fields
@@ -346,13 +397,24 @@ def call(client: Client, method: str, path: str, body: Body, ctx: Context, count
     return client.request(method, path, body=payload, form=form)
 
 
-def time_request(client: Client, request: tuple, ctx: Context, times: int, deadline: float,
-                 counter: itertools.count) -> dict:
+def time_request(
+    client: Client, request: tuple, ctx: Context, times: int, deadline: float, counter: itertools.count
+) -> dict:
     """Single-client latency: one warm-up call, then `times` timed calls one after another."""
     name, method, template, body = request
     path = template.format(**vars(ctx))
-    row = {"name": name, "method": method, "request": f"{method} {path}", "ok": 0, "errors": 0, "statuses": set(),
-           "ms": [], "bytes": 0, "rps": None, "note": ""}
+    row = {
+        "name": name,
+        "method": method,
+        "request": f"{method} {path}",
+        "ok": 0,
+        "errors": 0,
+        "statuses": set(),
+        "ms": [],
+        "bytes": 0,
+        "rps": None,
+        "note": "",
+    }
     for i in range(times + 1):
         if time.monotonic() > deadline:
             row["note"] = "stopped: time budget used up"
@@ -405,8 +467,9 @@ def throughput(clients: list[Client], request: tuple, ctx: Context, seconds: flo
     return sum(done) / (time.monotonic() - started)
 
 
-def measure(clients: list[Client], requests: list[tuple], ctx: Context, args, deadline: float,
-            counter: itertools.count) -> list[dict]:
+def measure(
+    clients: list[Client], requests: list[tuple], ctx: Context, args, deadline: float, counter: itertools.count
+) -> list[dict]:
     rows = []
     for request in requests:
         row = time_request(clients[0], request, ctx, args.times, deadline, counter)
@@ -427,8 +490,10 @@ def ratio(a: float | None, b: float | None) -> str:
 def print_table(title: str, rows: list[dict], floors: dict[str, dict]) -> None:
     """Latency and throughput per request, each against its floor (x floor: p50 / floor p50; rps / floor rps)."""
     print(f"\n== {title}")
-    header = (f"{'name':<20} {'request':<52} {'n':>4} {'err':>3} {'p50 ms':>7} {'p95 ms':>7} {'p50 x':>6} "
-              f"{'rps':>7} {'rps %':>6} {'KiB':>5}  status / note")
+    header = (
+        f"{'name':<20} {'request':<52} {'n':>4} {'err':>3} {'p50 ms':>7} {'p95 ms':>7} {'p50 x':>6} "
+        f"{'rps':>7} {'rps %':>6} {'KiB':>5}  status / note"
+    )
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -438,15 +503,17 @@ def print_table(title: str, rows: list[dict], floors: dict[str, dict]) -> None:
         rps = row["rps"]
         rps_share = f"{100 * rps / floor['rps']:5.0f}%" if floor and rps and floor["rps"] else f"{'-':>6}"
         statuses = ",".join(str(s) for s in sorted(row["statuses"]))
-        print(f"{row['name']:<20} {row['request'].replace(HX, '')[:52]:<52} {row['ok']:>4} {row['errors']:>3} "
-              f"{median or 0:7.1f} {p95 or 0:7.1f} {ratio(median, p50(floor) if floor else None)} "
-              f"{rps or 0:7.1f} {rps_share} {row['bytes'] / 1024:5.0f}  {statuses} {row['note']}".rstrip())
+        print(
+            f"{row['name']:<20} {row['request'].replace(HX, '')[:52]:<52} {row['ok']:>4} {row['errors']:>3} "
+            f"{median or 0:7.1f} {p95 or 0:7.1f} {ratio(median, p50(floor) if floor else None)} "
+            f"{rps or 0:7.1f} {rps_share} {row['bytes'] / 1024:5.0f}  {statuses} {row['note']}".rstrip()
+        )
 
 
 def print_comparison(sqlite_rows: list[dict], pg_rows: list[dict]) -> None:
     print("\n== PostgreSQL / SQLite, per request (p50 and p95 latency ratio; throughput ratio)")
     print(f"{'name':<20} {'p50':>6} {'p95':>6} {'rps':>6}")
-    for lite, pg in zip(sqlite_rows, pg_rows):
+    for lite, pg in zip(sqlite_rows, pg_rows, strict=False):
         p95s = [percentile(r["ms"], 95) if r["ms"] else None for r in (pg, lite)]
         print(f"{lite['name']:<20} {ratio(p50(pg), p50(lite))} {ratio(*p95s)} {ratio(pg['rps'], lite['rps'])}")
 
@@ -458,7 +525,9 @@ def run_target(label: str, url: str, args, log_stem: Path) -> list[dict]:
     deadline = time.monotonic() + args.budget
     servers = []
     try:
-        floor_server, floor_base = start_server("bench.floor:app", url, args.workers, log_stem.with_suffix(".floor.log"))
+        floor_server, floor_base = start_server(
+            "bench.floor:app", url, args.workers, log_stem.with_suffix(".floor.log")
+        )
         servers.append(floor_server)
         app_server, app_base = start_server("app:app", url, args.workers, log_stem.with_suffix(".gunicorn.log"))
         servers.append(app_server)
@@ -471,8 +540,10 @@ def run_target(label: str, url: str, args, log_stem: Path) -> list[dict]:
             client.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD, "/admin/crm")
         for client in owners:
             client.sign_in(OWNER_EMAIL, OWNER_PASSWORD, "/owner-dashboard")
-        print(f"\n{label}: app and floor on gunicorn -w {args.workers}; {args.times} timed calls per request, "
-              f"then {args.clients} clients for {args.seconds:g} s")
+        print(
+            f"\n{label}: app and floor on gunicorn -w {args.workers}; {args.times} timed calls per request, "
+            f"then {args.clients} clients for {args.seconds:g} s"
+        )
         floors = measure(floor_clients, FLOOR_REQUESTS, ctx, args, deadline, counter)
         rows = floors + measure(admins, selected(REQUESTS, args.only), ctx, args, deadline, counter)
         rows += measure(owners, selected(OWNER_REQUESTS, args.only), ctx, args, deadline, counter)
@@ -489,10 +560,16 @@ def selected(requests: list[tuple], only: str | None) -> list[tuple]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=ROOT / "bench" / "large.db",
-                        help="SQLite database file; seeded with the large data set if absent")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=ROOT / "bench" / "large.db",
+        help="SQLite database file; seeded with the large data set if absent",
+    )
     parser.add_argument("--database-url", help="also measure on this (seeded) PostgreSQL database and compare")
-    parser.add_argument("-n", "--times", type=int, default=50, help="timed single-client calls per request (default 50)")
+    parser.add_argument(
+        "-n", "--times", type=int, default=50, help="timed single-client calls per request (default 50)"
+    )
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients for throughput (default 8)")
     parser.add_argument("--seconds", type=float, default=3, help="seconds of throughput per request; 0 skips it")
     parser.add_argument("--only", help="measure only requests whose name matches this regular expression")

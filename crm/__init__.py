@@ -1,4 +1,5 @@
 """The CRM and listing platform: the application factory."""
+
 import logging
 import os
 
@@ -34,15 +35,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_template_helpers(app)
 
     from .errors import register_error_handlers
+
     register_error_handlers(app)
 
     from .security import register_security_headers
+
     register_security_headers(app)
 
     from .cli import register_cli
+
     register_cli(app)
 
     from .mail import register_deliverer
+
     register_deliverer(app)
 
     if not app.debug and not app.testing:
@@ -97,15 +102,17 @@ def register_blueprints(app: Flask) -> None:
     )
     from .admin import memberships as admin_memberships  # noqa: F401  adds the membership pages to the admin blueprint
     from .admin.views import bp as admin_bp
+    from .api.reports import bp as api_reports_bp
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
-    from .owner import insights  # noqa: F401  adds the insights page to the owner blueprint
     from .health import bp as health_bp
     from .memberships.webhook import bp as webhooks_bp
-    from .owner import membership  # noqa: F401  adds the membership pages to the owner blueprint
+    from .owner import (
+        insights,  # noqa: F401  adds the insights page to the owner blueprint
+        membership,  # noqa: F401  adds the membership pages to the owner blueprint
+    )
     from .owner.views import bp as owner_bp
     from .public.views import bp as public_bp
-    from .api.reports import bp as api_reports_bp
     from .reports.views import bp as reports_bp
 
     app.register_blueprint(public_bp)

@@ -1,4 +1,5 @@
 """Writing the CRM's audit trail: activity entries and timeline interactions."""
+
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -44,9 +45,17 @@ def diff(record: Any, changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return changed
 
 
-def log_activity(entity_type: str, entity_id: int, action: str, *, changed_fields: dict | None = None,
-                 actor: User | None = None, reason: str | None = None, meta: dict | None = None,
-                 ip_address: str | None = None) -> ActivityLog:
+def log_activity(
+    entity_type: str,
+    entity_id: int,
+    action: str,
+    *,
+    changed_fields: dict | None = None,
+    actor: User | None = None,
+    reason: str | None = None,
+    meta: dict | None = None,
+    ip_address: str | None = None,
+) -> ActivityLog:
     entry = ActivityLog(
         entity_type=entity_type,
         entity_id=entity_id,
@@ -62,14 +71,31 @@ def log_activity(entity_type: str, entity_id: int, action: str, *, changed_field
     return entry
 
 
-def add_interaction(contact_id: int, type: str, *, direction: str, initiated_by: str, content: str = "",
-                    subject: str | None = None, enquiry_id: int | None = None, property_id: int | None = None,
-                    created_by: User | None = None, meta: dict | None = None,
-                    created_at: datetime | None = None) -> Interaction:
+def add_interaction(
+    contact_id: int,
+    type: str,
+    *,
+    direction: str,
+    initiated_by: str,
+    content: str = "",
+    subject: str | None = None,
+    enquiry_id: int | None = None,
+    property_id: int | None = None,
+    created_by: User | None = None,
+    meta: dict | None = None,
+    created_at: datetime | None = None,
+) -> Interaction:
     interaction = Interaction(
-        contact_id=contact_id, type=type, direction=direction, initiated_by=initiated_by,
-        subject=subject, content=content, related_enquiry_id=enquiry_id, related_property_id=property_id,
-        created_by_id=created_by.id if created_by is not None else None, meta=meta or {},
+        contact_id=contact_id,
+        type=type,
+        direction=direction,
+        initiated_by=initiated_by,
+        subject=subject,
+        content=content,
+        related_enquiry_id=enquiry_id,
+        related_property_id=property_id,
+        created_by_id=created_by.id if created_by is not None else None,
+        meta=meta or {},
     )
     if created_at is not None:
         interaction.created_at = created_at
@@ -81,7 +107,17 @@ def just_added(contact_id: int, type: str, content: str, *, by: User) -> bool:
     """Tell whether `by` added this same interaction moments ago: the first of a double submit."""
     # Lock the contact's row so two submits at the same instant queue here (SQLite's write lock does the same).
     db.session.execute(select(Contact.id).where(Contact.id == contact_id).with_for_update())
-    return db.session.scalar(
-        select(Interaction.id).where(Interaction.contact_id == contact_id, Interaction.type == type,
-                                     Interaction.content == content, Interaction.created_by_id == by.id,
-                                     Interaction.created_at >= utcnow() - DOUBLE_SUBMIT_WINDOW).limit(1)) is not None
+    return (
+        db.session.scalar(
+            select(Interaction.id)
+            .where(
+                Interaction.contact_id == contact_id,
+                Interaction.type == type,
+                Interaction.content == content,
+                Interaction.created_by_id == by.id,
+                Interaction.created_at >= utcnow() - DOUBLE_SUBMIT_WINDOW,
+            )
+            .limit(1)
+        )
+        is not None
+    )

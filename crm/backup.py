@@ -1,4 +1,5 @@
 """Consistent backups of the live database: SQLite's online backup in small steps, or pg_dump for PostgreSQL."""
+
 from __future__ import annotations
 
 import os
@@ -73,8 +74,13 @@ def backup_postgresql(url, destination: Path) -> str:
         raise BackupError("pg_dump was not found; install the PostgreSQL client tools.")
     partial = destination.with_name(destination.name + ".partial")
     environment = {**os.environ, "PGPASSWORD": url.password or ""}
-    command = [str(pg_dump), "--format=custom", "--no-owner", f"--file={partial}",
-               f"--dbname={url.set(drivername='postgresql', password=None).render_as_string(hide_password=False)}"]
+    command = [
+        str(pg_dump),
+        "--format=custom",
+        "--no-owner",
+        f"--file={partial}",
+        f"--dbname={url.set(drivername='postgresql', password=None).render_as_string(hide_password=False)}",
+    ]
     result = subprocess.run(command, env=environment, capture_output=True, text=True)
     if result.returncode != 0:
         partial.unlink(missing_ok=True)

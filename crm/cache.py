@@ -5,6 +5,7 @@ adds a row to one of the tables below, so their largest ids together are a versi
 that costs a handful of index lookups to read. A short time limit covers counts that depend on the
 clock, such as "this week".
 """
+
 from __future__ import annotations
 
 import time

@@ -1,4 +1,5 @@
 """The `flask crm` commands: accounts, demo data, sync replay and the daily job."""
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -41,8 +42,9 @@ def create_admin(email: str, password: str, first_name: str, last_name: str) -> 
     if user is not None and user.role != "admin":
         raise click.ClickException(f"{email} belongs to an owner account; use another address.")
     if user is None:
-        user = User(email=email, role="admin", first_name=first_name, last_name=last_name,
-                    password_hash=hash_password(password))
+        user = User(
+            email=email, role="admin", first_name=first_name, last_name=last_name, password_hash=hash_password(password)
+        )
         db.session.add(user)
         message = f"Created admin {email}."
     else:
@@ -66,8 +68,13 @@ def sync_command() -> None:
 
 
 @crm_cli.command("seed-demo")
-@click.option("--scale", type=click.Choice(["demo", "large"]), default="demo", show_default=True,
-              help="demo: a realistic small data set; large: the benchmark data set.")
+@click.option(
+    "--scale",
+    type=click.Choice(["demo", "large"]),
+    default="demo",
+    show_default=True,
+    help="demo: a realistic small data set; large: the benchmark data set.",
+)
 @click.option("--seed", default=2026, show_default=True, help="Random seed, for repeatable data.")
 def seed_demo(scale: str, seed: int) -> None:
     """Fill an empty database with realistic British demo data."""
@@ -80,8 +87,10 @@ def seed_demo(scale: str, seed: int) -> None:
     # Score everyone now rather than at the first daily run, so the demo shows real scores and segments.
     outcome = recompute(utcnow())
     db.session.commit()
-    click.echo(f"  engagement: {outcome.scored:,} contacts scored; segments {outcome.added:,} added, "
-               f"{outcome.removed:,} removed")
+    click.echo(
+        f"  engagement: {outcome.scored:,} contacts scored; segments {outcome.added:,} added, "
+        f"{outcome.removed:,} removed"
+    )
 
 
 @crm_cli.command("daily")

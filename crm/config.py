@@ -1,4 +1,5 @@
 """Configuration read from the environment, with safe defaults for local use."""
+
 import os
 import secrets
 from datetime import timedelta
@@ -20,7 +21,7 @@ def database_url(instance_path: str) -> str:
     # Hosting platforms hand out postgres:// URLs; psycopg 3 is the driver we ship.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -76,8 +77,11 @@ def from_environment(instance_path: str) -> dict:
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "").rstrip("/"),
         # The Stripe price id of each plan, keyed tier_cycle: STRIPE_PRICE_GOLD_ANNUAL and so on.
-        "STRIPE_PRICES": {f"{tier}_{cycle}": os.environ.get(f"STRIPE_PRICE_{tier.upper()}_{cycle.upper()}", "")
-                          for tier in ("bronze", "silver", "gold") for cycle in ("annual", "monthly")},
+        "STRIPE_PRICES": {
+            f"{tier}_{cycle}": os.environ.get(f"STRIPE_PRICE_{tier.upper()}_{cycle.upper()}", "")
+            for tier in ("bronze", "silver", "gold")
+            for cycle in ("annual", "monthly")
+        },
         "SPAM_MIN_SECONDS": int(os.environ.get("SPAM_MIN_SECONDS", "3")),
         "SPAM_MAX_PER_HOUR": int(os.environ.get("SPAM_MAX_PER_HOUR", "5")),
         "SPAM_MAX_PER_IP_HOUR": int(os.environ.get("SPAM_MAX_PER_IP_HOUR", "60")),

@@ -1,4 +1,5 @@
 """Normalising contact details: e-mail addresses and phone numbers."""
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context

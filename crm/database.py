@@ -1,4 +1,5 @@
 """Engine tuning: SQLite in WAL mode with write transactions that queue for the lock."""
+
 from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite

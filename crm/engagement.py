@@ -5,6 +5,7 @@ listings, membership, recent activity); guests on theirs (enquiries, bookings, r
 from a few grouped queries over the whole CRM; only contacts whose score, factors or segments changed
 are written, so a second run on the same day writes nothing.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -70,14 +71,24 @@ def gather(now: datetime, rule: dict[str, Any]) -> dict[int, Figures]:
     recent = e.created_at >= now - YEAR
     reply = seconds_between(e.first_response_at, e.created_at)
     # An enquiry still new after three months is a dead lead, not a sign the owner is slipping now.
-    waiting = (e.status == "new") & (e.created_at >= now - UNANSWERED_WINDOW) & (
-        e.created_at < now - timedelta(days=int(rule["at_risk_unanswered_days"])))
+    waiting = (
+        (e.status == "new")
+        & (e.created_at >= now - UNANSWERED_WINDOW)
+        & (e.created_at < now - timedelta(days=int(rule["at_risk_unanswered_days"])))
+    )
     for owner_id, received, answered, seconds, bookings, value, last, unanswered in db.session.execute(
-        select(e.owner_id, count_if(recent), count_if(recent & e.first_response_at.is_not(None)),
-               func.avg(case((recent, reply))), count_if(BOOKED), BOOKING_VALUE,
-               func.max(case((e.first_response_at.is_not(None), e.last_updated_at))),
-               count_if(waiting))
-        .where(COUNTED, e.owner_id.is_not(None)).group_by(e.owner_id)
+        select(
+            e.owner_id,
+            count_if(recent),
+            count_if(recent & e.first_response_at.is_not(None)),
+            func.avg(case((recent, reply))),
+            count_if(BOOKED),
+            BOOKING_VALUE,
+            func.max(case((e.first_response_at.is_not(None), e.last_updated_at))),
+            count_if(waiting),
+        )
+        .where(COUNTED, e.owner_id.is_not(None))
+        .group_by(e.owner_id)
     ):
         f = figures[owner_id]
         f.received, f.answered, f.bookings, f.value = received, answered, bookings, Decimal(value or 0)
@@ -85,15 +96,22 @@ def gather(now: datetime, rule: dict[str, Any]) -> dict[int, Figures]:
         f.unanswered = unanswered
         f.seen(last)
     for owner_id, live, changed in db.session.execute(
-        select(CrmProperty.owner_id, count_if(CrmProperty.listing_status == "live"), func.max(CrmProperty.updated_at))
-        .group_by(CrmProperty.owner_id)
+        select(
+            CrmProperty.owner_id, count_if(CrmProperty.listing_status == "live"), func.max(CrmProperty.updated_at)
+        ).group_by(CrmProperty.owner_id)
     ):
         figures[owner_id].live_listings = live
         figures[owner_id].seen(changed)
     for m in db.session.execute(
-        select(Membership.contact_id, Membership.plan_tier, Membership.status, Membership.auto_renew,
-               Membership.payment_failure_count, Membership.end_date, Membership.last_payment_date)
-        .order_by(Membership.contact_id, Membership.end_date, Membership.id)
+        select(
+            Membership.contact_id,
+            Membership.plan_tier,
+            Membership.status,
+            Membership.auto_renew,
+            Membership.payment_failure_count,
+            Membership.end_date,
+            Membership.last_payment_date,
+        ).order_by(Membership.contact_id, Membership.end_date, Membership.id)
     ):
         current = figures[m.contact_id].membership
         # The paid membership wins over a lapsed one; among equals, the one that ends last.
@@ -101,7 +119,8 @@ def gather(now: datetime, rule: dict[str, Any]) -> dict[int, Figures]:
             figures[m.contact_id].membership = m._asdict()
     for contact_id, sent, bookings, value, last in db.session.execute(
         select(e.contact_id, func.count(), count_if(BOOKED), BOOKING_VALUE, func.max(e.created_at))
-        .where(COUNTED).group_by(e.contact_id)
+        .where(COUNTED)
+        .group_by(e.contact_id)
     ):
         f = figures[contact_id]
         f.extra = {"enquiries": sent, "bookings": bookings, "value": Decimal(value or 0)}
@@ -133,11 +152,19 @@ def owner_factors(f: Figures, today: date) -> dict[str, dict[str, Any]]:
     return {
         "live_listings": {"value": f.live_listings, "points": min(20, 10 * f.live_listings)},
         "replies": {"value": round(reply_rate, 2), "points": _points(reply_rate, 1, 20)},
-        "reply_time_hours": {"value": None if f.reply_hours is None else round(f.reply_hours, 1), "points": reply_points},
+        "reply_time_hours": {
+            "value": None if f.reply_hours is None else round(f.reply_hours, 1),
+            "points": reply_points,
+        },
         "bookings": {"value": f.bookings, "points": min(20, 2 * f.bookings)},
-        "membership": {"value": paid["plan_tier"] if paid else None, "points": TIER_POINTS.get(paid["plan_tier"], 0) if paid else 0},
-        "recent_activity": {"value": f.last_active.date().isoformat() if f.last_active else None,
-                            "points": _recency(f.last_active, today, 10, 30, 180)},
+        "membership": {
+            "value": paid["plan_tier"] if paid else None,
+            "points": TIER_POINTS.get(paid["plan_tier"], 0) if paid else 0,
+        },
+        "recent_activity": {
+            "value": f.last_active.date().isoformat() if f.last_active else None,
+            "points": _recency(f.last_active, today, 10, 30, 180),
+        },
     }
 
 
@@ -146,8 +173,10 @@ def guest_factors(f: Figures, today: date) -> dict[str, dict[str, Any]]:
     return {
         "enquiries": {"value": sent, "points": min(30, 10 * sent)},
         "bookings": {"value": bookings, "points": min(40, 20 * bookings)},
-        "recency": {"value": f.last_active.date().isoformat() if f.last_active else None,
-                    "points": _recency(f.last_active, today, 30, 30, 365)},
+        "recency": {
+            "value": f.last_active.date().isoformat() if f.last_active else None,
+            "points": _recency(f.last_active, today, 30, 30, 365),
+        },
     }
 
 
@@ -192,10 +221,12 @@ def recompute(now: datetime) -> Outcome:
     today, rule, outcome = now.date(), rules(), Outcome()
     figures = gather(now, rule)
     open_segments: dict[tuple[int, str], Segment] = {
-        (s.contact_id, s.segment): s for s in db.session.scalars(select(Segment).where(Segment.removed_at.is_(None)))}
+        (s.contact_id, s.segment): s for s in db.session.scalars(select(Segment).where(Segment.removed_at.is_(None)))
+    }
     score_updates, new_segments = [], []
     for contact_id, kind, old_score, old_factors in db.session.execute(
-            select(Contact.id, Contact.type, Contact.engagement_score, Contact.engagement_factors)):
+        select(Contact.id, Contact.type, Contact.engagement_score, Contact.engagement_factors)
+    ):
         f = figures.get(contact_id) or Figures()
         factors = owner_factors(f, today) if kind == "owner" else guest_factors(f, today)
         score = max(0, min(100, sum(x["points"] for x in factors.values())))
@@ -205,14 +236,30 @@ def recompute(now: datetime) -> Outcome:
         for name, reason in segments_for(kind, f, value, today, rule).items():
             existing = open_segments.pop((contact_id, name), None)
             if existing is None:
-                new_segments.append(dict(contact_id=contact_id, segment=name, lifetime_value=value,
-                                         engagement_score=score, reason=reason[:500], added_at=now))
-            elif (existing.engagement_score, Decimal(existing.lifetime_value), existing.reason) != (score, value, reason[:500]):
+                new_segments.append(
+                    dict(
+                        contact_id=contact_id,
+                        segment=name,
+                        lifetime_value=value,
+                        engagement_score=score,
+                        reason=reason[:500],
+                        added_at=now,
+                    )
+                )
+            elif (existing.engagement_score, Decimal(existing.lifetime_value), existing.reason) != (
+                score,
+                value,
+                reason[:500],
+            ):
                 existing.engagement_score, existing.lifetime_value, existing.reason = score, value, reason[:500]
     if score_updates:
         table = Contact.__table__
-        db.session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
-            engagement_score=bindparam("score"), engagement_factors=bindparam("factors")), score_updates)
+        db.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(engagement_score=bindparam("score"), engagement_factors=bindparam("factors")),
+            score_updates,
+        )
     if new_segments:
         db.session.execute(Segment.__table__.insert(), new_segments)
     for segment in open_segments.values():

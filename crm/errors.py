@@ -1,4 +1,5 @@
 """Error pages: HTML for pages, JSON for /api/."""
+
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError

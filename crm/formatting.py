@@ -1,4 +1,5 @@
 """Template filters that format money, dates and labels the British way, and text on one line."""
+
 import re
 from datetime import date, datetime
 from decimal import Decimal

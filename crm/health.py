@@ -1,4 +1,5 @@
 """The outboxes' state, for /healthz (a load balancer or monitor) and the admin System page."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,9 @@ class Backlog:
 
 def backlog_query(model: type[SyncEvent] | type[EmailMessage]) -> Select:
     """Count pending rows in one pass over the (status, id) index."""
-    return (select(func.count(), func.count(model.last_error), func.min(model.created_at))
-            .where(model.status == "pending"))
+    return select(func.count(), func.count(model.last_error), func.min(model.created_at)).where(
+        model.status == "pending"
+    )
 
 
 def backlog(model: type[SyncEvent] | type[EmailMessage]) -> Backlog:
@@ -55,8 +57,14 @@ def healthz():
     return jsonify(
         status="ok",
         database="ok",
-        sync_events={"pending": sync_backlog.pending, "failed": sync_backlog.failed,
-                     "oldest_pending_age_seconds": sync_backlog.oldest_age_seconds(now)},
-        emails={"undelivered": mail_backlog.pending, "failed": mail_backlog.failed,
-                "oldest_undelivered_age_seconds": mail_backlog.oldest_age_seconds(now)},
+        sync_events={
+            "pending": sync_backlog.pending,
+            "failed": sync_backlog.failed,
+            "oldest_pending_age_seconds": sync_backlog.oldest_age_seconds(now),
+        },
+        emails={
+            "undelivered": mail_backlog.pending,
+            "failed": mail_backlog.failed,
+            "oldest_undelivered_age_seconds": mail_backlog.oldest_age_seconds(now),
+        },
     )

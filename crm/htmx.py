@@ -1,4 +1,5 @@
 """Full page or fragment in one place, and the one builder of list URLs."""
+
 from urllib.parse import urlencode
 
 from flask import make_response, redirect, render_template, request

@@ -4,6 +4,7 @@ draft -> pending_approval -> live (approved) or rejected (with a reason); reject
 again; live <-> paused. Each change records a `property.saved` sync event; the caller commits with
 sync.commit(), which keeps crm_properties and its activity log in step.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -91,8 +92,11 @@ def clean(data: dict[str, Any]) -> dict[str, Any]:
     """Return the listing fields from `data`, cleaned; raise ListingError with per-field errors."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for name, label, required in (("title", "Title", True), ("location", "Location", True),
-                                  ("description", "Description", False)):
+    for name, label, required in (
+        ("title", "Title", True),
+        ("location", "Location", True),
+        ("description", "Description", False),
+    ):
         raw = data.get(name)
         text = "" if raw is None else (raw.replace("\x00", "").strip() if isinstance(raw, str) else None)
         if text is None:
@@ -103,8 +107,11 @@ def clean(data: dict[str, Any]) -> dict[str, Any]:
             errors[name] = f"{label} must be at most {LIMITS[name]:,} characters."
         else:
             values[name] = text
-    for name, label, low, high in (("bedrooms", "bedrooms", 0, ROOMS_MAX), ("bathrooms", "bathrooms", 0, ROOMS_MAX),
-                                   ("max_guests", "guests", 1, GUESTS_MAX)):
+    for name, label, low, high in (
+        ("bedrooms", "bedrooms", 0, ROOMS_MAX),
+        ("bathrooms", "bathrooms", 0, ROOMS_MAX),
+        ("max_guests", "guests", 1, GUESTS_MAX),
+    ):
         try:
             values[name] = _whole_number(data.get(name), label, low, high)
         except ValueError as error:
@@ -123,8 +130,7 @@ def clean(data: dict[str, Any]) -> dict[str, Any]:
 
 def _record(prop: Property, actor: User | None, reason: str) -> None:
     db.session.flush()
-    sync.record("property.saved", property_id=prop.id, actor_id=actor.id if actor is not None else None,
-                reason=reason)
+    sync.record("property.saved", property_id=prop.id, actor_id=actor.id if actor is not None else None, reason=reason)
 
 
 def create(owner_user: User, data: dict[str, Any]) -> Property:
@@ -197,8 +203,9 @@ def reject(prop: Property, actor: User | None, reason: str | None) -> Property:
     if not reason:
         raise ListingError("Give the owner a reason for the rejection.", {"reason": "Enter a reason."})
     if len(reason) > LIMITS["rejection_reason"]:
-        raise ListingError("The reason is too long.",
-                           {"reason": f"Keep the reason under {LIMITS['rejection_reason']:,} characters."})
+        raise ListingError(
+            "The reason is too long.", {"reason": f"Keep the reason under {LIMITS['rejection_reason']:,} characters."}
+        )
     return _move(prop, "reject", actor, reason)
 
 

@@ -8,6 +8,7 @@ its lease ends. Deliverers: a background thread in every app process (woken afte
 queued mail, and every MAIL_POLL_SECONDS otherwise), `flask crm sync` and the daily job.
 With no MAIL_SERVER configured (local use), messages are printed to the log and marked sent.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,15 @@ BATCH_SIZE = 20
 MESSAGE_ID_DOMAIN = "stayandcelebrate.example"
 
 
-def queue(to: str, template: str, *, dedupe_key: str | None = None, enquiry_id: int | None = None,
-          reply_to: str | None = None, **context) -> EmailMessage | None:
+def queue(
+    to: str,
+    template: str,
+    *,
+    dedupe_key: str | None = None,
+    enquiry_id: int | None = None,
+    reply_to: str | None = None,
+    **context,
+) -> EmailMessage | None:
     """Queue a message rendered from templates/email/<template>.{txt,html}; once per dedupe_key."""
     if dedupe_key is not None:
         existing = db.session.scalar(select(EmailMessage.id).where(EmailMessage.dedupe_key == dedupe_key))
@@ -45,8 +53,14 @@ def queue(to: str, template: str, *, dedupe_key: str | None = None, enquiry_id: 
     html = render_template(f"email/{template}.html", **context)
     subject, _, body = text.partition("\n")
     message = EmailMessage(
-        to_address=to, subject=subject.removeprefix("Subject:").strip(), text_body=body.strip() + "\n",
-        html_body=html, reply_to=reply_to, dedupe_key=dedupe_key, enquiry_id=enquiry_id, template=template,
+        to_address=to,
+        subject=subject.removeprefix("Subject:").strip(),
+        text_body=body.strip() + "\n",
+        html_body=html,
+        reply_to=reply_to,
+        dedupe_key=dedupe_key,
+        enquiry_id=enquiry_id,
+        template=template,
         message_id=make_msgid(domain=MESSAGE_ID_DOMAIN),
     )
     db.session.add(message)
@@ -56,9 +70,15 @@ def queue(to: str, template: str, *, dedupe_key: str | None = None, enquiry_id: 
 
 def sent_recently(to: str, template: str, *, within: timedelta) -> int:
     """Count the messages from `template` queued for `to` within the last `within`, sent or not."""
-    return db.session.scalar(select(func.count()).select_from(EmailMessage).where(
-        EmailMessage.to_address == to, EmailMessage.template == template,
-        EmailMessage.created_at >= utcnow() - within))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(EmailMessage)
+        .where(
+            EmailMessage.to_address == to,
+            EmailMessage.template == template,
+            EmailMessage.created_at >= utcnow() - within,
+        )
+    )
 
 
 def link(endpoint: str, **values) -> str:
@@ -94,8 +114,11 @@ class Postbox:
         config = self.config
         if not config["MAIL_SERVER"]:
             text = mime.get_body(("plain",)).get_content()
-            print(f"--- e-mail {message_id} (no MAIL_SERVER set) ---\nTo: {mime['To']}\nSubject: {mime['Subject']}"
-                  f"\n\n{text}", file=sys.stderr)
+            print(
+                f"--- e-mail {message_id} (no MAIL_SERVER set) ---\nTo: {mime['To']}\nSubject: {mime['Subject']}"
+                f"\n\n{text}",
+                file=sys.stderr,
+            )
             return
         if self.smtp is None:
             smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
@@ -123,8 +146,10 @@ def claim(ids: list[int] | None, limit: int) -> tuple[str, list[EmailMessage]]:
     """Claim up to `limit` pending messages (of `ids`, or any) for this deliverer; return the token and them."""
     now = utcnow()
     token = secrets.token_hex(16)
-    claimable = (EmailMessage.status == "pending",
-                 or_(EmailMessage.claimed_until.is_(None), EmailMessage.claimed_until < now))
+    claimable = (
+        EmailMessage.status == "pending",
+        or_(EmailMessage.claimed_until.is_(None), EmailMessage.claimed_until < now),
+    )
     candidates = select(EmailMessage.id).where(*claimable).order_by(EmailMessage.id).limit(limit)
     if ids is not None:
         candidates = candidates.where(EmailMessage.id.in_(ids))
@@ -132,22 +157,25 @@ def claim(ids: list[int] | None, limit: int) -> tuple[str, list[EmailMessage]]:
     # one message only one matches it (PostgreSQL re-reads a row another transaction just claimed).
     lease = timedelta(seconds=current_app.config["MAIL_CLAIM_SECONDS"])
     claimed = db.session.execute(
-        update(EmailMessage).where(EmailMessage.id.in_(candidates.scalar_subquery()), *claimable)
+        update(EmailMessage)
+        .where(EmailMessage.id.in_(candidates.scalar_subquery()), *claimable)
         .values(claim_token=token, claimed_until=now + lease, attempts=EmailMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
     if not claimed:
         return token, []
-    messages = list(db.session.scalars(
-        select(EmailMessage).where(EmailMessage.claim_token == token).order_by(EmailMessage.id)))
+    messages = list(
+        db.session.scalars(select(EmailMessage).where(EmailMessage.claim_token == token).order_by(EmailMessage.id))
+    )
     return token, messages
 
 
 def finish(message_id: int, token: str, **values) -> bool:
     """Record the outcome of one attempt and release the claim; False if the claim had lapsed."""
     done = db.session.execute(
-        update(EmailMessage).where(EmailMessage.id == message_id, EmailMessage.claim_token == token)
+        update(EmailMessage)
+        .where(EmailMessage.id == message_id, EmailMessage.claim_token == token)
         .values(claim_token=None, claimed_until=None, **values)
         .execution_options(synchronize_session=False)
     ).rowcount

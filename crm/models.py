@@ -1,4 +1,5 @@
 """Typed models for the platform tables and the CRM (crm_*) tables."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
@@ -35,8 +36,14 @@ def utcnow() -> datetime:
 
 def choice(name: str, values: tuple[str, ...]) -> Enum:
     """Return a string column type whose values the database itself enforces."""
-    return Enum(*values, name=name, native_enum=False, create_constraint=True,
-                length=max(len(v) for v in values), validate_strings=True)
+    return Enum(
+        *values,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(v) for v in values),
+        validate_strings=True,
+    )
 
 
 Money = Numeric(12, 2)
@@ -254,7 +261,8 @@ class Payment(db.Model):
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3), default="gbp")
     status: Mapped[str] = mapped_column(
-        choice("payment_status", ("pending", "paid", "failed", "refunded")), default="pending")
+        choice("payment_status", ("pending", "paid", "failed", "refunded")), default="pending"
+    )
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255), index=True)
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(255), index=True)
@@ -319,8 +327,7 @@ class Contact(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     last_contacted_at: Mapped[datetime | None] = mapped_column(DateTime)
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), unique=True)
     # Written by the daily job: the score (None until first scored) and the points behind it, by factor.
     engagement_score: Mapped[int] = mapped_column(Integer, default=0)
     engagement_factors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -349,16 +356,14 @@ class CrmProperty(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("crm_contacts.id", ondelete="CASCADE"))
-    property_id: Mapped[int | None] = mapped_column(
-        ForeignKey("properties.id", ondelete="SET NULL"), unique=True)
+    property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id", ondelete="SET NULL"), unique=True)
     title: Mapped[str] = mapped_column(String(160))
     location: Mapped[str] = mapped_column(String(160), default="")
     bedrooms: Mapped[int] = mapped_column(Integer, default=1)
     bathrooms: Mapped[int] = mapped_column(Integer, default=1)
     max_guests: Mapped[int] = mapped_column(Integer, default=2)
     price_per_night: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    listing_status: Mapped[str] = mapped_column(
-        choice("crm_listing_status", LISTING_STATUSES), default="draft")
+    listing_status: Mapped[str] = mapped_column(choice("crm_listing_status", LISTING_STATUSES), default="draft")
     membership_tier: Mapped[str | None] = mapped_column(choice("crm_property_tier", TIERS))
     view_count: Mapped[int] = mapped_column(Integer, default=0)
     enquiry_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -398,17 +403,25 @@ class CrmEnquiry(db.Model):
         CheckConstraint("estimated_budget IS NULL OR estimated_budget >= 0", name="budget_not_negative"),
         CheckConstraint("booking_value IS NULL OR booking_value >= 0", name="booking_value_not_negative"),
         # The reports read a period's enquiries from this index alone, without touching the table.
-        Index("ix_crm_enquiries_report", "created_at", "status", "furthest_stage", "owner_id", "property_id",
-              "source", "event_type", "booking_value", "first_response_at"),
+        Index(
+            "ix_crm_enquiries_report",
+            "created_at",
+            "status",
+            "furthest_stage",
+            "owner_id",
+            "property_id",
+            "source",
+            "event_type",
+            "booking_value",
+            "first_response_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("crm_contacts.id", ondelete="CASCADE"))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("crm_contacts.id", ondelete="SET NULL"))
-    property_id: Mapped[int | None] = mapped_column(
-        ForeignKey("crm_properties.id", ondelete="SET NULL"))
-    source_enquiry_id: Mapped[int | None] = mapped_column(
-        ForeignKey("enquiries.id", ondelete="SET NULL"), unique=True)
+    property_id: Mapped[int | None] = mapped_column(ForeignKey("crm_properties.id", ondelete="SET NULL"))
+    source_enquiry_id: Mapped[int | None] = mapped_column(ForeignKey("enquiries.id", ondelete="SET NULL"), unique=True)
     status: Mapped[str] = mapped_column(choice("crm_enquiry_status", ENQUIRY_STATUSES), default="new")
     event_type: Mapped[str | None] = mapped_column(choice("crm_enquiry_event_type", EVENT_TYPES))
     event_date: Mapped[date | None] = mapped_column(Date)
@@ -424,8 +437,7 @@ class CrmEnquiry(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     converted_to_booking: Mapped[bool] = mapped_column(Boolean, default=False)
     booking_value: Mapped[Decimal | None] = mapped_column(Money)
-    assigned_to_admin_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"))
+    assigned_to_admin_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     internal_notes: Mapped[str | None] = mapped_column(Text)
     priority: Mapped[str] = mapped_column(choice("crm_enquiry_priority", PRIORITIES), default="medium")
     source: Mapped[str] = mapped_column(choice("crm_enquiry_source", ENQUIRY_SOURCES), default="form")
@@ -458,12 +470,22 @@ Index("ix_crm_enquiries_event_sort", EVENT_SORT, CrmEnquiry.id)
 # A fit-flag filter reads a small partial index instead of scanning every enquiry.
 for _flag in FIT_FLAGS:
     _column = getattr(CrmEnquiry, f"fit_{_flag}")
-    Index(f"ix_crm_enquiries_fit_{_flag}", CrmEnquiry.created_at, CrmEnquiry.id,
-          sqlite_where=_column == True, postgresql_where=_column == True)  # noqa: E712
+    Index(
+        f"ix_crm_enquiries_fit_{_flag}",
+        CrmEnquiry.created_at,
+        CrmEnquiry.id,
+        sqlite_where=_column == True,  # noqa: E712
+        postgresql_where=_column == True,  # noqa: E712
+    )
 
 # The needs-reply queue reads only the enquiries nobody has answered yet, oldest first.
-Index("ix_crm_enquiries_awaiting_reply", CrmEnquiry.created_at, CrmEnquiry.id,
-      sqlite_where=CrmEnquiry.first_response_at.is_(None), postgresql_where=CrmEnquiry.first_response_at.is_(None))
+Index(
+    "ix_crm_enquiries_awaiting_reply",
+    CrmEnquiry.created_at,
+    CrmEnquiry.id,
+    sqlite_where=CrmEnquiry.first_response_at.is_(None),
+    postgresql_where=CrmEnquiry.first_response_at.is_(None),
+)
 
 
 class EnquiryStatusHistory(db.Model):
@@ -534,7 +556,9 @@ class MembershipReminder(db.Model):
     """A renewal reminder already sent, so each threshold is reminded once."""
 
     __tablename__ = "crm_membership_reminders"
-    __table_args__ = (UniqueConstraint("membership_id", "threshold_days", name="uq_crm_membership_reminders_threshold"),)
+    __table_args__ = (
+        UniqueConstraint("membership_id", "threshold_days", name="uq_crm_membership_reminders_threshold"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     membership_id: Mapped[int] = mapped_column(ForeignKey("crm_memberships.id", ondelete="CASCADE"))

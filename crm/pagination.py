@@ -1,4 +1,5 @@
 """Keyset pagination: opaque signed cursors that hold the last row's sort key and id."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ class Keyset:
         # (a, b) < (x, y) written out, with a leading range on the first column that any index can use.
         ties = []
         alternatives = []
-        for column, value in zip(self.columns, values):
+        for column, value in zip(self.columns, values, strict=False):
             beyond = column < value if self.descending else column > value
             alternatives.append(and_(*ties, beyond))
             ties.append(column == value)
@@ -93,7 +94,7 @@ def decode_cursor(keyset: Keyset, token: str) -> tuple:
     if name != keyset.name or not isinstance(values, list) or len(values) != len(keyset.columns):
         raise CursorError("That cursor is not valid for this list; start again without it.")
     try:
-        return tuple(_typed(column, value) for column, value in zip(keyset.columns, values))
+        return tuple(_typed(column, value) for column, value in zip(keyset.columns, values, strict=True))
     except (TypeError, ValueError, InvalidOperation):
         raise CursorError("That cursor is not valid for this list; start again without it.") from None
 

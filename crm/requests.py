@@ -3,6 +3,7 @@
 No person types NUL, and PostgreSQL refuses it in text, so it is removed once here rather than
 in every form, filter and search.
 """
+
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import NotFound
@@ -18,7 +19,8 @@ def _without_nul(values: ImmutableMultiDict) -> ImmutableMultiDict:
         return values
     return ImmutableMultiDict(
         (key.replace("\x00", ""), value.replace("\x00", "") if isinstance(value, str) else value)
-        for key, value in values.items(multi=True))
+        for key, value in values.items(multi=True)
+    )
 
 
 class CleanRequest(Request):

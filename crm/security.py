@@ -1,21 +1,24 @@
 """Response headers that every page carries: CSP, framing, sniffing, referrer and caching rules."""
+
 from flask import Flask, Response, request
 from flask_login import current_user
 
 # Scripts only from our own origin: no inline script, no hx-on, no eval. Inline style attributes
 # (bar widths, meters) are allowed; they cannot run code.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "form-action 'self' https://checkout.stripe.com https://billing.stripe.com",
-    "frame-ancestors 'none'",
-    "base-uri 'self'",
-    "object-src 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self' https://checkout.stripe.com https://billing.stripe.com",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "object-src 'none'",
+    ]
+)
 
 
 def content_security_policy(app: Flask) -> str:
@@ -37,8 +40,7 @@ def register_security_headers(app: Flask) -> None:
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        private = request.endpoint != "static" and (
-            current_user.is_authenticated or response.mimetype == "text/csv")
+        private = request.endpoint != "static" and (current_user.is_authenticated or response.mimetype == "text/csv")
         if private:
             # Signed-in pages and exports hold personal data: never keep them in a shared or back/forward cache.
             headers["Cache-Control"] = "no-store"

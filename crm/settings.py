@@ -1,4 +1,5 @@
 """Admin settings: values stored as JSON in the settings table, with defaults for unset keys."""
+
 from typing import Any
 
 from .extensions import db
@@ -45,4 +46,6 @@ def owners_see_guest_contact_before_reply() -> bool:
 
 def needs_reply_hours() -> int:
     value = get(NEEDS_REPLY_HOURS)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULTS[NEEDS_REPLY_HOURS]
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULTS[NEEDS_REPLY_HOURS]
+    )

@@ -1,4 +1,5 @@
 """Counts for the stat cards, shared by the dashboard and /api/crm/stats."""
+
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -18,26 +19,43 @@ def crm_stats() -> dict:
 def count_stats() -> dict:
     """Count the CRM's headline figures in a handful of grouped queries."""
     contacts = dict(db.session.execute(select(Contact.type, func.count()).group_by(Contact.type)).all())
-    properties = dict(db.session.execute(
-        select(CrmProperty.listing_status, func.count()).group_by(CrmProperty.listing_status)).all())
+    properties = dict(
+        db.session.execute(select(CrmProperty.listing_status, func.count()).group_by(CrmProperty.listing_status)).all()
+    )
     by_status = {status: 0 for status in ENQUIRY_STATUSES}
-    by_status.update(dict(db.session.execute(
-        select(CrmEnquiry.status, func.count()).group_by(CrmEnquiry.status)).all()))
+    by_status.update(
+        dict(db.session.execute(select(CrmEnquiry.status, func.count()).group_by(CrmEnquiry.status)).all())
+    )
     total = sum(by_status.values())
     not_spam = total - by_status["spam"]
     now = utcnow()
     week_start = now - timedelta(days=7)
-    this_week = db.session.scalar(select(func.count()).select_from(CrmEnquiry).where(CrmEnquiry.created_at >= week_start))
-    last_week = db.session.scalar(select(func.count()).select_from(CrmEnquiry).where(
-        CrmEnquiry.created_at >= week_start - timedelta(days=7), CrmEnquiry.created_at < week_start))
+    this_week = db.session.scalar(
+        select(func.count()).select_from(CrmEnquiry).where(CrmEnquiry.created_at >= week_start)
+    )
+    last_week = db.session.scalar(
+        select(func.count())
+        .select_from(CrmEnquiry)
+        .where(CrmEnquiry.created_at >= week_start - timedelta(days=7), CrmEnquiry.created_at < week_start)
+    )
     active = db.session.scalar(select(func.count()).select_from(Membership).where(is_active_status()))
     return {
-        "contacts": {"total": sum(contacts.values()), "owners": contacts.get("owner", 0),
-                     "guests": contacts.get("guest", 0)},
-        "properties": {"total": sum(properties.values()), "live": properties.get("live", 0),
-                       "pending_approval": properties.get("pending_approval", 0)},
-        "enquiries": {"total": total, "by_status": by_status,
-                      "conversion_rate": round(by_status["booked"] / not_spam, 4) if not_spam else 0.0,
-                      "this_week": this_week, "last_week": last_week},
+        "contacts": {
+            "total": sum(contacts.values()),
+            "owners": contacts.get("owner", 0),
+            "guests": contacts.get("guest", 0),
+        },
+        "properties": {
+            "total": sum(properties.values()),
+            "live": properties.get("live", 0),
+            "pending_approval": properties.get("pending_approval", 0),
+        },
+        "enquiries": {
+            "total": total,
+            "by_status": by_status,
+            "conversion_rate": round(by_status["booked"] / not_spam, 4) if not_spam else 0.0,
+            "this_week": this_week,
+            "last_week": last_week,
+        },
         "memberships": {"active": active},
     }

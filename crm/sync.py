@@ -8,6 +8,7 @@ Every handler is an idempotent upsert keyed on the platform record (INSERT ... O
 transactions could race), so applying an event twice, or applying events out of order, never creates
 anything twice.
 """
+
 from __future__ import annotations
 
 import traceback
@@ -47,6 +48,7 @@ def handler(kind: str):
     def register(func: Handler) -> Handler:
         HANDLERS[kind] = func
         return func
+
     return register
 
 
@@ -101,8 +103,12 @@ def run(event: SyncEvent) -> bool:
 def apply(event_id: int) -> bool:
     """Apply one pending event in its own transaction; a failure leaves it pending with its error."""
     # The row lock (PostgreSQL; SQLite serialises writers) keeps two replays from applying one event.
-    event = db.session.scalar(select(SyncEvent).where(SyncEvent.id == event_id, SyncEvent.status == "pending")
-                              .with_for_update().execution_options(populate_existing=True))
+    event = db.session.scalar(
+        select(SyncEvent)
+        .where(SyncEvent.id == event_id, SyncEvent.status == "pending")
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if event is None:
         db.session.rollback()
         return True
@@ -143,7 +149,10 @@ def ensure_owner_contact(user: User) -> Contact:
         return contact
     contact = contact_for_email(user.email)
     details = {
-        "type": "owner", "user_id": user.id, "first_name": user.first_name, "last_name": user.last_name,
+        "type": "owner",
+        "user_id": user.id,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
         "business_name": user.business_name,
     }
     if user.phone:
@@ -152,22 +161,37 @@ def ensure_owner_contact(user: User) -> Contact:
         contact = Contact(email=user.email.lower(), **details)
         db.session.add(contact)
         db.session.flush()
-        log_activity("contact", contact.id, "created", changed_fields={"type": {"before": None, "after": "owner"}},
-                     reason="Owner signed up")
+        log_activity(
+            "contact",
+            contact.id,
+            "created",
+            changed_fields={"type": {"before": None, "after": "owner"}},
+            reason="Owner signed up",
+        )
     else:
         changed = diff(contact, details)
         db.session.flush()
-        log_activity("contact", contact.id, "updated", changed_fields=changed,
-                     reason="Guest contact became an owner on sign-up; history kept")
+        log_activity(
+            "contact",
+            contact.id,
+            "updated",
+            changed_fields=changed,
+            reason="Guest contact became an owner on sign-up; history kept",
+        )
     return contact
 
 
 def property_fields(prop: Property) -> dict:
     return {
-        "title": prop.title, "location": prop.location, "bedrooms": prop.bedrooms,
-        "bathrooms": prop.bathrooms, "max_guests": prop.max_guests,
-        "price_per_night": prop.price_per_night, "listing_status": prop.status,
-        "published_at": prop.published_at, "rejection_reason": prop.rejection_reason,
+        "title": prop.title,
+        "location": prop.location,
+        "bedrooms": prop.bedrooms,
+        "bathrooms": prop.bathrooms,
+        "max_guests": prop.max_guests,
+        "price_per_night": prop.price_per_night,
+        "listing_status": prop.status,
+        "published_at": prop.published_at,
+        "rejection_reason": prop.rejection_reason,
         "view_count": prop.view_count,
     }
 
@@ -178,12 +202,19 @@ def ensure_crm_property(prop: Property, actor: User | None = None, reason: str |
     crm_property = db.session.scalar(select(CrmProperty).where(CrmProperty.property_id == prop.id))
     fields = property_fields(prop)
     if crm_property is None:
-        crm_property = CrmProperty(property_id=prop.id, owner_id=owner.id,
-                                   membership_tier=current_tier(owner.id), **fields)
+        crm_property = CrmProperty(
+            property_id=prop.id, owner_id=owner.id, membership_tier=current_tier(owner.id), **fields
+        )
         db.session.add(crm_property)
         db.session.flush()
-        log_activity("property", crm_property.id, "created", actor=actor, reason=reason,
-                     changed_fields={"listing_status": {"before": None, "after": prop.status}})
+        log_activity(
+            "property",
+            crm_property.id,
+            "created",
+            actor=actor,
+            reason=reason,
+            changed_fields={"listing_status": {"before": None, "after": prop.status}},
+        )
         return crm_property
     fields.pop("view_count")  # counted by the platform; copied below without an audit entry
     crm_property.view_count = prop.view_count
@@ -226,12 +257,24 @@ def ensure_guest_contact(name: str, email: str, phone: str | None, event_type: s
         return contact
     first, _, last = (name or "").strip().partition(" ")
     # Two first enquiries from one address at the same instant: one insert wins, the other finds its row.
-    created = insert_or_ignore(Contact, type="guest", email=email.strip().lower(), first_name=first[:80],
-                               last_name=last.strip()[:80], phone=phone, event_type=event_type)
+    created = insert_or_ignore(
+        Contact,
+        type="guest",
+        email=email.strip().lower(),
+        first_name=first[:80],
+        last_name=last.strip()[:80],
+        phone=phone,
+        event_type=event_type,
+    )
     contact = contact_for_email(email)
     if created:
-        log_activity("contact", contact.id, "created", changed_fields={"type": {"before": None, "after": "guest"}},
-                     reason="First enquiry received")
+        log_activity(
+            "contact",
+            contact.id,
+            "created",
+            changed_fields={"type": {"before": None, "after": "guest"}},
+            reason="First enquiry received",
+        )
     return contact
 
 
@@ -239,10 +282,14 @@ def fit_flags(crm_property: CrmProperty, enquiry: Enquiry, exclude_id: int | Non
     """Work out how well an enquiry fits its property, as it arrives."""
     date_booked = False
     if enquiry.event_date is not None:
-        query = select(func.count()).select_from(CrmEnquiry).where(
-            CrmEnquiry.property_id == crm_property.id,
-            CrmEnquiry.event_date == enquiry.event_date,
-            CrmEnquiry.status == "booked",
+        query = (
+            select(func.count())
+            .select_from(CrmEnquiry)
+            .where(
+                CrmEnquiry.property_id == crm_property.id,
+                CrmEnquiry.event_date == enquiry.event_date,
+                CrmEnquiry.status == "booked",
+            )
         )
         if exclude_id is not None:
             query = query.where(CrmEnquiry.id != exclude_id)
@@ -252,10 +299,13 @@ def fit_flags(crm_property: CrmProperty, enquiry: Enquiry, exclude_id: int | Non
         "fit_over_capacity": bool(enquiry.estimated_guests and enquiry.estimated_guests > crm_property.max_guests),
         "fit_date_booked": date_booked,
         "fit_budget_below_price": bool(
-            enquiry.estimated_budget is not None and crm_property.price_per_night
-            and Decimal(enquiry.estimated_budget) < Decimal(crm_property.price_per_night)),
+            enquiry.estimated_budget is not None
+            and crm_property.price_per_night
+            and Decimal(enquiry.estimated_budget) < Decimal(crm_property.price_per_night)
+        ),
         "fit_short_notice": bool(
-            enquiry.event_date is not None and enquiry.event_date - received < timedelta(days=SHORT_NOTICE_DAYS)),
+            enquiry.event_date is not None and enquiry.event_date - received < timedelta(days=SHORT_NOTICE_DAYS)
+        ),
     }
 
 
@@ -286,35 +336,71 @@ def on_enquiry_received(payload: dict) -> None:
     crm_property = ensure_crm_property(enquiry.property)
     contact = ensure_guest_contact(enquiry.guest_name, enquiry.guest_email, enquiry.guest_phone, enquiry.event_type)
     details = {
-        "event_type": enquiry.event_type, "event_date": enquiry.event_date,
-        "estimated_guests": enquiry.estimated_guests, "estimated_budget": enquiry.estimated_budget,
-        "message": enquiry.message, "guest_email": enquiry.guest_email.lower(),
-        "guest_phone": enquiry.guest_phone, "guest_name": enquiry.guest_name,
+        "event_type": enquiry.event_type,
+        "event_date": enquiry.event_date,
+        "estimated_guests": enquiry.estimated_guests,
+        "estimated_budget": enquiry.estimated_budget,
+        "message": enquiry.message,
+        "guest_email": enquiry.guest_email.lower(),
+        "guest_phone": enquiry.guest_phone,
+        "guest_name": enquiry.guest_name,
     }
     status = "spam" if enquiry.spam_reasons else "new"
     # The CRM enquiry shares the platform enquiry's id, so the id a guest is given is the CRM's too.
     # Applied twice (a replay racing another), the second insert does nothing and neither does the rest.
     if not insert_or_ignore(
-        CrmEnquiry, id=enquiry.id, contact_id=contact.id, owner_id=crm_property.owner_id,
-        property_id=crm_property.id, source_enquiry_id=enquiry.id, status=status, source=enquiry.source,
-        spam_reasons=list(enquiry.spam_reasons or []), created_at=enquiry.created_at,
-        last_updated_at=enquiry.created_at, **details, **fit_flags(crm_property, enquiry),
+        CrmEnquiry,
+        id=enquiry.id,
+        contact_id=contact.id,
+        owner_id=crm_property.owner_id,
+        property_id=crm_property.id,
+        source_enquiry_id=enquiry.id,
+        status=status,
+        source=enquiry.source,
+        spam_reasons=list(enquiry.spam_reasons or []),
+        created_at=enquiry.created_at,
+        last_updated_at=enquiry.created_at,
+        **details,
+        **fit_flags(crm_property, enquiry),
     ):
         return
     crm_enquiry = db.session.get(CrmEnquiry, enquiry.id)
-    db.session.add(EnquiryStatusHistory(enquiry_id=crm_enquiry.id, from_status=None, to_status=status,
-                                        changed_at=enquiry.created_at, performed_by="system",
-                                        reason="; ".join(enquiry.spam_reasons or []) or None))
+    db.session.add(
+        EnquiryStatusHistory(
+            enquiry_id=crm_enquiry.id,
+            from_status=None,
+            to_status=status,
+            changed_at=enquiry.created_at,
+            performed_by="system",
+            reason="; ".join(enquiry.spam_reasons or []) or None,
+        )
+    )
     if status != "spam":  # spam never counts as an enquiry
-        db.session.execute(update(CrmProperty).where(CrmProperty.id == crm_property.id)
-                           .values(enquiry_count=CrmProperty.enquiry_count + 1))
-    add_interaction(contact.id, "message", direction="inbound", initiated_by="contact",
-                    subject=f"Enquiry about {crm_property.title}", content=enquiry.message,
-                    enquiry_id=crm_enquiry.id, property_id=crm_property.id, created_at=enquiry.created_at,
-                    meta={"source": enquiry.source, "spam_reasons": list(enquiry.spam_reasons or [])})
-    log_activity("enquiry", crm_enquiry.id, "created", ip_address=enquiry.ip_address,
-                 changed_fields={"status": {"before": None, "after": status}},
-                 reason=("Quarantined as spam: " + "; ".join(enquiry.spam_reasons)) if enquiry.spam_reasons else None)
+        db.session.execute(
+            update(CrmProperty)
+            .where(CrmProperty.id == crm_property.id)
+            .values(enquiry_count=CrmProperty.enquiry_count + 1)
+        )
+    add_interaction(
+        contact.id,
+        "message",
+        direction="inbound",
+        initiated_by="contact",
+        subject=f"Enquiry about {crm_property.title}",
+        content=enquiry.message,
+        enquiry_id=crm_enquiry.id,
+        property_id=crm_property.id,
+        created_at=enquiry.created_at,
+        meta={"source": enquiry.source, "spam_reasons": list(enquiry.spam_reasons or [])},
+    )
+    log_activity(
+        "enquiry",
+        crm_enquiry.id,
+        "created",
+        ip_address=enquiry.ip_address,
+        changed_fields={"status": {"before": None, "after": status}},
+        reason=("Quarantined as spam: " + "; ".join(enquiry.spam_reasons)) if enquiry.spam_reasons else None,
+    )
 
 
 @handler("enquiry.repeated")
@@ -325,17 +411,36 @@ def on_enquiry_repeated(payload: dict) -> None:
         # The first enquiry's own event is still pending; replayed in order, this one follows it.
         raise LookupError(f"enquiry {payload['enquiry_id']} is not in the CRM yet")
     received = datetime.fromisoformat(payload["received_at"])
-    already = db.session.scalar(select(Interaction.id).where(
-        Interaction.related_enquiry_id == crm_enquiry.id, Interaction.created_at == received,
-        Interaction.content == payload["message"]).limit(1))
+    already = db.session.scalar(
+        select(Interaction.id)
+        .where(
+            Interaction.related_enquiry_id == crm_enquiry.id,
+            Interaction.created_at == received,
+            Interaction.content == payload["message"],
+        )
+        .limit(1)
+    )
     if already is not None:
         return
-    add_interaction(crm_enquiry.contact_id, "message", direction="inbound", initiated_by="contact",
-                    subject="The guest sent the enquiry again", content=payload["message"],
-                    enquiry_id=crm_enquiry.id, property_id=crm_enquiry.property_id, created_at=received,
-                    meta={"repeat": True, "spam_reasons": payload.get("spam_reasons") or []})
-    log_activity("enquiry", crm_enquiry.id, "updated", ip_address=payload.get("ip_address"),
-                 reason="The guest sent the same enquiry again with a different message")
+    add_interaction(
+        crm_enquiry.contact_id,
+        "message",
+        direction="inbound",
+        initiated_by="contact",
+        subject="The guest sent the enquiry again",
+        content=payload["message"],
+        enquiry_id=crm_enquiry.id,
+        property_id=crm_enquiry.property_id,
+        created_at=received,
+        meta={"repeat": True, "spam_reasons": payload.get("spam_reasons") or []},
+    )
+    log_activity(
+        "enquiry",
+        crm_enquiry.id,
+        "updated",
+        ip_address=payload.get("ip_address"),
+        reason="The guest sent the same enquiry again with a different message",
+    )
 
 
 @handler("membership.purchased")
@@ -352,21 +457,33 @@ def on_membership_purchased(payload: dict) -> None:
     start = date.fromisoformat(payload["start_date"])
     end = date.fromisoformat(payload["end_date"])
     values = {
-        "plan_tier": payload["plan_tier"], "plan_price": Decimal(str(payload["amount"])),
-        "start_date": start, "end_date": end, "renewal_date": end, "status": "active",
-        "stripe_customer_id": payload.get("stripe_customer_id"), "last_payment_date": start,
-        "last_payment_amount": Decimal(str(payload["amount"])), "next_payment_date": end,
+        "plan_tier": payload["plan_tier"],
+        "plan_price": Decimal(str(payload["amount"])),
+        "start_date": start,
+        "end_date": end,
+        "renewal_date": end,
+        "status": "active",
+        "stripe_customer_id": payload.get("stripe_customer_id"),
+        "last_payment_date": start,
+        "last_payment_amount": Decimal(str(payload["amount"])),
+        "next_payment_date": end,
         "payment_failure_count": 0,
     }
     if membership is None:
         membership = Membership(contact_id=contact.id, stripe_subscription_id=subscription_id, **values)
         db.session.add(membership)
         db.session.flush()
-        log_activity("membership", membership.id, "created", reason="Membership bought through Stripe",
-                     changed_fields={"status": {"before": None, "after": "active"}})
+        log_activity(
+            "membership",
+            membership.id,
+            "created",
+            reason="Membership bought through Stripe",
+            changed_fields={"status": {"before": None, "after": "active"}},
+        )
     else:
         changed = diff(membership, values)
         if changed:
             log_activity("membership", membership.id, "updated", changed_fields=changed, reason="Stripe payment")
-    db.session.execute(update(CrmProperty).where(CrmProperty.owner_id == contact.id)
-                       .values(membership_tier=payload["plan_tier"]))
+    db.session.execute(
+        update(CrmProperty).where(CrmProperty.owner_id == contact.id).values(membership_tier=payload["plan_tier"])
+    )

@@ -1,4 +1,5 @@
 """url_for for templates, fast for the links a list repeats on every row."""
+
 from flask import has_request_context, request
 from flask import url_for as flask_url_for
 

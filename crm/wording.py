@@ -1,4 +1,5 @@
 """The audit trail in words a person uses: "Marked as booked for £1,280 by Priya", not column names."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -8,23 +9,53 @@ from .formatting import date_format, datetime_format, label, money
 from .models import ActivityLog, User
 
 FIELD_NAMES = {
-    "status": "status", "listing_status": "listing status", "priority": "priority", "email": "e-mail address",
-    "phone": "phone number", "first_name": "first name", "last_name": "last name", "guest_name": "guest's name",
-    "guest_email": "guest's e-mail address", "guest_phone": "guest's phone number", "event_type": "occasion",
-    "event_date": "event date", "estimated_guests": "number of guests", "estimated_budget": "budget",
-    "booking_value": "booking value", "converted_to_booking": "booked", "closed_at": "closed",
-    "first_response_at": "first response", "lost_reason": "lost reason", "plan_tier": "plan",
-    "membership_tier": "membership tier", "end_date": "end date", "price_per_night": "nightly price",
-    "max_guests": "capacity", "business_name": "business name", "company_name": "company", "postcode": "postcode",
+    "status": "status",
+    "listing_status": "listing status",
+    "priority": "priority",
+    "email": "e-mail address",
+    "phone": "phone number",
+    "first_name": "first name",
+    "last_name": "last name",
+    "guest_name": "guest's name",
+    "guest_email": "guest's e-mail address",
+    "guest_phone": "guest's phone number",
+    "event_type": "occasion",
+    "event_date": "event date",
+    "estimated_guests": "number of guests",
+    "estimated_budget": "budget",
+    "booking_value": "booking value",
+    "converted_to_booking": "booked",
+    "closed_at": "closed",
+    "first_response_at": "first response",
+    "lost_reason": "lost reason",
+    "plan_tier": "plan",
+    "membership_tier": "membership tier",
+    "end_date": "end date",
+    "price_per_night": "nightly price",
+    "max_guests": "capacity",
+    "business_name": "business name",
+    "company_name": "company",
+    "postcode": "postcode",
 }
 MONEY = {"booking_value", "estimated_budget", "plan_price", "price_per_night", "total_revenue", "last_payment_amount"}
 LABELLED = {"status", "listing_status", "priority", "type", "event_type", "plan_tier", "membership_tier"}
 # Long text is named, never quoted, so the log stays one readable line.
 LONG_TEXT = {"message", "notes", "internal_notes", "bank_details", "description"}
 # Fields that follow from a status change and would only repeat it.
-FOLLOWS_STATUS = {"closed_at", "converted_to_booking", "first_response_at", "spam_reasons", "lost_reason", "booking_value"}
-CREATED = {"enquiry": "Enquiry received", "contact": "Contact added", "property": "Property added",
-           "membership": "Membership started"}
+FOLLOWS_STATUS = {
+    "closed_at",
+    "converted_to_booking",
+    "first_response_at",
+    "spam_reasons",
+    "lost_reason",
+    "booking_value",
+}
+CREATED = {
+    "enquiry": "Enquiry received",
+    "contact": "Contact added",
+    "property": "Property added",
+    "membership": "Membership started",
+}
 
 
 def value_text(field: str, value: Any) -> str:
@@ -92,12 +123,15 @@ def describe(entry: ActivityLog, people: dict[int, str] | None = None) -> str:
     elif entry.action == "deleted":
         what = f"{label(entry.entity_type)} deleted"
     elif entry.action == "status_changed" and "status" in fields:
-        what = status_phrase(entry.entity_type, fields["status"].get("after"),
-                             fields.get("booking_value", {}).get("after"))
+        what = status_phrase(
+            entry.entity_type, fields["status"].get("after"), fields.get("booking_value", {}).get("after")
+        )
     else:
         shown = [f for f in fields if not ("status" in fields and f in FOLLOWS_STATUS)]
-        what = "; ".join(field_change(f, fields[f].get("before"), fields[f].get("after"), people) for f in shown) \
+        what = (
+            "; ".join(field_change(f, fields[f].get("before"), fields[f].get("after"), people) for f in shown)
             or f"{label(entry.entity_type)} updated"
+        )
     if entry.performer is None and entry.performed_by == "system":
         return what  # what the system does on its own needs no "by"
     return f"{what} by {actor_name(entry.performer, entry.performed_by)}"

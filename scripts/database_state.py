@@ -1,4 +1,5 @@
 """Print whether the configured database is `empty`, holds the `demo` data, or holds other `data`."""
+
 import sys
 from pathlib import Path
 

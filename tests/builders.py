@@ -1,4 +1,5 @@
 """Test data builders: each makes a valid record with sensible defaults, overridable by keyword."""
+
 import itertools
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,8 +24,14 @@ def password_hash(password: str) -> str:
 
 def make_user(role: str = "owner", email: str | None = None, password: str = PASSWORD, **fields) -> User:
     n = next(_counter)
-    user = User(email=email or f"{role}{n}@example.com", password_hash=password_hash(password), role=role,
-                first_name=fields.pop("first_name", f"Test{n}"), last_name=fields.pop("last_name", "Person"), **fields)
+    user = User(
+        email=email or f"{role}{n}@example.com",
+        password_hash=password_hash(password),
+        role=role,
+        first_name=fields.pop("first_name", f"Test{n}"),
+        last_name=fields.pop("last_name", "Person"),
+        **fields,
+    )
     db.session.add(user)
     db.session.flush()
     if role == "owner":
@@ -35,8 +42,15 @@ def make_user(role: str = "owner", email: str | None = None, password: str = PAS
 
 def make_property(owner: User, status: str = "live", **fields) -> Property:
     n = next(_counter)
-    values = dict(title=f"Test House {n}", location="Bath, Somerset", description="A lovely house.",
-                  bedrooms=4, bathrooms=2, max_guests=10, price_per_night=Decimal("250.00"))
+    values = dict(
+        title=f"Test House {n}",
+        location="Bath, Somerset",
+        description="A lovely house.",
+        bedrooms=4,
+        bathrooms=2,
+        max_guests=10,
+        price_per_night=Decimal("250.00"),
+    )
     values.update(fields)
     prop = Property(owner_id=owner.id, status=status, published_at=utcnow() if status == "live" else None, **values)
     db.session.add(prop)
@@ -49,10 +63,15 @@ def make_property(owner: User, status: str = "live", **fields) -> Property:
 def enquiry_data(prop: Property, **fields) -> dict:
     n = next(_counter)
     data = {
-        "property_id": prop.id, "guest_name": f"Guest Number{n}", "guest_email": f"guest{n}@example.com",
-        "guest_phone": "07700 900123", "event_type": "birthday",
-        "event_date": (date.today() + timedelta(days=60)).isoformat(), "estimated_guests": 8,
-        "estimated_budget": 2000, "message": "We would love to celebrate a 40th birthday here.",
+        "property_id": prop.id,
+        "guest_name": f"Guest Number{n}",
+        "guest_email": f"guest{n}@example.com",
+        "guest_phone": "07700 900123",
+        "event_type": "birthday",
+        "event_date": (date.today() + timedelta(days=60)).isoformat(),
+        "estimated_guests": 8,
+        "estimated_budget": 2000,
+        "message": "We would love to celebrate a 40th birthday here.",
     }
     data.update(fields)
     return data

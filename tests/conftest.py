@@ -1,4 +1,5 @@
 """Fixtures in the flaskr shape: app, client, runner, auth, with a fresh database per test."""
+
 import os
 import shutil
 import threading

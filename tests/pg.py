@@ -1,4 +1,5 @@
 """A throwaway PostgreSQL cluster on 127.0.0.1 for the test run."""
+
 import glob
 import os
 import shutil
@@ -44,9 +45,18 @@ class Cluster:
             shutil.chown(self.dir, "postgres", "postgres")
         data = os.path.join(self.dir, "data")
         self._run(_bin("initdb"), "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
-        self._run(_bin("pg_ctl"), "-D", data, "-l", os.path.join(self.dir, "log"), "-w", "-o",
-                  f"-p {self.port} -h 127.0.0.1 -k {self.dir} -c fsync=off -c synchronous_commit=off "
-                  f"-c full_page_writes=off -c max_connections=200", "start")
+        self._run(
+            _bin("pg_ctl"),
+            "-D",
+            data,
+            "-l",
+            os.path.join(self.dir, "log"),
+            "-w",
+            "-o",
+            f"-p {self.port} -h 127.0.0.1 -k {self.dir} -c fsync=off -c synchronous_commit=off "
+            f"-c full_page_writes=off -c max_connections=200",
+            "start",
+        )
         for _ in range(50):
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()

@@ -1,4 +1,5 @@
 """The admin CRM: tabs and lists in the URL, inline edits, board, contacts, moderation, bulk actions, CSV."""
+
 import csv
 import io
 import re
@@ -50,7 +51,9 @@ def test_every_tab_renders_as_page_and_fragment(client, signed_in_admin, live_pr
     page = client.get(f"/admin/crm?tab={tab}")
     assert page.status_code == 200
     assert b"<html" in page.data and b'id="stats"' in page.data
-    assert re.search(rf'aria-selected="true"[^>]*>|href="/admin/crm\?tab={tab}" aria-selected="true"'.encode(), page.data)
+    assert re.search(
+        rf'aria-selected="true"[^>]*>|href="/admin/crm\?tab={tab}" aria-selected="true"'.encode(), page.data
+    )
     fragment = client.get(f"/admin/crm?tab={tab}", headers={"HX-Request": "true"})
     assert b"<html" not in fragment.data and fragment.data.lstrip().startswith(b'<div id="panel"')
     assert "HX-Request" in fragment.headers["Vary"]
@@ -61,18 +64,19 @@ def test_every_tab_renders_as_page_and_fragment(client, signed_in_admin, live_pr
 @pytest.mark.parametrize("tab", TABS)
 def test_lists_use_a_fixed_number_of_queries_whatever_the_rows(client, signed_in_admin, owner, tab):
     """Guard against a query per row: 3 rows and 30 rows cost the same number of queries."""
+
     def queries_for_page():
         with count_queries() as statements:
             assert client.get(f"/admin/crm?tab={tab}").status_code == 200
         return len(statements)
 
     prop = make_property(owner)
-    for n in range(3):
+    for _ in range(3):
         submit(client, prop, website="x" if tab == "spam" else "")
         make_property(make_user("owner"), status="pending_approval")
     few = queries_for_page()
     client.application.config["SPAM_MAX_PER_IP_HOUR"] = 1000
-    for n in range(27):
+    for _ in range(27):
         submit(client, make_property(owner), website="x" if tab == "spam" else "")
         make_property(make_user("owner"), status="pending_approval")
     assert queries_for_page() == few
@@ -98,8 +102,21 @@ def test_filters_search_and_sort_live_in_the_url(client, signed_in_admin, owner,
     assert ann
 
 
-@pytest.mark.parametrize("query", ["status=bogus", "sort=password_hash", "dir=sideways", "after=forged", "before=forged",
-                                   "property=abc", "from=2026-99-99", "size=100000", "tab=nope", "fit=drop+table"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=bogus",
+        "sort=password_hash",
+        "dir=sideways",
+        "after=forged",
+        "before=forged",
+        "property=abc",
+        "from=2026-99-99",
+        "size=100000",
+        "tab=nope",
+        "fit=drop+table",
+    ],
+)
 def test_unknown_list_arguments_are_ignored_safely(client, signed_in_admin, live_property, query):
     submit(client, live_property)
     response = client.get(f"/admin/crm?{query}")
@@ -119,7 +136,7 @@ def test_keyset_pages_walk_every_row_once_both_ways(client, signed_in_admin, own
     assert sorted(seen) == sorted(ids) and seen == sorted(seen, reverse=True)
     last = client.get("/admin/crm?tab=enquiries&size=25&before=end").data.decode()
     last_ids = [int(i) for i in re.findall(r'<tr id="enquiry-(\d+)"', last)]
-    assert last_ids == seen[-len(last_ids):] and len(last_ids) == 25
+    assert last_ids == seen[-len(last_ids) :] and len(last_ids) == 25
     previous = re.search(r'rel="prev" href="([^"]+)"', last).group(1).replace("&amp;", "&")
     before_last = [int(i) for i in re.findall(r'<tr id="enquiry-(\d+)"', client.get(previous).data.decode())]
     assert before_last == seen[-50:-25]
@@ -127,17 +144,25 @@ def test_keyset_pages_walk_every_row_once_both_ways(client, signed_in_admin, own
 
 def test_inline_status_edit_updates_row_and_asks_for_booking_value(client, signed_in_admin, live_property):
     enquiry_id = submit(client, live_property)
-    contacted = client.post(f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "contacted"},
-                            headers={"HX-Request": "true"})
+    contacted = client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "contacted"}, headers={"HX-Request": "true"}
+    )
     assert contacted.headers["HX-Trigger"] == "crm:changed"
     assert contacted.data.lstrip().startswith(b"<tr") and b'class="badge badge--contacted"' in contacted.data
-    asking = client.post(f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "booked"}, headers={"HX-Request": "true"})
+    asking = client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "booked"}, headers={"HX-Request": "true"}
+    )
     assert b"Booking value" in asking.data and "HX-Trigger" not in asking.headers
     assert db.session.get(CrmEnquiry, enquiry_id).status == "contacted"
-    bad = client.post(f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "booked", "confirm": "yes", "booking_value": "-5"})
+    bad = client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "booked", "confirm": "yes", "booking_value": "-5"}
+    )
     assert bad.status_code == 422 and b"booking value" in bad.data.lower()
-    booked = client.post(f"/admin/crm/enquiries/{enquiry_id}/status",
-                         data={"status": "booked", "confirm": "yes", "booking_value": "1850"}, headers={"HX-Request": "true"})
+    booked = client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/status",
+        data={"status": "booked", "confirm": "yes", "booking_value": "1850"},
+        headers={"HX-Request": "true"},
+    )
     assert booked.headers["HX-Trigger"] == "crm:changed" and b"\xc2\xa31,850" in booked.data
     db.session.rollback()
     enquiry = db.session.get(CrmEnquiry, enquiry_id)
@@ -150,14 +175,21 @@ def test_inline_status_edit_updates_row_and_asks_for_booking_value(client, signe
 def test_lost_asks_for_a_reason_and_keeps_it(client, signed_in_admin, live_property):
     enquiry_id = submit(client, live_property)
     assert b"Why was it lost?" in client.post(f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "lost"}).data
-    client.post(f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "lost", "confirm": "yes", "reason": "Dates taken"})
+    client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "lost", "confirm": "yes", "reason": "Dates taken"}
+    )
     enquiry = db.session.get(CrmEnquiry, enquiry_id)
     assert enquiry.status == "lost" and enquiry.lost_reason == "Dates taken"
     entry = db.session.scalar(select(ActivityLog).where(ActivityLog.action == "status_changed"))
-    assert entry.changed_fields["status"] == {"before": "new", "after": "lost"} and entry.performed_by == "admin@example.com"
+    assert (
+        entry.changed_fields["status"] == {"before": "new", "after": "lost"}
+        and entry.performed_by == "admin@example.com"
+    )
 
 
-def test_rows_show_values_and_one_change_button_never_a_select_that_saves_on_change(client, signed_in_admin, live_property):
+def test_rows_show_values_and_one_change_button_never_a_select_that_saves_on_change(
+    client, signed_in_admin, live_property
+):
     enquiry_id = submit(client, live_property)
     page = client.get("/admin/crm?tab=enquiries").data.decode()
     row = re.search(rf'<tr id="enquiry-{enquiry_id}".*?</tr>', page, re.S).group(0)
@@ -171,15 +203,23 @@ def test_row_editor_saves_status_priority_and_assignee_with_one_explicit_save(cl
     assert 'name="status" form="edit-' in editor and ">Save</button>" in editor and ">Cancel</button>" in editor
     assert "hx-trigger" not in editor  # nothing is sent until Save is pressed
     assert db.session.get(CrmEnquiry, enquiry_id).status == "new"
-    data = {"status": "booked", "booking_value": "lots", "priority": "high", "assigned_to_admin_id": str(signed_in_admin.id)}
+    data = {
+        "status": "booked",
+        "booking_value": "lots",
+        "priority": "high",
+        "assigned_to_admin_id": str(signed_in_admin.id),
+    }
     refused = client.post(f"/admin/crm/enquiries/{enquiry_id}/edit", data=data, headers={"HX-Request": "true"})
     assert refused.status_code == 422 and b"booking value" in refused.data.lower()
     assert b'value="lots"' in refused.data and b'<option value="high" selected>' in refused.data
     db.session.rollback()
     enquiry = db.session.get(CrmEnquiry, enquiry_id)
     assert (enquiry.status, enquiry.priority, enquiry.assigned_to_admin_id) == ("new", "medium", None)
-    saved = client.post(f"/admin/crm/enquiries/{enquiry_id}/edit", data=data | {"booking_value": "1,200"},
-                        headers={"HX-Request": "true"})
+    saved = client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/edit",
+        data=data | {"booking_value": "1,200"},
+        headers={"HX-Request": "true"},
+    )
     assert saved.status_code == 200 and saved.headers["HX-Trigger"] == "crm:changed"
     assert b"badge--booked" in saved.data and b"\xc2\xa31,200" in saved.data and b"<select" not in saved.data
     db.session.rollback()
@@ -203,16 +243,29 @@ def test_priority_and_assignment_inline(client, signed_in_admin, live_property):
     assert (enquiry.priority, enquiry.assigned_to_admin_id) == ("high", signed_in_admin.id)
     assert client.post(f"/admin/crm/enquiries/{enquiry_id}/priority", data={"priority": "urgent!"}).status_code == 422
     owner_id = db.session.scalar(select(Contact.user_id).where(Contact.type == "owner"))
-    assert client.post(f"/admin/crm/enquiries/{enquiry_id}/assign", data={"assigned_to_admin_id": str(owner_id)}).status_code == 422
+    assert (
+        client.post(
+            f"/admin/crm/enquiries/{enquiry_id}/assign", data={"assigned_to_admin_id": str(owner_id)}
+        ).status_code
+        == 422
+    )
     mine = client.get(f"/admin/crm?tab=enquiries&assigned={signed_in_admin.id}").data
     assert f'id="enquiry-{enquiry_id}"'.encode() in mine
     assert f'id="enquiry-{enquiry_id}"'.encode() not in client.get("/admin/crm?tab=enquiries&assigned=none").data
 
 
-@pytest.mark.parametrize("path", ["/admin/crm/enquiries/999999/status", "/admin/crm/enquiries/999999/priority",
-                                  "/admin/crm/enquiries/999999/assign", "/admin/crm/contacts/999999",
-                                  "/admin/crm/contacts/999999/notes", "/admin/crm/properties/999999/approve",
-                                  "/admin/crm/properties/999999/reject"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/crm/enquiries/999999/status",
+        "/admin/crm/enquiries/999999/priority",
+        "/admin/crm/enquiries/999999/assign",
+        "/admin/crm/contacts/999999",
+        "/admin/crm/contacts/999999/notes",
+        "/admin/crm/properties/999999/approve",
+        "/admin/crm/properties/999999/reject",
+    ],
+)
 def test_unknown_ids_are_404(client, signed_in_admin, path):
     assert client.post(path, data={"status": "new"}).status_code == 404
 
@@ -225,11 +278,19 @@ def test_board_shows_columns_and_moves_cards(client, signed_in_admin, live_prope
     db.session.commit()
     board = client.get("/admin/crm/board").data.decode()
     assert 'data-count="new">2<' in board and "Stale: no change for 9 days" in board
-    moved = client.post(f"/admin/crm/enquiries/{fresh}/status", data={"status": "contacted", "confirm": "yes", "view": "board"},
-                        headers={"HX-Request": "true"})
+    moved = client.post(
+        f"/admin/crm/enquiries/{fresh}/status",
+        data={"status": "contacted", "confirm": "yes", "view": "board"},
+        headers={"HX-Request": "true"},
+    )
     assert moved.headers["HX-Trigger"] == "crm:changed"
     assert 'data-count="contacted">1<' in moved.data.decode()
-    assert db.session.scalar(select(func.count()).select_from(EnquiryStatusHistory).where(EnquiryStatusHistory.enquiry_id == fresh)) == 2
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(EnquiryStatusHistory).where(EnquiryStatusHistory.enquiry_id == fresh)
+        )
+        == 2
+    )
 
 
 def test_contact_page_timeline_profile_and_note(client, signed_in_admin, live_property):
@@ -239,20 +300,32 @@ def test_contact_page_timeline_profile_and_note(client, signed_in_admin, live_pr
     page = client.get(f"/admin/crm/contacts/{contact.id}").data.decode()
     assert "Enquiry about Harbour View House" in page and "Marked as contacted by" in page
     assert page.index("Marked as contacted by") < page.index("Enquiry about Harbour View House")
-    note = client.post(f"/admin/crm/contacts/{contact.id}/notes", data={"content": "Prefers a call after 6pm"},
-                       headers={"HX-Request": "true"})
+    note = client.post(
+        f"/admin/crm/contacts/{contact.id}/notes",
+        data={"content": "Prefers a call after 6pm"},
+        headers={"HX-Request": "true"},
+    )
     assert b"Prefers a call after 6pm" in note.data and b"<html" not in note.data
     empty = client.post(f"/admin/crm/contacts/{contact.id}/notes", data={"content": ""})
     assert empty.status_code == 422
-    edited = client.post(f"/admin/crm/contacts/{contact.id}", data={"first_name": "Cara", "last_name": "Dune-Smith",
-                                                                    "email": "CARA@example.com", "status": "active",
-                                                                    "phone": "07911 123456", "country": "gb"})
+    edited = client.post(
+        f"/admin/crm/contacts/{contact.id}",
+        data={
+            "first_name": "Cara",
+            "last_name": "Dune-Smith",
+            "email": "CARA@example.com",
+            "status": "active",
+            "phone": "07911 123456",
+            "country": "gb",
+        },
+    )
     assert edited.status_code == 200 and edited.headers["HX-Trigger"] == "crm:changed"
     db.session.rollback()
     contact = db.session.get(Contact, contact.id)
     assert (contact.last_name, contact.phone, contact.country) == ("Dune-Smith", "+447911123456", "GB")
-    assert db.session.scalar(select(ActivityLog).where(ActivityLog.entity_type == "contact", ActivityLog.action == "updated")
-                             ).changed_fields["last_name"] == {"before": "Dune", "after": "Dune-Smith"}
+    assert db.session.scalar(
+        select(ActivityLog).where(ActivityLog.entity_type == "contact", ActivityLog.action == "updated")
+    ).changed_fields["last_name"] == {"before": "Dune", "after": "Dune-Smith"}
     taken = client.post(f"/admin/crm/contacts/{contact.id}", data={"email": "owner@example.com", "status": "active"})
     assert taken.status_code == 422 and b"Another contact already has this e-mail" in taken.data
 
@@ -261,11 +334,16 @@ def test_moderation_approve_and_reject(client, signed_in_admin, owner):
     make_membership(owner, "gold")
     waiting = make_property(owner, status="pending_approval", title="Awaiting House")
     doubtful = make_property(owner, status="pending_approval", title="Doubtful House")
-    crm_ids = {p.title: db.session.scalar(select(CrmProperty.id).where(CrmProperty.property_id == p.id)) for p in (waiting, doubtful)}
+    crm_ids = {
+        p.title: db.session.scalar(select(CrmProperty.id).where(CrmProperty.property_id == p.id))
+        for p in (waiting, doubtful)
+    }
     page = client.get("/admin/crm?tab=moderation").data
     assert b"Awaiting House" in page and b"Doubtful House" in page
     client.post(f"/admin/crm/properties/{crm_ids['Awaiting House']}/approve")
-    assert client.post(f"/admin/crm/properties/{crm_ids['Doubtful House']}/reject", data={"reason": ""}).status_code == 303
+    assert (
+        client.post(f"/admin/crm/properties/{crm_ids['Doubtful House']}/reject", data={"reason": ""}).status_code == 303
+    )
     assert db.session.get(CrmProperty, crm_ids["Doubtful House"]).listing_status == "pending_approval"
     client.post(f"/admin/crm/properties/{crm_ids['Doubtful House']}/reject", data={"reason": "Photos missing"})
     db.session.rollback()
@@ -303,8 +381,15 @@ def test_bulk_on_everything_matching_the_filter(client, signed_in_admin, live_pr
 
 def test_bulk_without_selection_or_action_explains(client, signed_in_admin, live_property):
     submit(client, live_property)
-    assert client.post("/admin/crm/enquiries/bulk", data={"tab": "enquiries", "action": "status:new"}).status_code == 422
-    assert client.post("/admin/crm/enquiries/bulk", data={"tab": "enquiries", "action": "explode", "ids": ["1"]}).status_code == 422
+    assert (
+        client.post("/admin/crm/enquiries/bulk", data={"tab": "enquiries", "action": "status:new"}).status_code == 422
+    )
+    assert (
+        client.post(
+            "/admin/crm/enquiries/bulk", data={"tab": "enquiries", "action": "explode", "ids": ["1"]}
+        ).status_code
+        == 422
+    )
 
 
 def test_csv_export_is_exactly_the_filter_and_sort(client, signed_in_admin, app, owner):
@@ -315,7 +400,9 @@ def test_csv_export_is_exactly_the_filter_and_sort(client, signed_in_admin, app,
     response = client.get("/admin/crm/export.csv?tab=enquiries&status=contacted&sort=guest&dir=desc")
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert [int(r["id"]) for r in rows] == sorted(ids[::3], key=lambda i: db.session.get(CrmEnquiry, i).guest_name, reverse=True)
+    assert [int(r["id"]) for r in rows] == sorted(
+        ids[::3], key=lambda i: db.session.get(CrmEnquiry, i).guest_name, reverse=True
+    )
     assert {r["status"] for r in rows} == {"contacted"}
 
 
@@ -325,8 +412,18 @@ def test_settings_change_guest_privacy(client, signed_in_admin):
     assert b'value="no" checked' in client.get("/admin/crm/settings").data
 
 
-@pytest.mark.parametrize("path", ["/admin/crm", "/admin/crm/board", "/admin/crm/stats", "/admin/crm/export.csv",
-                                  "/admin/crm/settings", "/admin/crm/contacts/1", "/admin/crm/properties/1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/crm",
+        "/admin/crm/board",
+        "/admin/crm/stats",
+        "/admin/crm/export.csv",
+        "/admin/crm/settings",
+        "/admin/crm/contacts/1",
+        "/admin/crm/properties/1",
+    ],
+)
 def test_admin_pages_refuse_owners_and_strangers(client, auth, owner, path):
     assert client.get(path).status_code == 302
     auth.login("owner@example.com")
@@ -341,10 +438,15 @@ def test_admin_actions_need_a_csrf_token(app, client, auth, admin, live_property
     assert refused.status_code == 400
     page = client.get("/admin/crm").data.decode()
     token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
-    accepted = client.post(f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "contacted"},
-                           headers={"X-CSRFToken": token, "HX-Request": "true"})
+    accepted = client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/status",
+        data={"status": "contacted"},
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
     assert accepted.status_code == 200
-    assert db.session.scalar(select(func.count()).select_from(Interaction).where(Interaction.type == "status_change")) == 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(Interaction).where(Interaction.type == "status_change")) == 1
+    )
 
 
 def test_nul_characters_in_queries_and_forms_never_reach_the_database(client, signed_in_admin, live_property):

@@ -1,4 +1,5 @@
 """Admins: the list, invitations by e-mail with single-use links, deactivation and reactivation."""
+
 import re
 from datetime import timedelta
 
@@ -23,8 +24,9 @@ def signed_in(auth, admin):
 
 
 def invite_link(to: str) -> str:
-    body = db.session.scalars(select(EmailMessage.text_body).where(EmailMessage.to_address == to)
-                              .order_by(EmailMessage.id.desc())).first()
+    body = db.session.scalars(
+        select(EmailMessage.text_body).where(EmailMessage.to_address == to).order_by(EmailMessage.id.desc())
+    ).first()
     return re.search(r"http://testserver(/invitation/\S+)", body).group(1)
 
 
@@ -70,8 +72,10 @@ def test_an_invited_admin_sets_a_password_and_signs_in(app, client, signed_in):
     page = guest.get(link)
     assert page.status_code == 200 and b"Welcome, Priya" in page.data and page.headers["Cache-Control"] == "no-store"
     assert accept(guest, link).headers["Location"] == "/login"
-    assert guest.post("/login", data={"email": invited.email, "password": NEW_PASSWORD}
-                      ).headers["Location"] == "/admin/crm"
+    assert (
+        guest.post("/login", data={"email": invited.email, "password": NEW_PASSWORD}).headers["Location"]
+        == "/admin/crm"
+    )
     assert guest.get("/admin/crm").status_code == 200
     assert accept(app.test_client(), link).status_code == 410  # single use
 
@@ -95,11 +99,14 @@ def test_inviting_again_sends_a_new_link_and_ends_the_old_one(client, signed_in)
     assert db.session.scalar(select(func.count()).select_from(User).where(User.role == "admin")) == 2
 
 
-@pytest.mark.parametrize(("existing", "message"), [
-    ("owner", b"belongs to an owner account"),
-    ("admin", b"already an admin"),
-    ("deactivated", b"reactivate them"),
-])
+@pytest.mark.parametrize(
+    ("existing", "message"),
+    [
+        ("owner", b"belongs to an owner account"),
+        ("admin", b"already an admin"),
+        ("deactivated", b"reactivate them"),
+    ],
+)
 def test_inviting_an_existing_account_is_refused(client, signed_in, existing, message):
     user = make_user("owner" if existing == "owner" else "admin", email="priya.patel@example.com")
     if existing == "deactivated":
@@ -110,9 +117,16 @@ def test_inviting_an_existing_account_is_refused(client, signed_in, existing, me
     assert db.session.scalar(select(func.count()).select_from(EmailMessage)) == 0
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("email", "not-an-email"), ("email", ""), ("first_name", ""), ("first_name", "x" * 81), ("email", "a" * 300),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("email", "not-an-email"),
+        ("email", ""),
+        ("first_name", ""),
+        ("first_name", "x" * 81),
+        ("email", "a" * 300),
+    ],
+)
 def test_bad_invitations_get_a_clear_error(client, signed_in, field, value):
     response = client.post("/admin/crm/admins/invite", data=INVITE | {field: value})
     assert response.status_code == 422 and b'class="error"' in response.data
@@ -140,8 +154,14 @@ def test_a_deactivated_admin_is_signed_out_everywhere_and_cannot_sign_in(app, cl
     assert admin_by_email(colleague.email).deactivated_at is not None
     assert theirs.get("/admin/crm").status_code == 302
     assert theirs.get("/api/crm/stats").status_code == 401
-    assert db.session.scalar(select(func.count()).select_from(UserSession).where(
-        UserSession.user_id == colleague.id, UserSession.revoked_at.is_(None))) == 0
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(UserSession)
+            .where(UserSession.user_id == colleague.id, UserSession.revoked_at.is_(None))
+        )
+        == 0
+    )
     refused = theirs.post("/login", data={"email": colleague.email, "password": PASSWORD})
     assert refused.status_code == 422 and b"do not match an account" in refused.data
     assert b"Deactivated" in client.get("/admin/crm/admins").data
@@ -187,4 +207,8 @@ def test_deactivated_and_invited_admins_take_no_assignments(client, signed_in):
     client.post(f"/admin/crm/admins/{colleague.id}/deactivate")
     assert [a.email for a in admins()] == [signed_in.email]
     # Their names stay on what they did before.
-    assert {a.email for a in admins(include_inactive=True)} == {signed_in.email, colleague.email, "priya.patel@example.com"}
+    assert {a.email for a in admins(include_inactive=True)} == {
+        signed_in.email,
+        colleague.email,
+        "priya.patel@example.com",
+    }

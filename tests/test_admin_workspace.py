@@ -1,5 +1,6 @@
 """The admin workspace: true counts, export links, words in the log, the enquiry page, records by hand,
 the needs-reply and follow-up queues (admin and owner), the owner digest, saved views and header search."""
+
 import csv
 import io
 import re
@@ -13,8 +14,16 @@ from crm import settings
 from crm.daily import run_daily
 from crm.extensions import db
 from crm.models import (
-    ActivityLog, Contact, CrmEnquiry, EmailMessage, Enquiry, Interaction, Membership,
-    OwnerDigest, SavedView, utcnow,
+    ActivityLog,
+    Contact,
+    CrmEnquiry,
+    EmailMessage,
+    Enquiry,
+    Interaction,
+    Membership,
+    OwnerDigest,
+    SavedView,
+    utcnow,
 )
 
 from .builders import enquiry_data, make_property, make_user
@@ -35,8 +44,9 @@ def submit(client, prop, **fields) -> int:
 
 def age(enquiry_id: int, hours: float) -> None:
     """Make an enquiry look as if it arrived `hours` ago."""
-    db.session.execute(update(CrmEnquiry).where(CrmEnquiry.id == enquiry_id)
-                       .values(created_at=utcnow() - timedelta(hours=hours)))
+    db.session.execute(
+        update(CrmEnquiry).where(CrmEnquiry.id == enquiry_id).values(created_at=utcnow() - timedelta(hours=hours))
+    )
     db.session.commit()
 
 
@@ -66,34 +76,69 @@ def crm_data(client, signed_in_admin, owner, other_owner):
     age(ids[2], 30)
     age(ids[3], 50)
     db.session.execute(update(CrmEnquiry).where(CrmEnquiry.id == ids[4]).values(follow_up_date=date.today()))
-    db.session.execute(update(CrmEnquiry).where(CrmEnquiry.id == ids[0]).values(follow_up_date=date.today() - timedelta(days=2)))
+    db.session.execute(
+        update(CrmEnquiry).where(CrmEnquiry.id == ids[0]).values(follow_up_date=date.today() - timedelta(days=2))
+    )
     contact_id = db.session.scalar(select(Contact.id).where(Contact.email == owner.email))
     for status in ("active", "expired"):
-        db.session.add(Membership(contact_id=contact_id, plan_tier="gold", plan_price=Decimal("349"), status=status,
-                                  start_date=date.today() - timedelta(days=30), end_date=date.today() + timedelta(days=335)))
+        db.session.add(
+            Membership(
+                contact_id=contact_id,
+                plan_tier="gold",
+                plan_price=Decimal("349"),
+                status=status,
+                start_date=date.today() - timedelta(days=30),
+                end_date=date.today() + timedelta(days=335),
+            )
+        )
     db.session.commit()
     return ids
 
 
 TAB_COUNTS = {
     # tab: (filter query, SQL for the filtered count, SQL for the whole tab)
-    "enquiries": ("status=new", "SELECT count(*) FROM crm_enquiries WHERE status = 'new'",
-                  "SELECT count(*) FROM crm_enquiries WHERE status != 'spam'"),
+    "enquiries": (
+        "status=new",
+        "SELECT count(*) FROM crm_enquiries WHERE status = 'new'",
+        "SELECT count(*) FROM crm_enquiries WHERE status != 'spam'",
+    ),
     "needs_reply": ("priority=medium", None, None),
-    "follow_ups": ("status=new", "SELECT count(*) FROM crm_enquiries WHERE follow_up_date <= :today AND status = 'new'",
-                   "SELECT count(*) FROM crm_enquiries WHERE follow_up_date <= :today AND status != 'spam'"),
-    "contacts": ("type=guest", "SELECT count(*) FROM crm_contacts WHERE type = 'guest'", "SELECT count(*) FROM crm_contacts"),
-    "properties": ("status=live", "SELECT count(*) FROM crm_properties WHERE listing_status = 'live'",
-                   "SELECT count(*) FROM crm_properties"),
-    "moderation": ("q=pending", "SELECT count(*) FROM crm_properties WHERE listing_status = 'pending_approval' "
-                   "AND lower(title) LIKE '%pending%'",
-                   "SELECT count(*) FROM crm_properties WHERE listing_status = 'pending_approval'"),
-    "memberships": ("status=active", "SELECT count(*) FROM crm_memberships WHERE status = 'active'",
-                    "SELECT count(*) FROM crm_memberships"),
-    "spam": ("priority=medium", "SELECT count(*) FROM crm_enquiries WHERE status = 'spam' AND priority = 'medium'",
-             "SELECT count(*) FROM crm_enquiries WHERE status = 'spam'"),
-    "activity": ("entity=enquiry", "SELECT count(*) FROM crm_activity_log WHERE entity_type = 'enquiry'",
-                 "SELECT count(*) FROM crm_activity_log"),
+    "follow_ups": (
+        "status=new",
+        "SELECT count(*) FROM crm_enquiries WHERE follow_up_date <= :today AND status = 'new'",
+        "SELECT count(*) FROM crm_enquiries WHERE follow_up_date <= :today AND status != 'spam'",
+    ),
+    "contacts": (
+        "type=guest",
+        "SELECT count(*) FROM crm_contacts WHERE type = 'guest'",
+        "SELECT count(*) FROM crm_contacts",
+    ),
+    "properties": (
+        "status=live",
+        "SELECT count(*) FROM crm_properties WHERE listing_status = 'live'",
+        "SELECT count(*) FROM crm_properties",
+    ),
+    "moderation": (
+        "q=pending",
+        "SELECT count(*) FROM crm_properties WHERE listing_status = 'pending_approval' "
+        "AND lower(title) LIKE '%pending%'",
+        "SELECT count(*) FROM crm_properties WHERE listing_status = 'pending_approval'",
+    ),
+    "memberships": (
+        "status=active",
+        "SELECT count(*) FROM crm_memberships WHERE status = 'active'",
+        "SELECT count(*) FROM crm_memberships",
+    ),
+    "spam": (
+        "priority=medium",
+        "SELECT count(*) FROM crm_enquiries WHERE status = 'spam' AND priority = 'medium'",
+        "SELECT count(*) FROM crm_enquiries WHERE status = 'spam'",
+    ),
+    "activity": (
+        "entity=enquiry",
+        "SELECT count(*) FROM crm_activity_log WHERE entity_type = 'enquiry'",
+        "SELECT count(*) FROM crm_activity_log",
+    ),
 }
 
 
@@ -104,8 +149,10 @@ def test_every_tab_counts_what_the_database_holds(client, crm_data, tab):
     params = {"today": date.today().isoformat()}
     if tab == "needs_reply":
         cutoff = (utcnow() - timedelta(hours=24)).isoformat(sep=" ")
-        total_sql = ("SELECT count(*) FROM crm_enquiries WHERE first_response_at IS NULL "
-                     "AND status IN ('new', 'contacted', 'negotiating') AND created_at <= :cutoff")
+        total_sql = (
+            "SELECT count(*) FROM crm_enquiries WHERE first_response_at IS NULL "
+            "AND status IN ('new', 'contacted', 'negotiating') AND created_at <= :cutoff"
+        )
         filtered_sql = total_sql + " AND priority = 'medium'"
         params["cutoff"] = cutoff
     total = count(total_sql, **params)
@@ -115,13 +162,26 @@ def test_every_tab_counts_what_the_database_holds(client, crm_data, tab):
     assert head_count(client.get(f"/admin/crm?tab={tab}&{query}").data.decode()) == (filtered, total)
 
 
-@pytest.mark.parametrize("tab, query", [("enquiries", "status=new&sort=guest&dir=asc"), ("contacts", "type=guest&q=guest"),
-                                        ("properties", "status=live"), ("memberships", "status=active"),
-                                        ("activity", "entity=enquiry"), ("needs_reply", ""), ("spam", "")])
+@pytest.mark.parametrize(
+    "tab, query",
+    [
+        ("enquiries", "status=new&sort=guest&dir=asc"),
+        ("contacts", "type=guest&q=guest"),
+        ("properties", "status=live"),
+        ("memberships", "status=active"),
+        ("activity", "entity=enquiry"),
+        ("needs_reply", ""),
+        ("spam", ""),
+    ],
+)
 def test_the_export_link_is_the_view_on_screen(client, crm_data, tab, query):
     """The link carries the tab, filters and sort, and the CSV holds exactly the rows the list shows."""
     page = client.get(f"/admin/crm?tab={tab}&{query}").data.decode()
-    link = re.search(r'href="(/admin/crm/export\.csv[^"]*)"[^>]*download>Export this view', page).group(1).replace("&amp;", "&")
+    link = (
+        re.search(r'href="(/admin/crm/export\.csv[^"]*)"[^>]*download>Export this view', page)
+        .group(1)
+        .replace("&amp;", "&")
+    )
     assert f"tab={tab}" in link
     for pair in filter(None, query.split("&")):
         assert pair in link
@@ -135,12 +195,17 @@ def test_the_export_link_is_the_view_on_screen(client, crm_data, tab, query):
 
 def test_the_activity_log_and_timeline_speak_in_words(client, crm_data, signed_in_admin):
     enquiry_id = crm_data[5]
-    client.post(f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "booked", "confirm": "yes", "booking_value": "1280"})
+    client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/status",
+        data={"status": "booked", "confirm": "yes", "booking_value": "1280"},
+    )
     page = client.get("/admin/crm?tab=activity&entity=enquiry").data.decode()
     assert "Marked as booked for £1,280 by Priya" in page
     assert "closed_at" not in page and "converted_to_booking" not in page
-    client.post(f"/admin/crm/enquiries/{enquiry_id}/work",
-                data={"assigned_to_admin_id": str(signed_in_admin.id), "priority": "high", "follow_up_date": "2026-12-01"})
+    client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/work",
+        data={"assigned_to_admin_id": str(signed_in_admin.id), "priority": "high", "follow_up_date": "2026-12-01"},
+    )
     page = client.get("/admin/crm?tab=activity&entity=enquiry").data.decode()
     assert "Assigned to Priya; Priority changed from Medium to High; Follow-up set for 1 Dec 2026 by Priya" in page
     stamp = db.session.scalar(select(ActivityLog.timestamp).order_by(ActivityLog.id.desc()).limit(1))
@@ -153,8 +218,14 @@ def test_the_activity_log_and_timeline_speak_in_words(client, crm_data, signed_i
 
 def test_enquiry_page_shows_everything_needed(client, signed_in_admin, owner):
     prop = make_property(owner, title="Harbour View House", max_guests=6, price_per_night=Decimal("300"))
-    enquiry_id = submit(client, prop, guest_name="Gwen Guest", estimated_guests=9, estimated_budget=200,
-                        message="A 50th for nine of us, please.")
+    enquiry_id = submit(
+        client,
+        prop,
+        guest_name="Gwen Guest",
+        estimated_guests=9,
+        estimated_budget=200,
+        message="A 50th for nine of us, please.",
+    )
     client.post(f"/admin/crm/enquiries/{enquiry_id}/status", data={"status": "contacted"})
     page = client.get(f"/admin/crm/enquiries/{enquiry_id}").data.decode()
     assert "A 50th for nine of us, please." in page and "Harbour View House" in page
@@ -177,17 +248,29 @@ def test_reply_goes_through_the_outbox_and_is_the_first_response(client, enquiry
     empty = client.post(f"/admin/crm/enquiries/{enquiry_id}/reply", data={"message": "  "})
     assert empty.status_code == 422 and b"Write your reply to the guest." in empty.data
     assert db.session.get(CrmEnquiry, enquiry_id).first_response_at is None
-    sent = client.post(f"/admin/crm/enquiries/{enquiry_id}/reply",
-                       data={"subject": "Your party\r\nBcc: x@example.com", "message": "Yes, the date is free."})
+    sent = client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/reply",
+        data={"subject": "Your party\r\nBcc: x@example.com", "message": "Yes, the date is free."},
+    )
     assert sent.status_code == 303
     db.session.rollback()
     enquiry = db.session.get(CrmEnquiry, enquiry_id)
     assert enquiry.first_response_at is not None and enquiry.status == "contacted"
-    message = db.session.scalar(select(EmailMessage).where(EmailMessage.enquiry_id == enquiry_id,
-                                                           EmailMessage.to_address == "rhys@example.com",
-                                                           EmailMessage.subject == "Your party Bcc: x@example.com"))
-    assert message is not None and "Yes, the date is free." in message.text_body and message.reply_to == "priya@example.com"
-    logged = db.session.scalar(select(Interaction).where(Interaction.related_enquiry_id == enquiry_id, Interaction.type == "email"))
+    message = db.session.scalar(
+        select(EmailMessage).where(
+            EmailMessage.enquiry_id == enquiry_id,
+            EmailMessage.to_address == "rhys@example.com",
+            EmailMessage.subject == "Your party Bcc: x@example.com",
+        )
+    )
+    assert (
+        message is not None
+        and "Yes, the date is free." in message.text_body
+        and message.reply_to == "priya@example.com"
+    )
+    logged = db.session.scalar(
+        select(Interaction).where(Interaction.related_enquiry_id == enquiry_id, Interaction.type == "email")
+    )
     assert (logged.direction, logged.initiated_by, logged.content) == ("outbound", "admin", "Yes, the date is free.")
     first = enquiry.first_response_at
     client.post(f"/admin/crm/enquiries/{enquiry_id}/reply", data={"message": "And parking is free too."})
@@ -199,19 +282,32 @@ def test_notes_assignment_priority_and_follow_up(client, enquiry_id, signed_in_a
     assert client.post(f"/admin/crm/enquiries/{enquiry_id}/notes", data={"note": ""}).status_code == 422
     client.post(f"/admin/crm/enquiries/{enquiry_id}/notes", data={"note": "Called, no answer"})
     guest_admin = make_user("owner")
-    refused = client.post(f"/admin/crm/enquiries/{enquiry_id}/work",
-                          data={"assigned_to_admin_id": str(guest_admin.id), "priority": "high"})
+    refused = client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/work",
+        data={"assigned_to_admin_id": str(guest_admin.id), "priority": "high"},
+    )
     assert refused.status_code == 422 and b"Choose an admin from the list." in refused.data
-    bad_date = client.post(f"/admin/crm/enquiries/{enquiry_id}/work", data={"priority": "high", "follow_up_date": "31/02"})
+    bad_date = client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/work", data={"priority": "high", "follow_up_date": "31/02"}
+    )
     assert bad_date.status_code == 422
     db.session.rollback()
     assert db.session.get(CrmEnquiry, enquiry_id).priority == "medium"
-    client.post(f"/admin/crm/enquiries/{enquiry_id}/work",
-                data={"assigned_to_admin_id": str(signed_in_admin.id), "priority": "high",
-                      "follow_up_date": date.today().isoformat()})
+    client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/work",
+        data={
+            "assigned_to_admin_id": str(signed_in_admin.id),
+            "priority": "high",
+            "follow_up_date": date.today().isoformat(),
+        },
+    )
     db.session.rollback()
     enquiry = db.session.get(CrmEnquiry, enquiry_id)
-    assert (enquiry.assigned_to_admin_id, enquiry.priority, enquiry.follow_up_date) == (signed_in_admin.id, "high", date.today())
+    assert (enquiry.assigned_to_admin_id, enquiry.priority, enquiry.follow_up_date) == (
+        signed_in_admin.id,
+        "high",
+        date.today(),
+    )
     page = client.get(f"/admin/crm/enquiries/{enquiry_id}").data.decode()
     assert "Called, no answer" in page
     follow_ups = client.get("/admin/crm?tab=follow_ups").data.decode()
@@ -225,17 +321,39 @@ def test_notes_assignment_priority_and_follow_up(client, enquiry_id, signed_in_a
 
 def test_create_a_contact_by_hand(client, signed_in_admin, owner):
     assert client.get("/admin/crm/contacts/new").status_code == 200
-    bad = client.post("/admin/crm/contacts/new", data={"type": "guest", "email": "not-an-address", "status": "active",
-                                                       "phone": "12"})
-    assert bad.status_code == 422 and b"Enter a real e-mail address" in bad.data and b"Enter a real phone number" in bad.data
-    made = client.post("/admin/crm/contacts/new", data={"type": "guest", "first_name": "Nia", "last_name": "New",
-                                                        "email": " Nia@Example.com ", "phone": "07700 900456",
-                                                        "status": "active", "country": "gb", "business_name": "Ignored"})
+    bad = client.post(
+        "/admin/crm/contacts/new", data={"type": "guest", "email": "not-an-address", "status": "active", "phone": "12"}
+    )
+    assert (
+        bad.status_code == 422
+        and b"Enter a real e-mail address" in bad.data
+        and b"Enter a real phone number" in bad.data
+    )
+    made = client.post(
+        "/admin/crm/contacts/new",
+        data={
+            "type": "guest",
+            "first_name": "Nia",
+            "last_name": "New",
+            "email": " Nia@Example.com ",
+            "phone": "07700 900456",
+            "status": "active",
+            "country": "gb",
+            "business_name": "Ignored",
+        },
+    )
     assert made.status_code == 303
     contact = db.session.scalar(select(Contact).where(Contact.email == "nia@example.com"))
-    assert (contact.phone, contact.country, contact.business_name, contact.type) == ("+447700900456", "GB", None, "guest")
+    assert (contact.phone, contact.country, contact.business_name, contact.type) == (
+        "+447700900456",
+        "GB",
+        None,
+        "guest",
+    )
     assert made.headers["Location"].endswith(f"/admin/crm/contacts/{contact.id}")
-    again = client.post("/admin/crm/contacts/new", data={"type": "guest", "email": "NIA@example.com", "status": "active"})
+    again = client.post(
+        "/admin/crm/contacts/new", data={"type": "guest", "email": "NIA@example.com", "status": "active"}
+    )
     assert again.status_code == 422 and f'href="/admin/crm/contacts/{contact.id}"'.encode() in again.data
     assert db.session.scalar(select(func.count()).select_from(Contact).where(Contact.email == "nia@example.com")) == 1
     owner_contact = db.session.scalar(select(Contact).where(Contact.email == owner.email))
@@ -245,8 +363,13 @@ def test_create_a_contact_by_hand(client, signed_in_admin, owner):
 
 def test_log_a_phone_enquiry_through_the_capture_path(client, signed_in_admin, live_property):
     assert client.get("/admin/crm/enquiries/new").status_code == 200
-    data = enquiry_data(live_property, guest_name="Phil Phone", guest_email="phil@example.com", source="phone",
-                        message="See http://a.example http://b.example http://c.example")
+    data = enquiry_data(
+        live_property,
+        guest_name="Phil Phone",
+        guest_email="phil@example.com",
+        source="phone",
+        message="See http://a.example http://b.example http://c.example",
+    )
     invalid = client.post("/admin/crm/enquiries/new", data={**data, "guest_email": "nope"})
     assert invalid.status_code == 422 and b"Enter a real e-mail address" in invalid.data
     assert db.session.scalar(select(func.count()).select_from(Enquiry)) == 0
@@ -255,12 +378,20 @@ def test_log_a_phone_enquiry_through_the_capture_path(client, signed_in_admin, l
     enquiry = db.session.scalar(select(CrmEnquiry).where(CrmEnquiry.guest_email == "phil@example.com"))
     assert (enquiry.source, enquiry.status, enquiry.spam_reasons) == ("phone", "new", [])
     assert logged.headers["Location"].endswith(f"/admin/crm/enquiries/{enquiry.id}")
-    assert db.session.scalar(select(ActivityLog.performed_by).where(
-        ActivityLog.entity_id == enquiry.id, ActivityLog.reason == "Logged by hand: it came by phone")) == "priya@example.com"
+    assert (
+        db.session.scalar(
+            select(ActivityLog.performed_by).where(
+                ActivityLog.entity_id == enquiry.id, ActivityLog.reason == "Logged by hand: it came by phone"
+            )
+        )
+        == "priya@example.com"
+    )
     to = set(db.session.scalars(select(EmailMessage.to_address).where(EmailMessage.enquiry_id.is_(None))))
     assert "phil@example.com" not in to and live_property.owner.email in to
-    acknowledged = client.post("/admin/crm/enquiries/new", data={**enquiry_data(live_property, guest_email="ack@example.com"),
-                                                                 "source": "email", "acknowledge": "y"})
+    acknowledged = client.post(
+        "/admin/crm/enquiries/new",
+        data={**enquiry_data(live_property, guest_email="ack@example.com"), "source": "email", "acknowledge": "y"},
+    )
     assert acknowledged.status_code == 303
     assert db.session.scalar(select(EmailMessage).where(EmailMessage.to_address == "ack@example.com")) is not None
     assert client.post("/admin/crm/enquiries/new", data={**data, "source": "form"}).status_code == 422
@@ -297,8 +428,15 @@ def test_owner_queues_hold_only_their_own_enquiries(client, auth, owner, other_o
     auth.login(owner.email)
     page = client.get("/owner-dashboard/needs-reply").data.decode()
     assert "Mine Waiting" in page and "Not Mine" not in page and "1 waiting" in page
-    assert client.post(f"/owner-dashboard/enquiries/{not_mine}/follow-up", data={"follow_up_date": "2026-01-01"}).status_code == 404
-    assert client.post(f"/owner-dashboard/enquiries/{mine}/follow-up", data={"follow_up_date": "soon"}).status_code == 422
+    assert (
+        client.post(
+            f"/owner-dashboard/enquiries/{not_mine}/follow-up", data={"follow_up_date": "2026-01-01"}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(f"/owner-dashboard/enquiries/{mine}/follow-up", data={"follow_up_date": "soon"}).status_code == 422
+    )
     client.post(f"/owner-dashboard/enquiries/{mine}/follow-up", data={"follow_up_date": date.today().isoformat()})
     db.session.execute(update(CrmEnquiry).where(CrmEnquiry.id == not_mine).values(follow_up_date=date.today()))
     db.session.commit()
@@ -317,17 +455,35 @@ def test_owner_digest_goes_once_a_day_to_owners_with_enquiries_waiting(client, o
     assert "Wanda Waiting" in digests[0].text_body and "Just Arrived" not in digests[0].text_body
     assert digests[0].subject == "1 enquiry is waiting for your reply"
     run_daily()
-    assert db.session.scalar(select(func.count()).select_from(EmailMessage).where(EmailMessage.dedupe_key.like("owner-digest:%"))) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(EmailMessage).where(EmailMessage.dedupe_key.like("owner-digest:%"))
+        )
+        == 1
+    )
     assert db.session.scalar(select(func.count()).select_from(OwnerDigest)) == 1
 
 
 def test_saved_views_come_back_from_the_menu(client, signed_in_admin, auth, live_property):
     submit(client, live_property)
-    saved = client.post("/admin/crm/views", data={"tab": "enquiries", "status": "new", "sort": "guest", "dir": "asc",
-                                                  "bogus": "x", "view_name": "  New by   guest "})
+    saved = client.post(
+        "/admin/crm/views",
+        data={
+            "tab": "enquiries",
+            "status": "new",
+            "sort": "guest",
+            "dir": "asc",
+            "bogus": "x",
+            "view_name": "  New by   guest ",
+        },
+    )
     assert saved.status_code == 303
     view = db.session.scalar(select(SavedView))
-    assert (view.name, view.tab, view.query) == ("New by guest", "enquiries", "tab=enquiries&status=new&sort=guest&dir=asc")
+    assert (view.name, view.tab, view.query) == (
+        "New by guest",
+        "enquiries",
+        "tab=enquiries&status=new&sort=guest&dir=asc",
+    )
     page = client.get("/admin/crm").data.decode()
     assert 'href="/admin/crm?tab=enquiries&amp;status=new&amp;sort=guest&amp;dir=asc">New by guest</a>' in page
     assert client.post("/admin/crm/views", data={"tab": "nope", "view_name": "x"}).status_code == 400
@@ -341,8 +497,9 @@ def test_saved_views_come_back_from_the_menu(client, signed_in_admin, auth, live
 
 
 def test_header_search_finds_by_name_email_phone_and_id(client, signed_in_admin, live_property):
-    enquiry_id = submit(client, live_property, guest_name="Sian Searchable", guest_email="sian@example.com",
-                        guest_phone="07700 900789")
+    enquiry_id = submit(
+        client, live_property, guest_name="Sian Searchable", guest_email="sian@example.com", guest_phone="07700 900789"
+    )
     contact_id = db.session.get(CrmEnquiry, enquiry_id).contact_id
     crm_property_id = db.session.get(CrmEnquiry, enquiry_id).property_id
     for term in ("sian", "Searchable", "sian@exa", "07700 900789", "+447700900789"):
@@ -358,19 +515,55 @@ def test_header_search_finds_by_name_email_phone_and_id(client, signed_in_admin,
     assert client.get(f"/admin/crm/search?q={'9' * 40}").status_code == 200
 
 
-@pytest.mark.parametrize("entry, people, words", [
-    (dict(entity_type="membership", action="status_changed", changed_fields={"status": {"before": "active", "after": "expiring_soon"}}),
-     {}, "Membership now expiring soon"),
-    (dict(entity_type="contact", action="updated", changed_fields={"email": {"before": "a@example.com", "after": "b@example.com"},
-                                                                   "notes": {"before": None, "after": "Long story"}}),
-     {}, "E-mail address changed from a@example.com to b@example.com; Changed the notes by ann@example.com"),
-    (dict(entity_type="enquiry", action="updated", changed_fields={"assigned_to_admin_id": {"before": 1, "after": None}}),
-     {1: "Priya"}, "Unassigned by ann@example.com"),
-    (dict(entity_type="enquiry", action="created", changed_fields={"status": {"before": None, "after": "spam"}}),
-     {}, "Enquiry received and held as spam"),
-    (dict(entity_type="enquiry", action="updated", changed_fields={"closed_at": {"before": None, "after": "2026-11-21T10:01:05.745310"}}),
-     {}, "Closed set to 21 Nov 2026, 10:01 by ann@example.com"),
-])
+@pytest.mark.parametrize(
+    "entry, people, words",
+    [
+        (
+            dict(
+                entity_type="membership",
+                action="status_changed",
+                changed_fields={"status": {"before": "active", "after": "expiring_soon"}},
+            ),
+            {},
+            "Membership now expiring soon",
+        ),
+        (
+            dict(
+                entity_type="contact",
+                action="updated",
+                changed_fields={
+                    "email": {"before": "a@example.com", "after": "b@example.com"},
+                    "notes": {"before": None, "after": "Long story"},
+                },
+            ),
+            {},
+            "E-mail address changed from a@example.com to b@example.com; Changed the notes by ann@example.com",
+        ),
+        (
+            dict(
+                entity_type="enquiry",
+                action="updated",
+                changed_fields={"assigned_to_admin_id": {"before": 1, "after": None}},
+            ),
+            {1: "Priya"},
+            "Unassigned by ann@example.com",
+        ),
+        (
+            dict(entity_type="enquiry", action="created", changed_fields={"status": {"before": None, "after": "spam"}}),
+            {},
+            "Enquiry received and held as spam",
+        ),
+        (
+            dict(
+                entity_type="enquiry",
+                action="updated",
+                changed_fields={"closed_at": {"before": None, "after": "2026-11-21T10:01:05.745310"}},
+            ),
+            {},
+            "Closed set to 21 Nov 2026, 10:01 by ann@example.com",
+        ),
+    ],
+)
 def test_activity_entries_read_as_sentences(app, entry, people, words):
     from crm.wording import describe
 

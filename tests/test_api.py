@@ -1,4 +1,5 @@
 """The admin CRM JSON API under /api/crm/: lists, keyset pages, writes, status changes, errors and stats."""
+
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -41,8 +42,19 @@ def count(model) -> int:
 
 def counts() -> dict[str, int]:
     """Rows in every table a write could touch, to show that a refused write stored nothing."""
-    return {model.__tablename__: count(model) for model in (
-        Contact, CrmProperty, CrmEnquiry, Enquiry, Membership, Interaction, ActivityLog, EnquiryStatusHistory)}
+    return {
+        model.__tablename__: count(model)
+        for model in (
+            Contact,
+            CrmProperty,
+            CrmEnquiry,
+            Enquiry,
+            Membership,
+            Interaction,
+            ActivityLog,
+            EnquiryStatusHistory,
+        )
+    }
 
 
 def receive(client, prop, **fields) -> int:
@@ -115,16 +127,40 @@ def world(api, owner, other_owner, live_property):
 def valid_body(kind: str, w: dict) -> dict:
     """A body each write endpoint accepts, for the world above."""
     return {
-        "contact": {"type": "guest", "email": "New.Guest@Example.com", "first_name": "New", "last_name": "Guest",
-                    "phone": "07700 900555"},
-        "property": {"owner_id": w["owner_contact"], "title": "Orchard Barn", "location": "Ledbury",
-                     "bedrooms": 3, "bathrooms": 2, "max_guests": 8, "price_per_night": 180},
-        "membership": {"contact_id": w["owner_contact"], "plan_tier": "silver", "plan_price": 199,
-                       "start_date": TODAY.isoformat(), "end_date": (TODAY + timedelta(days=365)).isoformat()},
-        "enquiry": {"property_id": w["property"], "guest_name": "Phil Caller", "guest_email": "Phil@Example.com",
-                    "guest_phone": "07700 900777", "event_type": "wedding",
-                    "event_date": (TODAY + timedelta(days=90)).isoformat(), "estimated_guests": 6,
-                    "estimated_budget": 3000, "message": "Rang about a summer wedding."},
+        "contact": {
+            "type": "guest",
+            "email": "New.Guest@Example.com",
+            "first_name": "New",
+            "last_name": "Guest",
+            "phone": "07700 900555",
+        },
+        "property": {
+            "owner_id": w["owner_contact"],
+            "title": "Orchard Barn",
+            "location": "Ledbury",
+            "bedrooms": 3,
+            "bathrooms": 2,
+            "max_guests": 8,
+            "price_per_night": 180,
+        },
+        "membership": {
+            "contact_id": w["owner_contact"],
+            "plan_tier": "silver",
+            "plan_price": 199,
+            "start_date": TODAY.isoformat(),
+            "end_date": (TODAY + timedelta(days=365)).isoformat(),
+        },
+        "enquiry": {
+            "property_id": w["property"],
+            "guest_name": "Phil Caller",
+            "guest_email": "Phil@Example.com",
+            "guest_phone": "07700 900777",
+            "event_type": "wedding",
+            "event_date": (TODAY + timedelta(days=90)).isoformat(),
+            "estimated_guests": 6,
+            "estimated_budget": 3000,
+            "message": "Rang about a summer wedding.",
+        },
         "status": {"id": w["enquiry"], "status": "contacted"},
     }[kind]
 
@@ -150,15 +186,26 @@ ENDPOINTS = [("get", path) for path in [*LISTS, "/api/crm/stats"]] + list(WRITES
 
 
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
-@pytest.mark.parametrize(("role", "status", "error"), [(None, 401, "Not signed in."),
-                                                        ("owner", 403, "This needs an admin account.")])
+@pytest.mark.parametrize(
+    ("role", "status", "error"), [(None, 401, "Not signed in."), ("owner", 403, "This needs an admin account.")]
+)
 def test_only_admins_may_use_the_crm_api(client, auth, owner, live_property, method, path, role, status, error):
     enquiry_id = receive(client, live_property)
     if role:
         auth.login(owner.email)  # the owner of every record here: still not an admin
     before = counts()
-    body = {"id": enquiry_id, "status": "booked", "type": "guest", "email": "sneaky@example.com",
-            "owner_id": contact_of(owner).id, "title": "Sneaky"} if method != "get" else None
+    body = (
+        {
+            "id": enquiry_id,
+            "status": "booked",
+            "type": "guest",
+            "email": "sneaky@example.com",
+            "owner_id": contact_of(owner).id,
+            "title": "Sneaky",
+        }
+        if method != "get"
+        else None
+    )
     response = getattr(client, method)(path, json=body)
     assert response.status_code == status
     assert response.json == {"error": error}
@@ -191,16 +238,19 @@ def test_contacts_filter_by_type_and_status(world):
     assert len(ids(client.get("/api/crm/contacts?type=&status=&search="))) == 4
 
 
-@pytest.mark.parametrize(("search", "names"), [
-    ("MCALL", ["Beatrice"]),        # last name, in another case
-    ("bea.M@EXAMPLE", ["Beatrice"]),  # e-mail
-    ("tOm", ["Tom"]),               # first name and e-mail
-    ("JONES", ["Tom"]),
-    ("example.com", ["Tom", "Beatrice"]),
-    ("zz", []),
-    ("%", []),                      # wildcards are literal
-    ("_", []),
-])
+@pytest.mark.parametrize(
+    ("search", "names"),
+    [
+        ("MCALL", ["Beatrice"]),  # last name, in another case
+        ("bea.M@EXAMPLE", ["Beatrice"]),  # e-mail
+        ("tOm", ["Tom"]),  # first name and e-mail
+        ("JONES", ["Tom"]),
+        ("example.com", ["Tom", "Beatrice"]),
+        ("zz", []),
+        ("%", []),  # wildcards are literal
+        ("_", []),
+    ],
+)
 def test_contacts_search_matches_email_and_names_in_any_case(api, search, names):
     add_contacts(api, 1, first_name="Beatrice", last_name="McAllister", email="bea.m@example.com")
     add_contacts(api, 1, first_name="Tom", last_name="Jones", email="TOM@example.com")
@@ -245,8 +295,13 @@ def test_enquiries_are_newest_first_and_filter_by_status_owner_and_property(worl
 
 def test_enquiry_records_carry_fit_flags_and_spam_reasons(world, live_property):
     client = world["client"]
-    flagged = receive(client, live_property, estimated_guests=40, estimated_budget=100,
-                      event_date=(TODAY + timedelta(days=3)).isoformat())
+    flagged = receive(
+        client,
+        live_property,
+        estimated_guests=40,
+        estimated_budget=100,
+        event_date=(TODAY + timedelta(days=3)).isoformat(),
+    )
     spam = receive(client, live_property, website="http://spam.example")
     items = {item["id"]: item for item in client.get("/api/crm/enquiries").json["items"]}
     assert items[flagged]["fit_flags"] == ["over_capacity", "budget_below_price", "short_notice"]
@@ -260,37 +315,57 @@ def test_enquiry_records_carry_fit_flags_and_spam_reasons(world, live_property):
 def test_memberships_filter_by_contact_and_status(world):
     client = world["client"]
     mine = send(client, "membership", valid_body("membership", world)).json["id"]
-    theirs = send(client, "membership", valid_body("membership", world) | {
-        "contact_id": world["other_contact"], "status": "cancelled"}).json["id"]
+    theirs = send(
+        client,
+        "membership",
+        valid_body("membership", world) | {"contact_id": world["other_contact"], "status": "cancelled"},
+    ).json["id"]
     assert ids(client.get(f"/api/crm/memberships?contact_id={world['owner_contact']}")) == [mine]
     assert ids(client.get("/api/crm/memberships?status=cancelled")) == [theirs]
     assert ids(client.get("/api/crm/memberships")) == [theirs, mine]
     assert ids(client.get(f"/api/crm/memberships?contact_id={world['other_contact']}&status=active")) == []
 
 
-@pytest.mark.parametrize("query", [
-    "/api/crm/properties?owner_id=999999", "/api/crm/enquiries?owner_id=999999",
-    "/api/crm/enquiries?property_id=999999", "/api/crm/memberships?contact_id=999999",
-    "/api/crm/enquiries?property_id=99999999999999", "/api/crm/properties?owner_id=2147483648",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/crm/properties?owner_id=999999",
+        "/api/crm/enquiries?owner_id=999999",
+        "/api/crm/enquiries?property_id=999999",
+        "/api/crm/memberships?contact_id=999999",
+        "/api/crm/enquiries?property_id=99999999999999",
+        "/api/crm/properties?owner_id=2147483648",
+    ],
+)
 def test_unknown_ids_in_filters_give_empty_lists(world, query):
     response = world["client"].get(query)
     assert response.status_code == 200
     assert response.json == {"items": [], "next_cursor": None}
 
 
-@pytest.mark.parametrize("query", [
-    "/api/crm/contacts?type=alien", "/api/crm/contacts?status=bogus", "/api/crm/contacts?status=Active",
-    "/api/crm/properties?status=bogus", "/api/crm/properties?owner_id=abc", "/api/crm/properties?owner_id=-1",
-    "/api/crm/properties?owner_id=0", "/api/crm/properties?owner_id=1.5",
-    "/api/crm/enquiries?status=bogus", "/api/crm/enquiries?owner_id=abc", "/api/crm/enquiries?property_id=x1",
-    "/api/crm/enquiries?property_id=%C2%B2",  # a superscript two is a digit to str.isdigit, not an id
-    "/api/crm/enquiries?owner_id=" + "9" * 40,
-    "/api/crm/memberships?status=bogus", "/api/crm/memberships?contact_id=abc",
-    "/api/crm/enquiries?stauts=new",  # a misspelt filter is not silently ignored
-    "/api/crm/enquiries?status=new&status=booked",
-    "/api/crm/contacts?search=" + "x" * 201,
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/crm/contacts?type=alien",
+        "/api/crm/contacts?status=bogus",
+        "/api/crm/contacts?status=Active",
+        "/api/crm/properties?status=bogus",
+        "/api/crm/properties?owner_id=abc",
+        "/api/crm/properties?owner_id=-1",
+        "/api/crm/properties?owner_id=0",
+        "/api/crm/properties?owner_id=1.5",
+        "/api/crm/enquiries?status=bogus",
+        "/api/crm/enquiries?owner_id=abc",
+        "/api/crm/enquiries?property_id=x1",
+        "/api/crm/enquiries?property_id=%C2%B2",  # a superscript two is a digit to str.isdigit, not an id
+        "/api/crm/enquiries?owner_id=" + "9" * 40,
+        "/api/crm/memberships?status=bogus",
+        "/api/crm/memberships?contact_id=abc",
+        "/api/crm/enquiries?stauts=new",  # a misspelt filter is not silently ignored
+        "/api/crm/enquiries?status=new&status=booked",
+        "/api/crm/contacts?search=" + "x" * 201,
+    ],
+)
 def test_unknown_filter_values_are_refused(world, query):
     response = world["client"].get(query)
     assert response.status_code == 400
@@ -411,11 +486,20 @@ def test_lists_take_a_fixed_number_of_queries_whatever_the_page_size(world, live
 
 
 LIST_QUERIES = [
-    "/api/crm/contacts", "/api/crm/contacts?type=guest", "/api/crm/contacts?status=active",
-    "/api/crm/properties", "/api/crm/properties?owner_id=1", "/api/crm/properties?status=live",
-    "/api/crm/enquiries", "/api/crm/enquiries?status=new", "/api/crm/enquiries?owner_id=1",
-    "/api/crm/enquiries?property_id=1", "/api/crm/memberships", "/api/crm/memberships?contact_id=1",
-    "/api/crm/memberships?status=active", "/api/crm/contacts?search=example",
+    "/api/crm/contacts",
+    "/api/crm/contacts?type=guest",
+    "/api/crm/contacts?status=active",
+    "/api/crm/properties",
+    "/api/crm/properties?owner_id=1",
+    "/api/crm/properties?status=live",
+    "/api/crm/enquiries",
+    "/api/crm/enquiries?status=new",
+    "/api/crm/enquiries?owner_id=1",
+    "/api/crm/enquiries?property_id=1",
+    "/api/crm/memberships",
+    "/api/crm/memberships?contact_id=1",
+    "/api/crm/memberships?status=active",
+    "/api/crm/contacts?search=example",
 ]
 
 
@@ -431,7 +515,7 @@ def test_list_pages_are_read_in_index_order(world, path):
 
         def capture(conn, cursor_, statement, parameters, context, executemany):
             if "ORDER BY" in statement and "LIMIT" in statement:
-                captured.append((statement, parameters))
+                captured.append((statement, parameters))  # noqa: B023  the listener lives for one pass
 
         event.listen(db.engine, "before_cursor_execute", capture)
         try:
@@ -440,9 +524,10 @@ def test_list_pages_are_read_in_index_order(world, path):
         finally:
             event.remove(db.engine, "before_cursor_execute", capture)
         assert response.status_code == 200
-        (statement, parameters), = captured
-        plan = " | ".join(row[-1] for row in db.session.connection().exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, parameters))
+        ((statement, parameters),) = captured
+        plan = " | ".join(
+            row[-1] for row in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        )
         assert "TEMP B-TREE" not in plan, plan
         assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, plan
         cursor = response.json["next_cursor"] or cursor
@@ -578,8 +663,11 @@ INVALID = [
 
 def resolve(value, w: dict):
     """Turn the placeholders in INVALID into the world's ids."""
-    return {"guest": w["guest_contact"], "other": w["other_contact"], "owner_user": w["owner_user"]}.get(value, value) \
-        if isinstance(value, str) else value
+    return (
+        {"guest": w["guest_contact"], "other": w["other_contact"], "owner_user": w["owner_user"]}.get(value, value)
+        if isinstance(value, str)
+        else value
+    )
 
 
 @pytest.mark.parametrize(("kind", "changes", "field"), INVALID)
@@ -607,17 +695,41 @@ def test_status_change_for_an_unknown_enquiry_is_404(world, enquiry_id):
     assert set(response.json) == {"error"}
 
 
-WEIRD_VALUES = [None, True, False, 0, -1, 2**70, 1.5, 1e308, float("nan"), "", " ", "x" * 300, "☃", "\x00",
-                [], {}, {"a": 1}, "2026-13-45", "9" * 40, "-0"]
+WEIRD_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    2**70,
+    1.5,
+    1e308,
+    float("nan"),
+    "",
+    " ",
+    "x" * 300,
+    "☃",
+    "\x00",
+    [],
+    {},
+    {"a": 1},
+    "2026-13-45",
+    "9" * 40,
+    "-0",
+]
 
 
 @pytest.mark.parametrize("kind", list(WRITES))
 def test_no_value_in_any_field_causes_a_server_error(world, kind):
     from crm.api import writes
 
-    fields = {"contact": writes.CONTACT_FIELDS, "property": writes.PROPERTY_FIELDS,
-              "membership": writes.MEMBERSHIP_FIELDS, "enquiry": writes.ENQUIRY_FIELDS,
-              "status": writes.STATUS_FIELDS}[kind]
+    fields = {
+        "contact": writes.CONTACT_FIELDS,
+        "property": writes.PROPERTY_FIELDS,
+        "membership": writes.MEMBERSHIP_FIELDS,
+        "enquiry": writes.ENQUIRY_FIELDS,
+        "status": writes.STATUS_FIELDS,
+    }[kind]
     for name in fields:
         for value in WEIRD_VALUES:
             body = valid_body(kind, world) | {name: value}
@@ -638,25 +750,38 @@ def test_unknown_methods_answer_json(api):
 
 
 def test_create_contact_normalises_and_logs_it(world, admin):
-    response = send(world["client"], "contact", valid_body("contact", world) | {
-        "city": "Bath", "company_name": "Guest & Co", "event_type": "corporate", "country": "ie"})
+    response = send(
+        world["client"],
+        "contact",
+        valid_body("contact", world)
+        | {"city": "Bath", "company_name": "Guest & Co", "event_type": "corporate", "country": "ie"},
+    )
     assert response.status_code == 201
     contact = response.json
     assert (contact["email"], contact["phone"], contact["country"]) == ("new.guest@example.com", "+447700900555", "IE")
     assert (contact["type"], contact["status"], contact["company_name"]) == ("guest", "active", "Guest & Co")
     stored = db.session.get(Contact, contact["id"])
     assert stored.email == "new.guest@example.com"
-    entry = db.session.scalar(select(ActivityLog).where(ActivityLog.entity_type == "contact",
-                                                        ActivityLog.entity_id == stored.id))
+    entry = db.session.scalar(
+        select(ActivityLog).where(ActivityLog.entity_type == "contact", ActivityLog.entity_id == stored.id)
+    )
     assert (entry.action, entry.performed_by, entry.performed_by_id) == ("created", "admin@example.com", admin.id)
     assert entry.changed_fields["email"] == {"before": None, "after": "new.guest@example.com"}
 
 
 def test_create_owner_contact_takes_owner_fields(world):
-    response = send(world["client"], "contact", {"type": "owner", "email": "landlord@example.com",
-                                                 "business_name": "Coastal Lets", "tax_id": "GB123",
-                                                 "bank_details": "Sort 00-00-00", "last_contacted_at":
-                                                 "2026-03-01T10:00:00+01:00"})
+    response = send(
+        world["client"],
+        "contact",
+        {
+            "type": "owner",
+            "email": "landlord@example.com",
+            "business_name": "Coastal Lets",
+            "tax_id": "GB123",
+            "bank_details": "Sort 00-00-00",
+            "last_contacted_at": "2026-03-01T10:00:00+01:00",
+        },
+    )
     assert response.status_code == 201
     assert response.json["business_name"] == "Coastal Lets"
     assert response.json["last_contacted_at"] == "2026-03-01T09:00:00"  # stored as UTC
@@ -684,8 +809,9 @@ def test_create_property_with_defaults_tier_and_audit(world):
     assert item["membership_tier"] == "gold"
     assert item["published_at"] is not None and item["property_id"] is None
     assert (item["enquiry_count"], item["booking_count"], item["total_revenue"]) == (0, 0, 0.0)
-    entry = db.session.scalar(select(ActivityLog).where(ActivityLog.entity_type == "property",
-                                                        ActivityLog.entity_id == item["id"]))
+    entry = db.session.scalar(
+        select(ActivityLog).where(ActivityLog.entity_type == "property", ActivityLog.entity_id == item["id"])
+    )
     assert entry.action == "created" and entry.performed_by == "admin@example.com"
     draft = send(client, "property", {"owner_id": world["owner_contact"], "title": "Bare"}).json
     assert (draft["listing_status"], draft["published_at"]) == ("draft", None)
@@ -699,8 +825,11 @@ def test_property_link_to_platform_property_is_checked(world, owner):
     unlinked = make_property(owner, title="Not yet in the CRM")
     db.session.execute(update(CrmProperty).where(CrmProperty.property_id == unlinked.id).values(property_id=None))
     db.session.commit()
-    theirs = send(client, "property", valid_body("property", world) | {
-        "owner_id": world["other_contact"], "property_id": unlinked.id})
+    theirs = send(
+        client,
+        "property",
+        valid_body("property", world) | {"owner_id": world["other_contact"], "property_id": unlinked.id},
+    )
     assert theirs.status_code == 422 and "property_id" in theirs.json["errors"]
     linked = send(client, "property", valid_body("property", world) | {"property_id": unlinked.id})
     assert linked.status_code == 201 and linked.json["property_id"] == unlinked.id
@@ -708,12 +837,20 @@ def test_property_link_to_platform_property_is_checked(world, owner):
 
 def test_create_membership_tiers_the_owners_properties(world):
     client = world["client"]
-    response = send(client, "membership", valid_body("membership", world) | {
-        "billing_cycle": "monthly", "stripe_subscription_id": "sub_123", "auto_renew": False, "notes": "Phoned in"})
+    response = send(
+        client,
+        "membership",
+        valid_body("membership", world)
+        | {"billing_cycle": "monthly", "stripe_subscription_id": "sub_123", "auto_renew": False, "notes": "Phoned in"},
+    )
     assert response.status_code == 201
     item = response.json
     assert (item["plan_tier"], item["plan_price"], item["billing_cycle"], item["auto_renew"]) == (
-        "silver", 199.0, "monthly", False)
+        "silver",
+        199.0,
+        "monthly",
+        False,
+    )
     assert item["start_date"] == TODAY.isoformat()
     assert db.session.get(CrmProperty, world["property"]).membership_tier == "silver"
     assert db.session.get(CrmProperty, world["other_property"]).membership_tier is None
@@ -740,14 +877,20 @@ def test_create_enquiry_stores_it_as_capture_and_sync_would(world, admin):
     assert db.session.get(CrmProperty, world["property"]).enquiry_count == prop_before + 1
     contact = db.session.get(Contact, item["contact_id"])
     assert (contact.type, contact.email, contact.first_name, contact.phone) == (
-        "guest", "phil@example.com", "Phil", "+447700900777")
-    history = db.session.scalars(select(EnquiryStatusHistory).where(
-        EnquiryStatusHistory.enquiry_id == item["id"])).all()
+        "guest",
+        "phil@example.com",
+        "Phil",
+        "+447700900777",
+    )
+    history = db.session.scalars(
+        select(EnquiryStatusHistory).where(EnquiryStatusHistory.enquiry_id == item["id"])
+    ).all()
     assert [(h.from_status, h.to_status, h.performed_by) for h in history] == [(None, "new", "admin@example.com")]
     inbound = db.session.scalar(select(Interaction).where(Interaction.related_enquiry_id == item["id"]))
     assert (inbound.type, inbound.direction, inbound.contact_id) == ("phone", "inbound", contact.id)
-    entry = db.session.scalar(select(ActivityLog).where(ActivityLog.entity_type == "enquiry",
-                                                        ActivityLog.entity_id == item["id"]))
+    entry = db.session.scalar(
+        select(ActivityLog).where(ActivityLog.entity_type == "enquiry", ActivityLog.entity_id == item["id"])
+    )
     assert (entry.action, entry.performed_by_id) == ("created", admin.id)
     # The same guest, in another case, is found rather than created again.
     again = send(client, "enquiry", valid_body("enquiry", world) | {"guest_email": "PHIL@example.com"})
@@ -763,23 +906,33 @@ def test_create_enquiry_for_an_existing_contact_or_an_owner_only(world):
     known = send(client, "enquiry", body | {"contact_id": world["guest_contact"], "source": "email"})
     assert known.status_code == 201
     assert (known.json["contact_id"], known.json["guest_email"], known.json["guest_name"]) == (
-        world["guest_contact"], "gina@example.com", "Gina Guest")
-    off_platform = send(client, "enquiry", body | {"contact_id": world["guest_contact"], "property_id": None,
-                                                    "owner_id": world["other_contact"]})
+        world["guest_contact"],
+        "gina@example.com",
+        "Gina Guest",
+    )
+    off_platform = send(
+        client,
+        "enquiry",
+        body | {"contact_id": world["guest_contact"], "property_id": None, "owner_id": world["other_contact"]},
+    )
     assert off_platform.status_code == 201
     assert off_platform.json["property_id"] is None and off_platform.json["owner_id"] == world["other_contact"]
     assert db.session.get(Enquiry, off_platform.json["id"]).property_id is None
 
 
 def test_create_enquiry_in_a_later_status_goes_through_the_status_service(world):
-    response = send(world["client"], "enquiry", valid_body("enquiry", world) | {"status": "booked",
-                                                                                "booking_value": 900})
+    response = send(
+        world["client"], "enquiry", valid_body("enquiry", world) | {"status": "booked", "booking_value": 900}
+    )
     assert response.status_code == 201
     item = response.json
     assert item["status"] == "booked" and item["converted_to_booking"] is True and item["booking_value"] == 900.0
     assert item["first_response_at"] is not None and item["closed_at"] is not None
-    history = db.session.scalars(select(EnquiryStatusHistory.to_status).where(
-        EnquiryStatusHistory.enquiry_id == item["id"]).order_by(EnquiryStatusHistory.id)).all()
+    history = db.session.scalars(
+        select(EnquiryStatusHistory.to_status)
+        .where(EnquiryStatusHistory.enquiry_id == item["id"])
+        .order_by(EnquiryStatusHistory.id)
+    ).all()
     assert history == ["new", "booked"]
     prop = db.session.get(CrmProperty, world["property"])
     assert (prop.booking_count, prop.total_revenue) == (1, Decimal("900.00"))
@@ -791,16 +944,18 @@ def test_create_enquiry_in_a_later_status_goes_through_the_status_service(world)
 def test_status_change_has_the_specs_side_effects(world, admin):
     client = world["client"]
     enquiry_id = world["enquiry"]
-    response = client.put("/api/crm/enquiries", json={"id": enquiry_id, "status": "contacted",
-                                                      "notes": "Left a voicemail"})
+    response = client.put(
+        "/api/crm/enquiries", json={"id": enquiry_id, "status": "contacted", "notes": "Left a voicemail"}
+    )
     assert response.status_code == 200
     first = response.json
     assert first["status"] == "contacted" and first["first_response_at"] is not None
     assert "Left a voicemail" in first["internal_notes"]
     assert first["closed_at"] is None
 
-    response = client.put("/api/crm/enquiries", json={"id": str(enquiry_id), "status": "booked",
-                                                      "booking_value": "1,250.50"})
+    response = client.put(
+        "/api/crm/enquiries", json={"id": str(enquiry_id), "status": "booked", "booking_value": "1,250.50"}
+    )
     booked = response.json
     assert response.status_code == 200
     assert booked["first_response_at"] == first["first_response_at"]  # only the first move out of new sets it
@@ -809,32 +964,51 @@ def test_status_change_has_the_specs_side_effects(world, admin):
     prop = db.session.get(CrmProperty, world["property"])
     assert (prop.booking_count, prop.total_revenue) == (1, Decimal("1250.50"))
 
-    changes = db.session.scalars(select(Interaction).where(
-        Interaction.related_enquiry_id == enquiry_id, Interaction.type == "status_change").order_by(Interaction.id)).all()
+    changes = db.session.scalars(
+        select(Interaction)
+        .where(Interaction.related_enquiry_id == enquiry_id, Interaction.type == "status_change")
+        .order_by(Interaction.id)
+    ).all()
     assert [(i.meta["from"], i.meta["to"], i.initiated_by) for i in changes] == [
-        ("new", "contacted", "admin"), ("contacted", "booked", "admin")]
-    entries = db.session.scalars(select(ActivityLog).where(
-        ActivityLog.entity_type == "enquiry", ActivityLog.entity_id == enquiry_id,
-        ActivityLog.action == "status_changed").order_by(ActivityLog.id)).all()
+        ("new", "contacted", "admin"),
+        ("contacted", "booked", "admin"),
+    ]
+    entries = db.session.scalars(
+        select(ActivityLog)
+        .where(
+            ActivityLog.entity_type == "enquiry",
+            ActivityLog.entity_id == enquiry_id,
+            ActivityLog.action == "status_changed",
+        )
+        .order_by(ActivityLog.id)
+    ).all()
     assert entries[-1].changed_fields["status"] == {"before": "contacted", "after": "booked"}
     assert entries[-1].changed_fields["booking_value"] == {"before": None, "after": 1250.5}
     assert entries[-1].performed_by == "admin@example.com" and entries[-1].performed_by_id == admin.id
-    history = db.session.scalars(select(EnquiryStatusHistory).where(
-        EnquiryStatusHistory.enquiry_id == enquiry_id).order_by(EnquiryStatusHistory.id)).all()
-    assert [(h.from_status, h.to_status) for h in history] == [(None, "new"), ("new", "contacted"),
-                                                               ("contacted", "booked")]
+    history = db.session.scalars(
+        select(EnquiryStatusHistory)
+        .where(EnquiryStatusHistory.enquiry_id == enquiry_id)
+        .order_by(EnquiryStatusHistory.id)
+    ).all()
+    assert [(h.from_status, h.to_status) for h in history] == [
+        (None, "new"),
+        ("new", "contacted"),
+        ("contacted", "booked"),
+    ]
     assert history[-1].changed_by_id == admin.id
 
 
 @pytest.mark.parametrize("reason_field", ["reason", "lost_reason"])
 def test_lost_sets_closed_at_and_the_reason(world, reason_field):
-    response = world["client"].put("/api/crm/enquiries", json={
-        "id": world["enquiry"], "status": "lost", reason_field: "Booked somewhere else"})
+    response = world["client"].put(
+        "/api/crm/enquiries", json={"id": world["enquiry"], "status": "lost", reason_field: "Booked somewhere else"}
+    )
     assert response.status_code == 200
     assert response.json["lost_reason"] == "Booked somewhere else"
     assert response.json["closed_at"] is not None and response.json["first_response_at"] is not None
-    entry = db.session.scalar(select(ActivityLog).where(ActivityLog.action == "status_changed",
-                                                        ActivityLog.entity_id == world["enquiry"]))
+    entry = db.session.scalar(
+        select(ActivityLog).where(ActivityLog.action == "status_changed", ActivityLog.entity_id == world["enquiry"])
+    )
     assert entry.reason == "Booked somewhere else"
 
 
@@ -875,8 +1049,14 @@ def test_stats_match_the_data(world, live_property):
     assert stats["contacts"] == {"total": 2 + guests, "owners": 2, "guests": guests}
     assert (stats["properties"]["total"], stats["properties"]["live"]) == (2, 2)
     assert stats["enquiries"]["total"] == 5
-    assert stats["enquiries"]["by_status"] == {"new": 1, "contacted": 0, "negotiating": 0, "booked": 1, "lost": 1,
-                                               "spam": 2}
+    assert stats["enquiries"]["by_status"] == {
+        "new": 1,
+        "contacted": 0,
+        "negotiating": 0,
+        "booked": 1,
+        "lost": 1,
+        "spam": 2,
+    }
     assert stats["enquiries"]["conversion_rate"] == pytest.approx(1 / 3, abs=1e-4)  # booked / non-spam
     assert stats["memberships"]["active"] == 1
 

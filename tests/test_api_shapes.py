@@ -1,4 +1,5 @@
 """The API's shapes are declared once (crm/api/shapes.py): routes, checks and the document agree."""
+
 import re
 
 import pytest
@@ -11,20 +12,41 @@ METHODS = {"get", "put", "post", "delete", "patch"}
 
 
 def test_every_crm_api_route_is_in_the_document_and_nothing_else(app):
-    routed = {(method.lower(), re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)) for rule in app.url_map.iter_rules()
-              if rule.rule.startswith("/api/crm/") for method in rule.methods if method.lower() in METHODS}
+    routed = {
+        (method.lower(), re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule))
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/crm/")
+        for method in rule.methods
+        if method.lower() in METHODS
+    }
     documented = {(method, path) for path, item in document()["paths"].items() for method in item}
     assert routed == documented
 
 
-@pytest.mark.parametrize(("kind", "path", "changes", "errors"), [
-    ("property", "/api/crm/properties", {"favourite_colour": "blue", "enquiry_count": 5},
-     {"favourite_colour": "Unknown field.", "enquiry_count": "This field is set by the CRM; leave it out."}),
-    ("contact", "/api/crm/contacts", {"type": None}, {"type": "This field is required. Choose one of: owner, guest."}),
-    ("property", "/api/crm/properties", {"bedrooms": "three", "title": "x" * 161},
-     {"bedrooms": "Must be a whole number.", "title": "Must be at most 160 characters."}),
-    ("membership", "/api/crm/memberships", {"plan_price": "£-5"}, {"plan_price": "Must not be negative."}),
-])
+@pytest.mark.parametrize(
+    ("kind", "path", "changes", "errors"),
+    [
+        (
+            "property",
+            "/api/crm/properties",
+            {"favourite_colour": "blue", "enquiry_count": 5},
+            {"favourite_colour": "Unknown field.", "enquiry_count": "This field is set by the CRM; leave it out."},
+        ),
+        (
+            "contact",
+            "/api/crm/contacts",
+            {"type": None},
+            {"type": "This field is required. Choose one of: owner, guest."},
+        ),
+        (
+            "property",
+            "/api/crm/properties",
+            {"bedrooms": "three", "title": "x" * 161},
+            {"bedrooms": "Must be a whole number.", "title": "Must be at most 160 characters."},
+        ),
+        ("membership", "/api/crm/memberships", {"plan_price": "£-5"}, {"plan_price": "Must not be negative."}),
+    ],
+)
 def test_field_errors_keep_their_wording(world, kind, path, changes, errors):  # noqa: F811
     response = world["client"].post(path, json=valid_body(kind, world) | changes)
     assert response.status_code == 422
@@ -33,19 +55,25 @@ def test_field_errors_keep_their_wording(world, kind, path, changes, errors):  #
 
 def test_checks_across_fields_still_run_beside_field_errors(world):  # noqa: F811
     """A bad field does not hide the problems the database would find with the others."""
-    response = world["client"].post("/api/crm/properties", json=valid_body("property", world) | {
-        "max_guests": 0, "owner_id": 999_999})
+    response = world["client"].post(
+        "/api/crm/properties", json=valid_body("property", world) | {"max_guests": 0, "owner_id": 999_999}
+    )
     assert response.status_code == 422
-    assert response.json["errors"] == {"max_guests": "Must be from 1 to 10,000.",
-                                       "owner_id": "No contact has id 999999."}
+    assert response.json["errors"] == {
+        "max_guests": "Must be from 1 to 10,000.",
+        "owner_id": "No contact has id 999999.",
+    }
 
 
-@pytest.mark.parametrize(("query", "error"), [
-    ("?type=alien", "Unknown type 'alien'; use one of: owner, guest."),
-    ("?stauts=new", "Unknown query parameter 'stauts'; this list takes: cursor, limit, search, status, type."),
-    ("?limit=0", "limit must be a whole number from 1 to 500."),
-    ("?status=active&status=blocked", "Give 'status' at most once."),
-])
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("?type=alien", "Unknown type 'alien'; use one of: owner, guest."),
+        ("?stauts=new", "Unknown query parameter 'stauts'; this list takes: cursor, limit, search, status, type."),
+        ("?limit=0", "limit must be a whole number from 1 to 500."),
+        ("?status=active&status=blocked", "Give 'status' at most once."),
+    ],
+)
 def test_query_errors_keep_their_wording(world, query, error):  # noqa: F811
     response = world["client"].get("/api/crm/contacts" + query)
     assert response.status_code == 400

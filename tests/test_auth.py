@@ -1,4 +1,5 @@
 """Accounts: owner sign-up, sign-in and out, Argon2 hashes, role guards and the next parameter."""
+
 import pytest
 from sqlalchemy import select
 
@@ -8,8 +9,13 @@ from crm.models import Contact, User
 from .builders import PASSWORD, make_user
 
 SIGNUP = {
-    "first_name": "Priya", "last_name": "Shah", "email": "  Priya.Shah@Example.COM ", "phone": "07700 900456",
-    "business_name": "Shah Country Stays", "password": "a long password", "confirm": "a long password",
+    "first_name": "Priya",
+    "last_name": "Shah",
+    "email": "  Priya.Shah@Example.COM ",
+    "phone": "07700 900456",
+    "business_name": "Shah Country Stays",
+    "password": "a long password",
+    "confirm": "a long password",
 }
 
 
@@ -29,13 +35,16 @@ def test_signup_creates_owner_contact_and_signs_in(client):
     assert b"Hello, Priya" in page.data
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("email", "not-an-email", b"Enter a real e-mail address"),
-    ("first_name", "", b"Enter your first name."),
-    ("phone", "12", b"Enter a real phone number"),
-    ("password", "short", b"Use at least 10 characters."),
-    ("confirm", "something else", b"The two passwords do not match."),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("email", "not-an-email", b"Enter a real e-mail address"),
+        ("first_name", "", b"Enter your first name."),
+        ("phone", "12", b"Enter a real phone number"),
+        ("password", "short", b"Use at least 10 characters."),
+        ("confirm", "something else", b"The two passwords do not match."),
+    ],
+)
 def test_signup_shows_per_field_errors_and_keeps_input(client, field, value, message):
     response = client.post("/owner-sign-up", data=SIGNUP | {field: value})
     assert response.status_code == 422
@@ -78,26 +87,33 @@ def test_logout_needs_post(client, auth, owner):
     assert client.get("/logout").status_code == 405
 
 
-@pytest.mark.parametrize(("next_url", "expected"), [
-    ("/admin/crm?tab=enquiries", "/admin/crm?tab=enquiries"),
-    ("https://evil.example/phish", "/admin/crm"),
-    ("//evil.example/phish", "/admin/crm"),
-    ("/\\evil.example", "/admin/crm"),
-])
+@pytest.mark.parametrize(
+    ("next_url", "expected"),
+    [
+        ("/admin/crm?tab=enquiries", "/admin/crm?tab=enquiries"),
+        ("https://evil.example/phish", "/admin/crm"),
+        ("//evil.example/phish", "/admin/crm"),
+        ("/\\evil.example", "/admin/crm"),
+    ],
+)
 def test_next_never_leaves_the_site(client, admin, next_url, expected):
-    response = client.post("/login", query_string={"next": next_url},
-                           data={"email": "admin@example.com", "password": PASSWORD})
+    response = client.post(
+        "/login", query_string={"next": next_url}, data={"email": "admin@example.com", "password": PASSWORD}
+    )
     assert response.headers["Location"] == expected
 
 
-@pytest.mark.parametrize(("path", "role", "status"), [
-    ("/admin/crm", None, 302),
-    ("/admin/crm", "owner", 403),
-    ("/admin/crm", "admin", 200),
-    ("/owner-dashboard", None, 302),
-    ("/owner-dashboard", "admin", 403),
-    ("/owner-dashboard", "owner", 200),
-])
+@pytest.mark.parametrize(
+    ("path", "role", "status"),
+    [
+        ("/admin/crm", None, 302),
+        ("/admin/crm", "owner", 403),
+        ("/admin/crm", "admin", 200),
+        ("/owner-dashboard", None, 302),
+        ("/owner-dashboard", "admin", 403),
+        ("/owner-dashboard", "owner", 200),
+    ],
+)
 def test_pages_by_role(client, auth, path, role, status):
     if role:
         user = make_user(role)

@@ -1,4 +1,5 @@
 """The daily job: membership states, reminders once per threshold, segments with reasons; twice changes nothing."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,8 +11,15 @@ from crm.models import ActivityLog, Contact, EmailMessage, Membership, Segment, 
 
 def membership(contact_id, days_left, **fields):
     today = utcnow().date()
-    values = dict(contact_id=contact_id, plan_tier="silver", plan_price=Decimal("199"), start_date=today - timedelta(days=365 - days_left),
-                  end_date=today + timedelta(days=days_left), status="active", auto_renew=False)
+    values = dict(
+        contact_id=contact_id,
+        plan_tier="silver",
+        plan_price=Decimal("199"),
+        start_date=today - timedelta(days=365 - days_left),
+        end_date=today + timedelta(days=days_left),
+        status="active",
+        auto_renew=False,
+    )
     values.update(fields)
     record = Membership(**values)
     db.session.add(record)
@@ -24,8 +32,10 @@ def owner_contact_id(user):
 
 
 def snapshot():
-    return {model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
-            for model in (ActivityLog, EmailMessage, Segment)}
+    return {
+        model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
+        for model in (ActivityLog, EmailMessage, Segment)
+    }
 
 
 def test_daily_moves_memberships_reminds_once_and_is_idempotent(runner, owner, other_owner):

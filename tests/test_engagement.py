@@ -1,4 +1,5 @@
 """Engagement scores and segments: from each contact's own side of the data, visible, filterable, idempotent."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -18,11 +19,18 @@ def busy_owner(client, admin, owner, live_property):
     """An owner with a gold membership, replies and £24,000 of bookings; the guests who booked."""
     contact_id = sync.ensure_owner_contact(owner).id
     today = utcnow().date()
-    db.session.add(Membership(contact_id=contact_id, plan_tier="gold", plan_price=Decimal("349"),
-                              start_date=today - timedelta(days=30), end_date=today + timedelta(days=335)))
+    db.session.add(
+        Membership(
+            contact_id=contact_id,
+            plan_tier="gold",
+            plan_price=Decimal("349"),
+            start_date=today - timedelta(days=30),
+            end_date=today + timedelta(days=335),
+        )
+    )
     db.session.commit()
     guests = []
-    for n in range(3):
+    for _ in range(3):
         enquiry_id = client.post("/api/enquiry", json=enquiry_data(live_property)).json["id"]
         enquiry = db.session.get(CrmEnquiry, enquiry_id)
         change_status(enquiry, "contacted", actor=owner)
@@ -39,8 +47,12 @@ def scored():
 
 
 def current_segments(contact_id):
-    return {s.segment: s.reason for s in db.session.scalars(
-        select(Segment).where(Segment.contact_id == contact_id, Segment.removed_at.is_(None)))}
+    return {
+        s.segment: s.reason
+        for s in db.session.scalars(
+            select(Segment).where(Segment.contact_id == contact_id, Segment.removed_at.is_(None))
+        )
+    }
 
 
 def test_owners_are_scored_on_their_own_listings_replies_bookings_and_membership(busy_owner, other_owner):
@@ -84,16 +96,24 @@ def test_segment_rules_are_settings(busy_owner):
 def test_running_twice_changes_nothing_the_second_time(busy_owner):
     first = scored()
     assert first.scored and first.added
-    before = (db.session.execute(select(Contact.id, Contact.engagement_score, Contact.engagement_factors)
-                                 .order_by(Contact.id)).all(),
-              db.session.execute(select(Segment.id, Segment.removed_at, Segment.reason, Segment.engagement_score)
-                                 .order_by(Segment.id)).all())
+    before = (
+        db.session.execute(
+            select(Contact.id, Contact.engagement_score, Contact.engagement_factors).order_by(Contact.id)
+        ).all(),
+        db.session.execute(
+            select(Segment.id, Segment.removed_at, Segment.reason, Segment.engagement_score).order_by(Segment.id)
+        ).all(),
+    )
     second = scored()
     assert (second.scored, second.added, second.removed) == (0, 0, 0)
-    after = (db.session.execute(select(Contact.id, Contact.engagement_score, Contact.engagement_factors)
-                                .order_by(Contact.id)).all(),
-             db.session.execute(select(Segment.id, Segment.removed_at, Segment.reason, Segment.engagement_score)
-                                .order_by(Segment.id)).all())
+    after = (
+        db.session.execute(
+            select(Contact.id, Contact.engagement_score, Contact.engagement_factors).order_by(Contact.id)
+        ).all(),
+        db.session.execute(
+            select(Segment.id, Segment.removed_at, Segment.reason, Segment.engagement_score).order_by(Segment.id)
+        ).all(),
+    )
     assert after == before
 
 
@@ -115,8 +135,11 @@ def test_the_contacts_tab_filters_by_segment_and_sorts_by_score(client, auth, ad
     scored()
     auth.login(admin.email)
     page = client.get("/admin/crm?tab=contacts&segment=high_value&sort=score", headers={"HX-Request": "true"}).text
-    high_value = db.session.scalars(select(Contact).join(Segment, Segment.contact_id == Contact.id).where(
-        Segment.segment == "high_value", Segment.removed_at.is_(None))).all()
+    high_value = db.session.scalars(
+        select(Contact)
+        .join(Segment, Segment.contact_id == Contact.id)
+        .where(Segment.segment == "high_value", Segment.removed_at.is_(None))
+    ).all()
     assert len(high_value) == 4
     for contact in high_value:
         assert contact.email in page

@@ -1,4 +1,5 @@
 """The listing service: the approval flow, illegal moves, and the CRM copy kept in step."""
+
 from decimal import Decimal
 
 import pytest
@@ -11,8 +12,15 @@ from crm.models import ActivityLog, CrmProperty, Property
 
 from .builders import make_membership, make_property
 
-DETAILS = {"title": "Orchard Barn", "location": "Ludlow, Shropshire", "description": "A converted barn.",
-           "bedrooms": "5", "bathrooms": "3", "max_guests": "14", "price_per_night": "£1,250.50"}
+DETAILS = {
+    "title": "Orchard Barn",
+    "location": "Ludlow, Shropshire",
+    "description": "A converted barn.",
+    "bedrooms": "5",
+    "bathrooms": "3",
+    "max_guests": "14",
+    "price_per_night": "£1,250.50",
+}
 
 
 def crm_copy(prop: Property) -> CrmProperty:
@@ -21,8 +29,13 @@ def crm_copy(prop: Property) -> CrmProperty:
 
 
 def activity(crm_property: CrmProperty) -> list[ActivityLog]:
-    return list(db.session.scalars(select(ActivityLog).where(
-        ActivityLog.entity_type == "property", ActivityLog.entity_id == crm_property.id).order_by(ActivityLog.id)))
+    return list(
+        db.session.scalars(
+            select(ActivityLog)
+            .where(ActivityLog.entity_type == "property", ActivityLog.entity_id == crm_property.id)
+            .order_by(ActivityLog.id)
+        )
+    )
 
 
 def test_the_whole_flow_keeps_the_crm_in_step(owner, admin):
@@ -66,7 +79,13 @@ def test_the_whole_flow_keeps_the_crm_in_step(owner, admin):
     log = activity(copy)
     assert [entry.action for entry in log] == ["created"] + ["status_changed"] * 6
     assert [entry.changed_fields["listing_status"]["after"] for entry in log[1:]] == [
-        "pending_approval", "rejected", "pending_approval", "live", "paused", "live"]
+        "pending_approval",
+        "rejected",
+        "pending_approval",
+        "live",
+        "paused",
+        "live",
+    ]
     rejected = next(e for e in log if e.changed_fields.get("listing_status", {}).get("after") == "rejected")
     assert rejected.performed_by == admin.email
     assert "Please add photos of the garden." in rejected.reason
@@ -106,13 +125,26 @@ def test_editing_a_live_listing_keeps_it_live(owner):
     assert edit.reason == "Listing details edited"
 
 
-@pytest.mark.parametrize(("status", "action"), [
-    ("draft", "approve"), ("draft", "pause"), ("draft", "resume"),
-    ("pending_approval", "submit"), ("pending_approval", "pause"), ("pending_approval", "resume"),
-    ("live", "submit"), ("live", "approve"), ("live", "resume"),
-    ("paused", "submit"), ("paused", "approve"), ("paused", "pause"),
-    ("rejected", "approve"), ("rejected", "pause"), ("rejected", "resume"),
-])
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [
+        ("draft", "approve"),
+        ("draft", "pause"),
+        ("draft", "resume"),
+        ("pending_approval", "submit"),
+        ("pending_approval", "pause"),
+        ("pending_approval", "resume"),
+        ("live", "submit"),
+        ("live", "approve"),
+        ("live", "resume"),
+        ("paused", "submit"),
+        ("paused", "approve"),
+        ("paused", "pause"),
+        ("rejected", "approve"),
+        ("rejected", "pause"),
+        ("rejected", "resume"),
+    ],
+)
 def test_illegal_moves_raise_a_readable_error_and_change_nothing(owner, admin, status, action):
     prop = make_property(owner, status=status)
     actor = admin if action in ("approve", "reject") else owner
@@ -149,22 +181,25 @@ def test_only_admins_approve_or_reject_and_only_the_owner_moves_their_listing(ow
     assert db.session.get(Property, live.id).status == "paused"
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"title": "  "}, "title"),
-    ({"title": "x" * 161}, "title"),
-    ({"location": None}, "location"),
-    ({"bedrooms": "two"}, "bedrooms"),
-    ({"bedrooms": "-1"}, "bedrooms"),
-    ({"bathrooms": "101"}, "bathrooms"),
-    ({"max_guests": "0"}, "max_guests"),
-    ({"max_guests": 2.5}, "max_guests"),
-    ({"max_guests": True}, "max_guests"),
-    ({"price_per_night": "cheap"}, "price_per_night"),
-    ({"price_per_night": "-5"}, "price_per_night"),
-    ({"price_per_night": "NaN"}, "price_per_night"),
-    ({"price_per_night": "1e9"}, "price_per_night"),
-    ({"description": ["a list"]}, "description"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"title": "  "}, "title"),
+        ({"title": "x" * 161}, "title"),
+        ({"location": None}, "location"),
+        ({"bedrooms": "two"}, "bedrooms"),
+        ({"bedrooms": "-1"}, "bedrooms"),
+        ({"bathrooms": "101"}, "bathrooms"),
+        ({"max_guests": "0"}, "max_guests"),
+        ({"max_guests": 2.5}, "max_guests"),
+        ({"max_guests": True}, "max_guests"),
+        ({"price_per_night": "cheap"}, "price_per_night"),
+        ({"price_per_night": "-5"}, "price_per_night"),
+        ({"price_per_night": "NaN"}, "price_per_night"),
+        ({"price_per_night": "1e9"}, "price_per_night"),
+        ({"description": ["a list"]}, "description"),
+    ],
+)
 def test_bad_details_are_refused_field_by_field(owner, changes, field):
     with pytest.raises(ListingError) as raised:
         listings.create(owner, DETAILS | changes)

@@ -1,4 +1,5 @@
 """The e-mail outbox against a real SMTP server on loopback."""
+
 import json
 import os
 import socket
@@ -63,10 +64,21 @@ def start_smtp(handler, port: int) -> Controller:
 
 def queue_messages(count: int) -> list[str]:
     """Queue `count` messages in one commit; return their Message-IDs."""
-    messages = [mail.queue(f"guest{n}@example.com", "enquiry_guest", enquiry={"guest_name": f"Guest {n}",
-                           "event_type": "birthday", "event_date": None, "estimated_guests": 2, "message": "Hi"},
-                           property={"id": 1, "title": "Harbour View House", "location": "St Ives"})
-                for n in range(count)]
+    messages = [
+        mail.queue(
+            f"guest{n}@example.com",
+            "enquiry_guest",
+            enquiry={
+                "guest_name": f"Guest {n}",
+                "event_type": "birthday",
+                "event_date": None,
+                "estimated_guests": 2,
+                "message": "Hi",
+            },
+            property={"id": 1, "title": "Harbour View House", "location": "St Ives"},
+        )
+        for n in range(count)
+    ]
     db.session.commit()
     return [m.message_id for m in messages]
 
@@ -96,8 +108,12 @@ def inbox(smtp_port):
 
 
 def test_new_enquiry_mails_owner_and_guest(client, inbox, live_property):
-    response = client.post("/api/enquiry", json=enquiry_data(
-        live_property, guest_name="Hannah Jones", guest_email="hannah@example.com", message="Room for 10 in June?"))
+    response = client.post(
+        "/api/enquiry",
+        json=enquiry_data(
+            live_property, guest_name="Hannah Jones", guest_email="hannah@example.com", message="Room for 10 in June?"
+        ),
+    )
     [to_owner] = inbox.to("owner@example.com")
     assert to_owner["Subject"] == "New enquiry for Harbour View House from Hannah Jones"
     assert to_owner["Reply-To"] == "hannah@example.com"
@@ -145,7 +161,9 @@ def test_owner_mail_hides_guest_details_when_admins_say_so(client, inbox, live_p
 
     settings.set(settings.GUEST_CONTACT_BEFORE_REPLY, False)
     db.session.commit()
-    client.post("/api/enquiry", json=enquiry_data(live_property, guest_email="private@example.com", guest_phone="07911 123456"))
+    client.post(
+        "/api/enquiry", json=enquiry_data(live_property, guest_email="private@example.com", guest_phone="07911 123456")
+    )
     [to_owner] = inbox.to("owner@example.com")
     assert to_owner["Reply-To"] is None
     text = to_owner.get_body(("plain",)).get_content()
@@ -157,7 +175,9 @@ def test_owner_mail_hides_guest_details_when_admins_say_so(client, inbox, live_p
 def test_a_message_is_rendered_once_and_keeps_its_message_id(app, smtp_port):
     [message_id] = queue_messages(1)
     stored = db.session.scalar(select(EmailMessage))
-    assert stored.template == "enquiry_guest" and "Hello Guest" in stored.text_body and "Hello Guest" in stored.html_body
+    assert (
+        stored.template == "enquiry_guest" and "Hello Guest" in stored.text_body and "Hello Guest" in stored.html_body
+    )
     assert mail.deliver() == (0, 1)  # no server yet
     inbox = Inbox()
     controller = start_smtp(inbox, smtp_port)
@@ -247,11 +267,25 @@ def test_several_flask_crm_sync_at_once_send_each_message_exactly_once(app, smtp
     message_ids = queue_messages(60)
     inbox = Inbox()
     controller = start_smtp(inbox, smtp_port)
-    env = os.environ | {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "test",
-                        "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port), "FLASK_APP": "app"}
+    env = os.environ | {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "test",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "FLASK_APP": "app",
+    }
     try:
-        runs = [subprocess.Popen([sys.executable, "-m", "flask", "crm", "sync"], cwd=ROOT, env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "flask", "crm", "sync"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
         outputs = [run.communicate(timeout=60)[0] for run in runs]
     finally:
         controller.stop()
@@ -276,8 +310,11 @@ def test_the_response_does_not_wait_for_smtp_and_the_app_sends_within_seconds(ba
     controller = start_smtp(inbox, smtp_port)
     try:
         with LiveServer(background_app) as server:
-            request = urllib.request.Request(f"{server.url}/api/enquiry", headers={"Content-Type": "application/json"},
-                                             data=json.dumps(enquiry_data(live_property)).encode())
+            request = urllib.request.Request(
+                f"{server.url}/api/enquiry",
+                headers={"Content-Type": "application/json"},
+                data=json.dumps(enquiry_data(live_property)).encode(),
+            )
             # The SMTP server is holding every message, yet the guest gets the answer straight away.
             with urllib.request.urlopen(request, timeout=5) as response:
                 assert response.status == 201

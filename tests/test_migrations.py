@@ -1,4 +1,5 @@
 """The migrations build exactly the schema the models declare, and keep data when they rename."""
+
 import os
 
 import pytest
@@ -13,8 +14,10 @@ from crm.extensions import db
 from .conftest import BACKEND
 
 # Reflection cannot read expression indexes (lower(email) and the like); they are checked by the queries that use them.
-pytestmark = [pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index"),
-              pytest.mark.filterwarnings("ignore:autogenerate skipping")]
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index"),
+    pytest.mark.filterwarnings("ignore:autogenerate skipping"),
+]
 
 
 def test_migrations_match_the_models(app):
@@ -46,17 +49,26 @@ def test_interaction_links_are_renamed_and_keep_their_data(empty_database_url, t
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url, "SECRET_KEY": "t"})
     with app.app_context():
         upgrade(revision="0001")
-        db.session.execute(text(
-            "INSERT INTO crm_contacts (id, type, first_name, last_name, email, status, created_at, updated_at) "
-            "VALUES (1, 'guest', 'Gina', 'Guest', 'gina@example.com', 'active', '2026-01-01', '2026-01-01')"))
-        db.session.execute(text(
-            "INSERT INTO crm_enquiries (id, contact_id, status, created_at, last_updated_at, converted_to_booking, "
-            "priority, source, guest_email, guest_name, message, spam_reasons, fit_over_capacity, fit_date_booked, "
-            "fit_budget_below_price, fit_short_notice) VALUES (7, 1, 'new', '2026-01-01', '2026-01-01', false, "
-            "'medium', 'form', 'gina@example.com', 'Gina', 'Hi', '[]', false, false, false, false)"))
-        db.session.execute(text(
-            "INSERT INTO crm_interactions (contact_id, enquiry_id, type, content, direction, initiated_by, created_at,"
-            " metadata) VALUES (1, 7, 'message', 'Hello', 'inbound', 'contact', '2026-01-01', '{}')"))
+        db.session.execute(
+            text(
+                "INSERT INTO crm_contacts (id, type, first_name, last_name, email, status, created_at, updated_at) "
+                "VALUES (1, 'guest', 'Gina', 'Guest', 'gina@example.com', 'active', '2026-01-01', '2026-01-01')"
+            )
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO crm_enquiries (id, contact_id, status, created_at, last_updated_at, converted_to_booking, "
+                "priority, source, guest_email, guest_name, message, spam_reasons, fit_over_capacity, fit_date_booked, "
+                "fit_budget_below_price, fit_short_notice) VALUES (7, 1, 'new', '2026-01-01', '2026-01-01', false, "
+                "'medium', 'form', 'gina@example.com', 'Gina', 'Hi', '[]', false, false, false, false)"
+            )
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO crm_interactions (contact_id, enquiry_id, type, content, direction, initiated_by, created_at,"
+                " metadata) VALUES (1, 7, 'message', 'Hello', 'inbound', 'contact', '2026-01-01', '{}')"
+            )
+        )
         db.session.commit()
 
         upgrade()

@@ -1,4 +1,5 @@
 """Operations: /healthz, the admin System page and its retry, backups taken under load, and the proxy setting."""
+
 import json
 import re
 import sqlite3
@@ -44,15 +45,17 @@ def test_healthz_on_a_healthy_app(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {
-        "status": "ok", "database": "ok",
+        "status": "ok",
+        "database": "ok",
         "sync_events": {"pending": 0, "failed": 0, "oldest_pending_age_seconds": None},
         "emails": {"undelivered": 0, "failed": 0, "oldest_undelivered_age_seconds": None},
     }
 
 
 def failed(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(
-        model.status == "pending", model.last_error.is_not(None)))
+    return db.session.scalar(
+        select(func.count()).select_from(model).where(model.status == "pending", model.last_error.is_not(None))
+    )
 
 
 def test_healthz_counts_the_work_waiting_while_the_crm_fails(failing, client, runner, live_property):
@@ -79,8 +82,9 @@ def test_healthz_counts_the_work_waiting_while_the_crm_fails(failing, client, ru
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "t",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/no/such/folder/crm.db"})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/no/such/folder/crm.db"}
+    )
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json == {"status": "unavailable", "database": "unreachable"}
@@ -97,8 +101,9 @@ def test_system_page_is_for_admins_only(client, auth, owner):
     assert client.post("/admin/crm/system/retry").status_code == 403
 
 
-def test_system_page_shows_failures_and_retry_now_replays_them(failing, app, client, runner, auth, admin,
-                                                             live_property):
+def test_system_page_shows_failures_and_retry_now_replays_them(
+    failing, app, client, runner, auth, admin, live_property
+):
     client.post("/api/enquiry", json=enquiry_data(live_property, guest_email="stuck@example.com"))
     runner.invoke(args=["crm", "sync"])  # tried and failed
     db.session.rollback()
@@ -167,9 +172,12 @@ def proxies(request, app_config):
 
 def test_forwarded_addresses_are_trusted_only_from_the_configured_proxies(proxies, client, live_property):
     # A client's own X-Forwarded-For entry comes first; the proxy appends the address it saw.
-    response = client.post("/api/enquiry", json=enquiry_data(live_property),
-                           headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.9"},
-                           environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    response = client.post(
+        "/api/enquiry",
+        json=enquiry_data(live_property),
+        headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "10.0.0.7"},
+    )
     assert response.status_code == 201
     assert db.session.get(Enquiry, response.json["id"]).ip_address == proxies
 
@@ -178,8 +186,9 @@ def test_forwarded_addresses_are_trusted_only_from_the_configured_proxies(proxie
 
 
 def post_json(url: str, data: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(data).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(data).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -220,11 +229,14 @@ def test_backup_under_load_restores_every_acknowledged_enquiry(app, runner, live
             time.sleep(0.05)
 
     with LiveServer(app) as server:
+
         def send_enquiries():
             n = 0
             while not stop.is_set():
                 try:
-                    status, body = post_json(f"{server.url}/api/enquiry", base | {"guest_email": f"load{n}@example.com"})
+                    status, body = post_json(
+                        f"{server.url}/api/enquiry", base | {"guest_email": f"load{n}@example.com"}
+                    )
                 except Exception as error:  # reported by the main thread
                     errors.append(repr(error))
                     return

@@ -1,4 +1,5 @@
 """One owner can never see or change another's data: every owner route, partial, action, count and export."""
+
 from datetime import date, timedelta
 
 import pytest
@@ -10,8 +11,15 @@ from crm.models import ActivityLog, CrmEnquiry, EmailMessage, Interaction, Prope
 from .builders import enquiry_data, make_property
 
 HX = {"HX-Request": "true"}
-LISTING = {"title": "Stolen", "location": "Nowhere", "description": "", "bedrooms": "1", "bathrooms": "1",
-           "max_guests": "2", "price_per_night": "1"}
+LISTING = {
+    "title": "Stolen",
+    "location": "Nowhere",
+    "description": "",
+    "bedrooms": "1",
+    "bathrooms": "1",
+    "max_guests": "2",
+    "price_per_night": "1",
+}
 
 # Every owner route that takes an id, with what to send. {property} and {enquiry} are the victim's ids.
 ID_ROUTES = [
@@ -49,22 +57,30 @@ PLAIN_ROUTES = [
     ("GET", "/owner-dashboard/follow-ups"),
 ]
 
-ALL_ROUTES = [(method, path, data) for method, path, data in ID_ROUTES] + [
-    (method, path, None) for method, path in PLAIN_ROUTES] + [
-    ("POST", "/owner-dashboard/properties/new", LISTING), ("POST", "/owner-dashboard/membership/checkout",
-                                                           {"plan_tier": "gold"}),
-    ("POST", "/owner-dashboard/membership/portal", {})]
+ALL_ROUTES = (
+    [(method, path, data) for method, path, data in ID_ROUTES]
+    + [(method, path, None) for method, path in PLAIN_ROUTES]
+    + [
+        ("POST", "/owner-dashboard/properties/new", LISTING),
+        ("POST", "/owner-dashboard/membership/checkout", {"plan_tier": "gold"}),
+        ("POST", "/owner-dashboard/membership/portal", {}),
+    ]
+)
 
 
 @pytest.fixture
 def victim(client, owner):
     """The first owner's listing and an enquiry about it, from a guest the second owner must never see."""
     prop = make_property(owner, title="Victim Manor", status="live")
-    response = client.post("/api/enquiry", json=enquiry_data(prop, guest_name="Victoria Victim",
-                                                             guest_email="victoria@example.com"))
+    response = client.post(
+        "/api/enquiry", json=enquiry_data(prop, guest_name="Victoria Victim", guest_email="victoria@example.com")
+    )
     # Old enough to need a reply and due a follow-up, so the queues would show it to the wrong owner if they could.
-    db.session.execute(update(CrmEnquiry).where(CrmEnquiry.id == response.json["id"]).values(
-        created_at=utcnow() - timedelta(days=2), follow_up_date=date.today()))
+    db.session.execute(
+        update(CrmEnquiry)
+        .where(CrmEnquiry.id == response.json["id"])
+        .values(created_at=utcnow() - timedelta(days=2), follow_up_date=date.today())
+    )
     db.session.commit()
     return {"property": prop.id, "enquiry": response.json["id"]}
 
@@ -83,11 +99,21 @@ def snapshot(victim) -> tuple:
     db.session.expire_all()
     prop = db.session.get(Property, victim["property"])
     enquiry = db.session.get(CrmEnquiry, victim["enquiry"])
-    counts = tuple(db.session.scalar(select(func.count()).select_from(model))
-                   for model in (Interaction, EmailMessage, ActivityLog, SyncEvent, Property))
-    return ((prop.title, prop.status, prop.updated_at),
-            (enquiry.status, enquiry.owner_seen_at, enquiry.first_response_at, enquiry.booking_value,
-             enquiry.follow_up_date), counts)
+    counts = tuple(
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Interaction, EmailMessage, ActivityLog, SyncEvent, Property)
+    )
+    return (
+        (prop.title, prop.status, prop.updated_at),
+        (
+            enquiry.status,
+            enquiry.owner_seen_at,
+            enquiry.first_response_at,
+            enquiry.booking_value,
+            enquiry.follow_up_date,
+        ),
+        counts,
+    )
 
 
 def send(client, method, path, data=None, headers=None):
@@ -97,8 +123,10 @@ def send(client, method, path, data=None, headers=None):
 
 
 def test_the_sweep_covers_every_owner_route(app):
-    swept = {path.split("?")[0].replace("{property}", "<int:property_id>").replace("{enquiry}", "<int:enquiry_id>")
-             for _, path, _ in ALL_ROUTES}
+    swept = {
+        path.split("?")[0].replace("{property}", "<int:property_id>").replace("{enquiry}", "<int:enquiry_id>")
+        for _, path, _ in ALL_ROUTES
+    }
     rules = {rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("owner.")}
     assert rules - swept == set(), "add the new owner routes to the sweep"
 
@@ -132,8 +160,9 @@ def test_lists_counts_and_exports_hold_only_the_owners_own_data(client, victim, 
 
 
 def test_spam_is_not_shown_to_owners(client, auth, owner, live_property):
-    response = client.post("/api/enquiry", json=enquiry_data(live_property, guest_name="Spammy Bot",
-                                                             message="http://a http://b http://c"))
+    response = client.post(
+        "/api/enquiry", json=enquiry_data(live_property, guest_name="Spammy Bot", message="http://a http://b http://c")
+    )
     auth.login(owner.email)
     assert client.get(f"/owner-dashboard/enquiries/{response.json['id']}").status_code == 404
     assert "Spammy Bot" not in client.get("/owner-dashboard/enquiries").text

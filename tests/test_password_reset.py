@@ -1,4 +1,5 @@
 """Password reset by e-mail: one answer for every address, single-use hourly links, sessions end."""
+
 import email
 import re
 import socket
@@ -22,8 +23,9 @@ def request_reset(client, address: str):
 
 
 def reset_links(to: str) -> list[str]:
-    bodies = db.session.scalars(select(EmailMessage.text_body).where(EmailMessage.to_address == to)
-                                .order_by(EmailMessage.id)).all()
+    bodies = db.session.scalars(
+        select(EmailMessage.text_body).where(EmailMessage.to_address == to).order_by(EmailMessage.id)
+    ).all()
     return [re.search(r"http://testserver(/reset-password/\S+)", body).group(1) for body in bodies]
 
 
@@ -96,12 +98,15 @@ def test_a_newer_link_replaces_the_older_one(client, owner):
     assert set_password(client, second).status_code == 303
 
 
-@pytest.mark.parametrize(("password", "confirm", "message"), [
-    ("short", "short", b"Use at least 10 characters."),
-    (NEW_PASSWORD, "something else", b"The two passwords do not match."),
-    ("", "", b"Choose a password."),
-    ("x" * 201, "x" * 201, b"Use at least 10 characters."),
-])
+@pytest.mark.parametrize(
+    ("password", "confirm", "message"),
+    [
+        ("short", "short", b"Use at least 10 characters."),
+        (NEW_PASSWORD, "something else", b"The two passwords do not match."),
+        ("", "", b"Choose a password."),
+        ("x" * 201, "x" * 201, b"Use at least 10 characters."),
+    ],
+)
 def test_the_new_password_follows_the_sign_up_rules(client, owner, password, confirm, message):
     request_reset(client, owner.email)
     [link] = reset_links(owner.email)
@@ -127,8 +132,9 @@ def test_bad_addresses_get_a_clear_error(client, address):
 @pytest.mark.parametrize("token", ["nonsense", "x" * 5000, "%00", "../../etc"])
 def test_junk_links_say_the_link_no_longer_works(client, token):
     assert client.get(f"/reset-password/{token}").status_code in (404, 410)
-    assert client.post(f"/reset-password/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
-                       ).status_code in (404, 410)
+    assert client.post(
+        f"/reset-password/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    ).status_code in (404, 410)
 
 
 def test_a_deactivated_account_gets_no_reset(client):
@@ -155,8 +161,11 @@ def test_reset_emails_are_throttled_per_recipient(app, client, owner):
 
 def test_setting_a_password_lifts_the_sign_in_throttle(client, owner):
     for _ in range(5):
-        client.post("/login", data={"email": owner.email, "password": "wrong password"},
-                    environ_base={"REMOTE_ADDR": f"198.51.100.{_}"})
+        client.post(
+            "/login",
+            data={"email": owner.email, "password": "wrong password"},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{_}"},
+        )
     assert client.post("/login", data={"email": owner.email, "password": PASSWORD}).status_code == 429
     request_reset(client, owner.email)
     set_password(client, reset_links(owner.email)[0])
@@ -166,8 +175,9 @@ def test_setting_a_password_lifts_the_sign_in_throttle(client, owner):
 def test_admins_can_reset_their_password_too(client, admin):
     request_reset(client, admin.email)
     set_password(client, reset_links(admin.email)[0])
-    assert client.post("/login", data={"email": admin.email, "password": NEW_PASSWORD}
-                       ).headers["Location"] == "/admin/crm"
+    assert (
+        client.post("/login", data={"email": admin.email, "password": NEW_PASSWORD}).headers["Location"] == "/admin/crm"
+    )
 
 
 # --- Delivered through the outbox to a real SMTP server --------------------------------------------

@@ -1,4 +1,5 @@
 """The report endpoints against counts taken straight from the database, and owner insights kept to one owner."""
+
 from datetime import timedelta
 
 import pytest
@@ -11,8 +12,13 @@ from crm.models import Contact, CrmEnquiry, CrmProperty, utcnow
 from .builders import enquiry_data, make_property
 
 # (final status, walk through the API); one more enquiry arrives as spam.
-WALKS = [("booked", ("contacted", "negotiating", "booked")), ("booked", ("contacted", "booked")),
-         ("lost", ("contacted", "lost")), ("negotiating", ("contacted", "negotiating")), ("new", ())]
+WALKS = [
+    ("booked", ("contacted", "negotiating", "booked")),
+    ("booked", ("contacted", "booked")),
+    ("lost", ("contacted", "lost")),
+    ("negotiating", ("contacted", "negotiating")),
+    ("new", ()),
+]
 
 
 @pytest.fixture
@@ -41,10 +47,17 @@ def test_funnel_counts_match_the_database(client, driven):
     today = utcnow().date()
     assert answer["from"] == (today - timedelta(days=364)).isoformat() and answer["to"] == today.isoformat()
     assert answer["enquiries"] == sql("SELECT count(*) FROM crm_enquiries WHERE status <> 'spam'") == 10
-    reached = {status: sql("SELECT count(DISTINCT e.id) FROM crm_enquiries e JOIN crm_enquiry_status_history h "
-                           f"ON h.enquiry_id = e.id WHERE e.status <> 'spam' AND h.to_status IN ({later})")
-               for status, later in (("contacted", "'contacted', 'negotiating', 'booked'"),
-                                     ("negotiating", "'negotiating', 'booked'"), ("booked", "'booked'"))}
+    reached = {
+        status: sql(
+            "SELECT count(DISTINCT e.id) FROM crm_enquiries e JOIN crm_enquiry_status_history h "
+            f"ON h.enquiry_id = e.id WHERE e.status <> 'spam' AND h.to_status IN ({later})"
+        )
+        for status, later in (
+            ("contacted", "'contacted', 'negotiating', 'booked'"),
+            ("negotiating", "'negotiating', 'booked'"),
+            ("booked", "'booked'"),
+        )
+    }
     assert answer["reached"] == reached == {"contacted": 8, "negotiating": 6, "booked": 4}
     assert answer["lost"] == sql("SELECT count(*) FROM crm_enquiries WHERE status = 'lost'") == 2
     assert answer["conversion_rate"] == 0.4
@@ -69,9 +82,16 @@ def test_owner_insights_match_the_database(client, owner, driven):
     assert answer["enquiries_total"] == sql(f"SELECT count(*) {mine}", o=contact_id) == 5
     assert answer["enquiries_new"] == sql(f"SELECT count(*) {mine} AND status = 'new'", o=contact_id) == 1
     assert answer["enquiries_converted"] == sql(f"SELECT count(*) {mine} AND status = 'booked'", o=contact_id) == 2
-    assert answer["total_revenue"] == float(sql(f"SELECT sum(booking_value) {mine} AND status = 'booked'", o=contact_id))
-    assert answer["total_revenue"] == 2001.0 == float(db.session.scalar(
-        select(func.sum(CrmProperty.total_revenue)).where(CrmProperty.owner_id == contact_id)))  # counted once
+    assert answer["total_revenue"] == float(
+        sql(f"SELECT sum(booking_value) {mine} AND status = 'booked'", o=contact_id)
+    )
+    assert (
+        answer["total_revenue"]
+        == 2001.0
+        == float(
+            db.session.scalar(select(func.sum(CrmProperty.total_revenue)).where(CrmProperty.owner_id == contact_id))
+        )
+    )  # counted once
     assert answer["conversion_rate"] == 0.4 and answer["property_count"] == answer["active_properties"] == 1
     assert answer["membership"] is None
 
@@ -93,7 +113,9 @@ def test_property_analytics_match_the_database(client, driven):
     assert answer["bookings"] == crm_property.booking_count == 2
     assert answer["revenue"] == float(crm_property.total_revenue) == 1005.0 + 1006.0
     assert answer["conversion_rate"] == 0.4
-    assert answer["by_month"] == [{"month": utcnow().strftime("%Y-%m"), "enquiries": 5, "bookings": 2, "revenue": 2011.0}]
+    assert answer["by_month"] == [
+        {"month": utcnow().strftime("%Y-%m"), "enquiries": 5, "bookings": 2, "revenue": 2011.0}
+    ]
     assert client.get("/api/crm/reports/properties/987654").status_code == 404
 
 
@@ -104,8 +126,14 @@ def test_segments_list_filters_and_pages(client, owner, driven):
     everything = client.get("/api/crm/segments?limit=500").json
     assert everything["next_cursor"] is None
     assert len(everything["items"]) == sql("SELECT count(*) FROM crm_segments WHERE removed_at IS NULL")
-    assert set(everything["items"][0]) == {"contact_id", "segment", "engagement_score", "lifetime_value", "reason",
-                                           "added_at"}
+    assert set(everything["items"][0]) == {
+        "contact_id",
+        "segment",
+        "engagement_score",
+        "lifetime_value",
+        "reason",
+        "added_at",
+    }
     page = client.get("/api/crm/segments?limit=1").json
     assert len(page["items"]) == 1 and page["next_cursor"]
     rest = client.get(f"/api/crm/segments?limit=500&cursor={page['next_cursor']}").json

@@ -1,4 +1,5 @@
 """Reports: every figure recomputed here from the rows, in plain Python, and compared; the page, fragments and CSV."""
+
 import csv
 import io
 import math
@@ -58,16 +59,27 @@ def walked(client, admin, owner, other_owner, live_property):
         ids.append(client.post("/api/enquiry", json=enquiry_data(prop, **fields)).json["id"])
         enquiry = db.session.get(CrmEnquiry, ids[-1])
         for status in steps:
-            change_status(enquiry, status, actor=admin, booking_value="1500.50" if status == "booked" else None,
-                          reason="Over budget" if status == "lost" and n % 2 else None)
+            change_status(
+                enquiry,
+                status,
+                actor=admin,
+                booking_value="1500.50" if status == "booked" else None,
+                reason="Over budget" if status == "lost" and n % 2 else None,
+            )
         sync.commit()
         if hours is not None:
             # Pretend it was answered ten days ago, `hours` after it arrived, and each later step came a day later.
             first = utcnow() - timedelta(days=10)
-            db.session.execute(update(CrmEnquiry).where(CrmEnquiry.id == enquiry.id)
-                               .values(created_at=first - timedelta(hours=hours), first_response_at=first))
-            history = db.session.scalars(select(EnquiryStatusHistory).where(EnquiryStatusHistory.enquiry_id == enquiry.id)
-                                         .order_by(EnquiryStatusHistory.id)).all()
+            db.session.execute(
+                update(CrmEnquiry)
+                .where(CrmEnquiry.id == enquiry.id)
+                .values(created_at=first - timedelta(hours=hours), first_response_at=first)
+            )
+            history = db.session.scalars(
+                select(EnquiryStatusHistory)
+                .where(EnquiryStatusHistory.enquiry_id == enquiry.id)
+                .order_by(EnquiryStatusHistory.id)
+            ).all()
             history[0].changed_at = first - timedelta(hours=hours)
             history[0].left_at = first
             for k, row in enumerate(history[1:], start=1):
@@ -142,8 +154,9 @@ def test_breakdowns_by_month_source_type_owner_and_lost_reason(walked, owner):
     tiers = queries.breakdown(this_year(), "tier")
     assert [(r["key"], r["enquiries"]) for r in tiers] == [(None, len(rows))]
     lost = queries.lost_reasons(this_year())
-    assert {r["reason"]: r["lost"] for r in lost} == dict(Counter(e.lost_reason or "No reason given"
-                                                              for e in rows if e.status == "lost"))
+    assert {r["reason"]: r["lost"] for r in lost} == dict(
+        Counter(e.lost_reason or "No reason given" for e in rows if e.status == "lost")
+    )
 
 
 def test_the_previous_period_and_a_period_without_enquiries(walked):
@@ -158,17 +171,56 @@ def test_membership_figures(app, owner, other_owner):
     period = Period(today - timedelta(days=29), today)
     owner_contact = sync.ensure_owner_contact(owner).id
     other_contact = sync.ensure_owner_contact(other_owner).id
-    db.session.add_all([
-        Membership(contact_id=owner_contact, plan_tier="gold", plan_price=Decimal("349"), start_date=today - timedelta(days=400),
-                   end_date=today - timedelta(days=35), status="expired"),
-        Membership(contact_id=owner_contact, plan_tier="gold", plan_price=Decimal("349"), start_date=today - timedelta(days=5),
-                   end_date=today + timedelta(days=360), status="active"),
-        Membership(contact_id=other_contact, plan_tier="bronze", plan_price=Decimal("99"), start_date=today - timedelta(days=100),
-                   end_date=today + timedelta(days=265), cancelled_date=today - timedelta(days=2), status="cancelled"),
-        Payment(user_id=owner.id, plan_tier="gold", amount=Decimal("349"), status="paid", paid_at=utcnow() - timedelta(days=400)),
-        Payment(user_id=owner.id, plan_tier="gold", amount=Decimal("349"), status="paid", paid_at=utcnow() - timedelta(days=5)),
-        Payment(user_id=other_owner.id, plan_tier="bronze", amount=Decimal("99"), status="failed", created_at=utcnow() - timedelta(days=3)),
-    ])
+    db.session.add_all(
+        [
+            Membership(
+                contact_id=owner_contact,
+                plan_tier="gold",
+                plan_price=Decimal("349"),
+                start_date=today - timedelta(days=400),
+                end_date=today - timedelta(days=35),
+                status="expired",
+            ),
+            Membership(
+                contact_id=owner_contact,
+                plan_tier="gold",
+                plan_price=Decimal("349"),
+                start_date=today - timedelta(days=5),
+                end_date=today + timedelta(days=360),
+                status="active",
+            ),
+            Membership(
+                contact_id=other_contact,
+                plan_tier="bronze",
+                plan_price=Decimal("99"),
+                start_date=today - timedelta(days=100),
+                end_date=today + timedelta(days=265),
+                cancelled_date=today - timedelta(days=2),
+                status="cancelled",
+            ),
+            Payment(
+                user_id=owner.id,
+                plan_tier="gold",
+                amount=Decimal("349"),
+                status="paid",
+                paid_at=utcnow() - timedelta(days=400),
+            ),
+            Payment(
+                user_id=owner.id,
+                plan_tier="gold",
+                amount=Decimal("349"),
+                status="paid",
+                paid_at=utcnow() - timedelta(days=5),
+            ),
+            Payment(
+                user_id=other_owner.id,
+                plan_tier="bronze",
+                amount=Decimal("99"),
+                status="failed",
+                created_at=utcnow() - timedelta(days=3),
+            ),
+        ]
+    )
     db.session.commit()
     figures = queries.membership_figures(period)
     assert figures["revenue"] == 349.0 and sum(m["revenue"] for m in figures["revenue_by_month"]) == 349.0
@@ -206,7 +258,9 @@ def test_the_page_frames_every_section_and_each_loads_on_its_own(client, auth, a
         assert f'href="/admin/crm/reports/{name}.csv?period=30d"' in page.text
         fragment = client.get(f"/admin/crm/reports/{name}?period=30d", headers=HX)
         assert fragment.status_code == 200, name
-        assert "<html" not in fragment.text and 'role="img"' in fragment.text or "Nothing in this period" in fragment.text
+        assert (
+            "<html" not in fragment.text and 'role="img"' in fragment.text or "Nothing in this period" in fragment.text
+        )
         assert "<table" in fragment.text and 'scope="col"' in fragment.text
         whole = client.get(f"/admin/crm/reports/{name}?period=30d")
         assert "<html" in whole.text and "<table" in whole.text  # the link fallback is a real page
@@ -233,7 +287,7 @@ def test_a_bad_period_says_so_and_shows_the_default(client, auth, admin):
 
 def test_csv_neutralises_what_the_data_brings(client, auth, admin, owner, live_property):
     enquiry_id = client.post("/api/enquiry", json=enquiry_data(live_property)).json["id"]
-    change_status(db.session.get(CrmEnquiry, enquiry_id), "lost", actor=admin, reason="=HYPERLINK(\"http://x\")")
+    change_status(db.session.get(CrmEnquiry, enquiry_id), "lost", actor=admin, reason='=HYPERLINK("http://x")')
     sync.commit()
     auth.login(admin.email)
     text = client.get("/admin/crm/reports/lost.csv").text

@@ -1,4 +1,5 @@
 """The demo data: every status present, counters that add up, the demo logins, and no second run."""
+
 import hashlib
 from datetime import datetime
 
@@ -42,17 +43,31 @@ def assert_consistent() -> None:
     # Each CRM enquiry shares its id with the platform enquiry it came from.
     platform_ids = set(db.session.scalars(select(Enquiry.id)))
     assert platform_ids and platform_ids == set(db.session.scalars(select(CrmEnquiry.id)))
-    assert db.session.scalar(select(func.count()).select_from(CrmEnquiry).where(
-        CrmEnquiry.source_enquiry_id != CrmEnquiry.id)) == 0
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(CrmEnquiry).where(CrmEnquiry.source_enquiry_id != CrmEnquiry.id)
+        )
+        == 0
+    )
 
     # The counters on each property are what its enquiries add up to.
     booked = CrmEnquiry.status == "booked"
-    totals = {pid: (n, b or 0, float(r or 0)) for pid, n, b, r in db.session.execute(
-        select(CrmEnquiry.property_id, func.count(), func.sum(booked.cast(db.Integer)),
-               func.sum(CrmEnquiry.booking_value)).where(CrmEnquiry.status != "spam")  # spam never counts
-        .group_by(CrmEnquiry.property_id))}
+    totals = {
+        pid: (n, b or 0, float(r or 0))
+        for pid, n, b, r in db.session.execute(
+            select(
+                CrmEnquiry.property_id,
+                func.count(),
+                func.sum(booked.cast(db.Integer)),
+                func.sum(CrmEnquiry.booking_value),
+            )
+            .where(CrmEnquiry.status != "spam")  # spam never counts
+            .group_by(CrmEnquiry.property_id)
+        )
+    }
     for pid, enquiries, bookings, revenue in db.session.execute(
-            select(CrmProperty.id, CrmProperty.enquiry_count, CrmProperty.booking_count, CrmProperty.total_revenue)):
+        select(CrmProperty.id, CrmProperty.enquiry_count, CrmProperty.booking_count, CrmProperty.total_revenue)
+    ):
         expected = totals.get(pid, (0, 0, 0.0))
         assert (enquiries, bookings) == expected[:2]
         assert float(revenue) == pytest.approx(expected[2])
@@ -69,21 +84,31 @@ def assert_consistent() -> None:
     last_status = {}
     changes = {}
     for enquiry_id, from_status, to_status in db.session.execute(
-            select(EnquiryStatusHistory.enquiry_id, EnquiryStatusHistory.from_status, EnquiryStatusHistory.to_status)
-            .order_by(EnquiryStatusHistory.changed_at, EnquiryStatusHistory.id)):
+        select(
+            EnquiryStatusHistory.enquiry_id, EnquiryStatusHistory.from_status, EnquiryStatusHistory.to_status
+        ).order_by(EnquiryStatusHistory.changed_at, EnquiryStatusHistory.id)
+    ):
         assert from_status == last_status.get(enquiry_id)
         last_status[enquiry_id] = to_status
         changes[enquiry_id] = changes.get(enquiry_id, 0) + (from_status is not None)
     assert last_status == dict(db.session.execute(select(CrmEnquiry.id, CrmEnquiry.status)).all())
-    status_notes = dict(db.session.execute(
-        select(Interaction.related_enquiry_id, func.count()).where(Interaction.type == "status_change")
-        .group_by(Interaction.related_enquiry_id)).all())
+    status_notes = dict(
+        db.session.execute(
+            select(Interaction.related_enquiry_id, func.count())
+            .where(Interaction.type == "status_change")
+            .group_by(Interaction.related_enquiry_id)
+        ).all()
+    )
     assert status_notes == {eid: n for eid, n in changes.items() if n}
 
     # Owners sign in with an account linked to their owner contact.
     owners = db.session.scalar(select(func.count()).select_from(User).where(User.role == "owner"))
-    assert db.session.scalar(select(func.count()).select_from(Contact).where(
-        Contact.type == "owner", Contact.user_id.is_not(None))) == owners
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Contact).where(Contact.type == "owner", Contact.user_id.is_not(None))
+        )
+        == owners
+    )
 
 
 def test_demo_seed_makes_consistent_data(app, runner):
@@ -101,16 +126,24 @@ def test_demo_seed_makes_consistent_data(app, runner):
     # The demo owner has listings with enquiries to work, and memberships tier their listings.
     owner = db.session.scalar(select(Contact).where(Contact.email == demo.OWNER_EMAIL))
     assert db.session.scalar(select(func.count()).select_from(CrmEnquiry).where(CrmEnquiry.owner_id == owner.id)) > 20
-    assert db.session.scalar(select(func.count()).select_from(CrmProperty).where(
-        CrmProperty.membership_tier.is_not(None))) > 0
-    assert db.session.scalar(select(func.count()).select_from(CrmEnquiry).where(
-        CrmEnquiry.assigned_to_admin_id.is_not(None))) > 0
+    assert (
+        db.session.scalar(select(func.count()).select_from(CrmProperty).where(CrmProperty.membership_tier.is_not(None)))
+        > 0
+    )
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(CrmEnquiry).where(CrmEnquiry.assigned_to_admin_id.is_not(None))
+        )
+        > 0
+    )
 
 
 def test_demo_accounts_sign_in(app, runner, client):
     assert runner.invoke(args=["crm", "seed-demo"]).exit_code == 0
-    for email, password, home in [(demo.ADMIN_EMAIL, demo.ADMIN_PASSWORD, "/admin/crm"),
-                                  (demo.OWNER_EMAIL, demo.OWNER_PASSWORD, "/owner-dashboard")]:
+    for email, password, home in [
+        (demo.ADMIN_EMAIL, demo.ADMIN_PASSWORD, "/admin/crm"),
+        (demo.OWNER_EMAIL, demo.OWNER_PASSWORD, "/owner-dashboard"),
+    ]:
         response = client.post("/login", data={"email": email, "password": password})
         assert response.status_code == 302
         assert response.headers["Location"].endswith(home)
@@ -131,8 +164,17 @@ def test_seed_refuses_a_database_with_data(app, runner):
 def test_large_generator_at_a_tiny_scale(app):
     """The large set's code path (its status mix, chunking, top-ups) with small counts."""
     large = demo.SCALES["large"]
-    tiny = demo.Scale(owners=12, properties=30, guests=150, enquiries=400, interactions=2_000, activity=1_500,
-                      segments=20, chunk=64, status_weights=large.status_weights)
+    tiny = demo.Scale(
+        owners=12,
+        properties=30,
+        guests=150,
+        enquiries=400,
+        interactions=2_000,
+        activity=1_500,
+        segments=20,
+        chunk=64,
+        status_weights=large.status_weights,
+    )
     counts = demo.Generator(tiny, 7, lambda line: None).run()
 
     assert counts["crm_contacts"] == 162
@@ -142,6 +184,7 @@ def test_large_generator_at_a_tiny_scale(app):
     assert_consistent()
     # The app can keep writing after the seed: ids given by the seed do not collide with new ones.
     from crm.models import Contact as ContactModel
+
     db.session.add(ContactModel(type="guest", email="after-seed@example.com"))
     db.session.commit()
 
@@ -187,21 +230,34 @@ def test_demo_memberships_match_what_listings_show(app):
     demo.Generator(demo.SCALES["demo"], 2026, lambda line: None, now=SEED_CLOCK).run()
     now = SEED_CLOCK
     limits = rules.listing_limits()
-    live = dict(db.session.execute(select(Property.owner_id, func.count()).where(Property.status == "live")
-                                   .group_by(Property.owner_id)).all())
+    live = dict(
+        db.session.execute(
+            select(Property.owner_id, func.count()).where(Property.status == "live").group_by(Property.owner_id)
+        ).all()
+    )
     for user_id, count in live.items():
         contact_id = db.session.scalar(select(Contact.id).where(Contact.user_id == user_id))
         membership = rules.current_membership(contact_id, now)
         assert rules.is_paid(membership, now), user_id
         assert count <= limits[membership.plan_tier]
-    lapsed_paused = db.session.scalar(select(func.count()).select_from(Property).where(
-        Property.status == "paused", Property.paused_reason.is_not(None)))
+    lapsed_paused = db.session.scalar(
+        select(func.count())
+        .select_from(Property)
+        .where(Property.status == "paused", Property.paused_reason.is_not(None))
+    )
     assert lapsed_paused > 0
-    paid_stripe = db.session.scalars(select(Membership).where(
-        Membership.source == "stripe", Membership.status.in_(rules.PAID_STATUSES)))
+    paid_stripe = db.session.scalars(
+        select(Membership).where(Membership.source == "stripe", Membership.status.in_(rules.PAID_STATUSES))
+    )
     for membership in paid_stripe:
-        assert db.session.scalar(select(func.count()).select_from(Payment).where(
-            Payment.stripe_subscription_id == membership.stripe_subscription_id, Payment.status == "paid")) >= 1
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(Payment)
+                .where(Payment.stripe_subscription_id == membership.stripe_subscription_id, Payment.status == "paid")
+            )
+            >= 1
+        )
     for copy in db.session.scalars(select(CrmProperty)):
         membership = rules.current_membership(copy.owner_id, now)
         expected = membership.plan_tier if rules.is_paid(membership, now) else None

@@ -1,4 +1,5 @@
 """Sign-ins live on the server: sign-out, expiry and deactivation end them, cookies replayed or not."""
+
 import re
 from datetime import timedelta
 
@@ -26,9 +27,15 @@ def session_cookie(client) -> str:
 
 def note_url(client, live_property) -> str:
     """Create an enquiry for the owner's listing and return the URL that adds a note to it."""
-    response = client.post("/api/enquiry", json={
-        "property_id": live_property.id, "guest_name": "Gina Guest", "guest_email": "gina@example.com",
-        "message": "Is the house free in June?"})
+    response = client.post(
+        "/api/enquiry",
+        json={
+            "property_id": live_property.id,
+            "guest_name": "Gina Guest",
+            "guest_email": "gina@example.com",
+            "message": "Is the house free in June?",
+        },
+    )
     return f"/owner-dashboard/enquiries/{response.json['id']}/notes"
 
 
@@ -140,8 +147,9 @@ def csrf_token_in(html: str) -> str:
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}], indirect=True)
 def test_the_csrf_token_from_before_sign_in_is_refused_after_it(client, owner):
     before = csrf_token_in(client.get("/login").text)
-    signed_in = client.post("/login", data={"email": owner.email, "password": "correct horse battery",
-                                           "csrf_token": before})
+    signed_in = client.post(
+        "/login", data={"email": owner.email, "password": "correct horse battery", "csrf_token": before}
+    )
     assert signed_in.status_code == 302
     stale = client.post("/logout", data={"csrf_token": before})
     assert stale.status_code == 400
@@ -156,9 +164,17 @@ def test_the_csrf_token_from_before_sign_in_is_refused_after_it(client, owner):
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}], indirect=True)
 def test_the_csrf_token_is_renewed_at_sign_up_too(client):
     before = csrf_token_in(client.get("/owner-sign-up").text)
-    client.post("/owner-sign-up", data={
-        "first_name": "Priya", "last_name": "Shah", "email": "priya@example.com", "password": "a long password",
-        "confirm": "a long password", "csrf_token": before})
+    client.post(
+        "/owner-sign-up",
+        data={
+            "first_name": "Priya",
+            "last_name": "Shah",
+            "email": "priya@example.com",
+            "password": "a long password",
+            "confirm": "a long password",
+            "csrf_token": before,
+        },
+    )
     assert client.get("/owner-dashboard").status_code == 200
     assert client.post("/logout", data={"csrf_token": before}).status_code == 400
 
@@ -169,8 +185,12 @@ def test_signing_in_again_starts_a_new_sign_in(client, auth, owner):
     auth.logout()
     auth.login(owner.email)
     assert session_cookie(client) != first
-    assert db.session.scalar(select(UserSession.id).where(
-        UserSession.user_id == owner.id, UserSession.revoked_at.is_(None))) is not None
+    assert (
+        db.session.scalar(
+            select(UserSession.id).where(UserSession.user_id == owner.id, UserSession.revoked_at.is_(None))
+        )
+        is not None
+    )
 
 
 def test_an_admin_and_an_owner_keep_separate_sign_ins(app, admin, owner):
@@ -184,8 +204,11 @@ def test_an_admin_and_an_owner_keep_separate_sign_ins(app, admin, owner):
 
 # --- Changing a password ends every other sign-in -------------------------------------------------
 
-CHANGE = {"current_password": "correct horse battery", "password": "a brand new password",
-          "confirm": "a brand new password"}
+CHANGE = {
+    "current_password": "correct horse battery",
+    "password": "a brand new password",
+    "confirm": "a brand new password",
+}
 
 
 def test_changing_the_password_ends_every_other_sign_in_and_keeps_this_one(app, client, auth, owner):
@@ -213,8 +236,9 @@ def test_changing_the_password_needs_the_current_one_and_the_sign_up_rules(clien
 
 def test_guessing_the_current_password_is_throttled_like_sign_in(client, auth, owner):
     auth.login(owner.email)
-    statuses = [client.post("/account/password", data=CHANGE | {"current_password": f"guess {n}"}).status_code
-                for n in range(6)]
+    statuses = [
+        client.post("/account/password", data=CHANGE | {"current_password": f"guess {n}"}).status_code for n in range(6)
+    ]
     assert statuses == [422] * 5 + [429]
     assert client.post("/account/password", data=CHANGE).status_code == 429
 
@@ -229,14 +253,17 @@ def test_the_daily_job_clears_ended_sign_ins_and_old_counts(app, runner, client,
     auth.login(owner.email)
     live = db.session.scalar(select(UserSession))
     long_ago = utcnow() - timedelta(days=2)
-    db.session.add_all([
-        UserSession(user_id=owner.id, token_hash="a" * 64, expires_at=long_ago),
-        UserSession(user_id=owner.id, token_hash="b" * 64, expires_at=utcnow() + timedelta(hours=1),
-                    revoked_at=long_ago),
-        AccountToken(user_id=owner.id, purpose="password_reset", token_hash="c" * 64, expires_at=long_ago),
-        ThrottleEvent(kind="sign_in_address", key="d" * 64, created_at=long_ago),
-        ThrottleEvent(kind="sign_in_address", key="d" * 64),
-    ])
+    db.session.add_all(
+        [
+            UserSession(user_id=owner.id, token_hash="a" * 64, expires_at=long_ago),
+            UserSession(
+                user_id=owner.id, token_hash="b" * 64, expires_at=utcnow() + timedelta(hours=1), revoked_at=long_ago
+            ),
+            AccountToken(user_id=owner.id, purpose="password_reset", token_hash="c" * 64, expires_at=long_ago),
+            ThrottleEvent(kind="sign_in_address", key="d" * 64, created_at=long_ago),
+            ThrottleEvent(kind="sign_in_address", key="d" * 64),
+        ]
+    )
     db.session.commit()
     result = runner.invoke(args=["crm", "daily"])
     assert "Accounts: 4 ended sign-ins" in result.output

@@ -1,4 +1,5 @@
 """Speed that tests can check without timing anything: query plans use their indexes, links build cheaply."""
+
 import pytest
 from flask import url_for as flask_url_for
 from sqlalchemy import text
@@ -10,7 +11,9 @@ from crm.models import CrmEnquiry
 
 from .conftest import BACKEND
 
-sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="reads SQLite's query plan; an empty PostgreSQL table plans differently")
+sqlite_only = pytest.mark.skipif(
+    BACKEND != "sqlite", reason="reads SQLite's query plan; an empty PostgreSQL table plans differently"
+)
 
 
 def plan(statement) -> str:
@@ -28,7 +31,9 @@ def enquiry_page(**args):
 
 @pytest.mark.parametrize("flag", ["over_capacity", "date_booked", "budget_below_price", "short_notice"])
 def test_the_fit_flag_filter_matches_its_partial_index(app, flag):
-    condition = str(lists.ENQUIRIES.filter("fit").where(flag).compile(db.engine, compile_kwargs={"literal_binds": True}))
+    condition = str(
+        lists.ENQUIRIES.filter("fit").where(flag).compile(db.engine, compile_kwargs={"literal_binds": True})
+    )
     assert " IS " not in condition
     if BACKEND == "sqlite":
         assert f"ix_crm_enquiries_fit_{flag}" in plan(enquiry_page(fit=flag))
@@ -42,14 +47,17 @@ def test_the_board_counts_a_priority_from_one_index(app):
     assert "COVERING INDEX ix_crm_enquiries_status_priority_updated" in plan(limited)
 
 
-@pytest.mark.parametrize(("endpoint", "values"), [
-    ("admin.contact", {"contact_id": 7}),
-    ("admin.update_status", {"enquiry_id": 123456}),
-    ("admin.property_detail", {"crm_property_id": 1}),
-    ("admin.dashboard", {"tab": "enquiries"}),
-    ("admin.contact", {"contact_id": 7, "extra": 3}),
-    ("static", {"filename": "js/app.js"}),
-])
+@pytest.mark.parametrize(
+    ("endpoint", "values"),
+    [
+        ("admin.contact", {"contact_id": 7}),
+        ("admin.update_status", {"enquiry_id": 123456}),
+        ("admin.property_detail", {"crm_property_id": 1}),
+        ("admin.dashboard", {"tab": "enquiries"}),
+        ("admin.contact", {"contact_id": 7, "extra": 3}),
+        ("static", {"filename": "js/app.js"}),
+    ],
+)
 def test_template_links_are_exactly_flasks(app, endpoint, values):
     with app.test_request_context("/admin/crm"):
         assert urls.url_for(endpoint, **values) == flask_url_for(endpoint, **values)

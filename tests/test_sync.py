@@ -1,4 +1,5 @@
 """The CRM sync outbox: a CRM fault never blocks a platform write, and replays never double anything."""
+
 import pytest
 from sqlalchemy import func, select, text, update
 
@@ -82,9 +83,16 @@ def test_a_handler_that_raises_half_way_leaves_no_partial_crm_records(app, clien
 
 def test_owner_signup_and_listing_survive_a_crm_outage(app, client, runner):
     app.config["CRM_SYNC_FAIL"] = "all"
-    response = client.post("/owner-sign-up", data={
-        "first_name": "Rhys", "last_name": "Evans", "email": "rhys@example.com",
-        "password": "a long password", "confirm": "a long password"})
+    response = client.post(
+        "/owner-sign-up",
+        data={
+            "first_name": "Rhys",
+            "last_name": "Evans",
+            "email": "rhys@example.com",
+            "password": "a long password",
+            "confirm": "a long password",
+        },
+    )
     assert response.status_code == 303
     user = db.session.scalar(select(User).where(User.email == "rhys@example.com"))
     prop = make_property(user, status="live")
@@ -126,7 +134,9 @@ def test_events_replayed_out_of_order_still_build_the_crm(app, client, owner):
         assert sync.apply(event.id)
     crm_enquiry = db.session.get(CrmEnquiry, enquiry_id)
     assert crm_enquiry.property.property_id == prop.id
-    assert db.session.scalar(select(func.count()).select_from(CrmProperty).where(CrmProperty.property_id == prop.id)) == 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(CrmProperty).where(CrmProperty.property_id == prop.id)) == 1
+    )
 
 
 def test_property_edits_are_synced_with_before_and_after(owner):
@@ -137,8 +147,9 @@ def test_property_edits_are_synced_with_before_and_after(owner):
     sync.commit()
     crm_property = db.session.scalar(select(CrmProperty).where(CrmProperty.property_id == prop.id))
     assert crm_property.listing_status == "live" and float(crm_property.price_per_night) == 240
-    entry = db.session.scalar(select(ActivityLog).where(ActivityLog.entity_type == "property",
-                                                        ActivityLog.action == "status_changed"))
+    entry = db.session.scalar(
+        select(ActivityLog).where(ActivityLog.entity_type == "property", ActivityLog.action == "status_changed")
+    )
     assert entry.changed_fields["listing_status"] == {"before": "pending_approval", "after": "live"}
     assert entry.changed_fields["price_per_night"] == {"before": 200.0, "after": 240.0}
 
@@ -153,13 +164,20 @@ def test_unknown_event_kinds_are_refused_at_record_time(app):
 def refuse_crm_enquiry_writes(on: bool) -> None:
     """Make the database itself refuse rows in crm_enquiries: a real CRM fault, not a patched handler."""
     if db.engine.dialect.name == "sqlite":
-        statements = (["CREATE TRIGGER crm_down BEFORE INSERT ON crm_enquiries BEGIN SELECT RAISE(ABORT, 'crm is down'); END"]
-                      if on else ["DROP TRIGGER crm_down"])
+        statements = (
+            ["CREATE TRIGGER crm_down BEFORE INSERT ON crm_enquiries BEGIN SELECT RAISE(ABORT, 'crm is down'); END"]
+            if on
+            else ["DROP TRIGGER crm_down"]
+        )
     else:
-        statements = ([
-            "CREATE FUNCTION crm_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'crm is down'; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER crm_down BEFORE INSERT ON crm_enquiries FOR EACH ROW EXECUTE FUNCTION crm_down()",
-        ] if on else ["DROP TRIGGER crm_down ON crm_enquiries", "DROP FUNCTION crm_down()"])
+        statements = (
+            [
+                "CREATE FUNCTION crm_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'crm is down'; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER crm_down BEFORE INSERT ON crm_enquiries FOR EACH ROW EXECUTE FUNCTION crm_down()",
+            ]
+            if on
+            else ["DROP TRIGGER crm_down ON crm_enquiries", "DROP FUNCTION crm_down()"]
+        )
     for statement in statements:
         db.session.execute(text(statement))
     db.session.commit()
@@ -170,8 +188,10 @@ def test_a_database_fault_in_the_crm_loses_nothing(client, runner, live_property
     try:
         response = client.post("/api/enquiry", json=enquiry_data(live_property, guest_email="resilient@example.com"))
         assert response.status_code == 201 and response.json["status"] == "received"
-        form = client.post(f"/properties/{live_property.id}/enquiry",
-                           data=enquiry_data(live_property, guest_name="Form Guest", guest_email="form@example.com"))
+        form = client.post(
+            f"/properties/{live_property.id}/enquiry",
+            data=enquiry_data(live_property, guest_name="Form Guest", guest_email="form@example.com"),
+        )
         assert form.status_code == 200 and b"Thank you, Form" in form.data
         assert db.session.scalar(select(func.count()).select_from(Enquiry)) == 2
         assert db.session.scalar(select(func.count()).select_from(CrmEnquiry)) == 0

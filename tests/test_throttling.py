@@ -1,4 +1,5 @@
 """Failed sign-ins are throttled per account and per address, in the database, with equal timing."""
+
 import statistics
 import time
 
@@ -12,10 +13,14 @@ from crm.models import ThrottleEvent
 
 from .builders import PASSWORD, make_user
 
+
 @pytest.fixture
 def app_config(app_config):
-    return app_config | {"LOGIN_THROTTLE_SECONDS": 600, "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
-                         "LOGIN_MAX_FAILURES_PER_ADDRESS": 10}
+    return app_config | {
+        "LOGIN_THROTTLE_SECONDS": 600,
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": 10,
+    }
 
 
 def sign_in(client, email, password=PASSWORD, address="127.0.0.1"):
@@ -42,8 +47,9 @@ def test_200_wrong_passwords_are_throttled_and_so_is_the_right_one_until_the_win
 def test_throttled_attempts_are_not_counted_again(client, owner):
     for n in range(50):
         sign_in(client, owner.email, f"guess {n}")
-    kept = db.session.scalar(select(func.count()).select_from(ThrottleEvent).where(
-        ThrottleEvent.kind == "sign_in_account"))
+    kept = db.session.scalar(
+        select(func.count()).select_from(ThrottleEvent).where(ThrottleEvent.kind == "sign_in_account")
+    )
     assert kept == 5
 
 
@@ -98,12 +104,16 @@ def test_nothing_typed_is_stored(client, owner):
 
 def test_the_limits_are_settings(monkeypatch, tmp_path):
     from crm import config
+
     monkeypatch.setenv("LOGIN_MAX_FAILURES_PER_ACCOUNT", "7")
     monkeypatch.setenv("LOGIN_MAX_FAILURES_PER_ADDRESS", "40")
     monkeypatch.setenv("LOGIN_THROTTLE_SECONDS", "600")
     settings = config.from_environment(str(tmp_path))
-    assert (settings["LOGIN_MAX_FAILURES_PER_ACCOUNT"], settings["LOGIN_MAX_FAILURES_PER_ADDRESS"],
-            settings["LOGIN_THROTTLE_SECONDS"]) == (7, 40, 600)
+    assert (
+        settings["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+        settings["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+        settings["LOGIN_THROTTLE_SECONDS"],
+    ) == (7, 40, 600)
 
 
 # --- Known and unknown e-mails take the same time ---------------------------------------------------
@@ -126,6 +136,7 @@ def verify_calls(monkeypatch):
 @pytest.mark.parametrize("who", ["known", "unknown", "invited", "deactivated"])
 def test_every_wrong_sign_in_pays_for_one_argon2_verify(client, owner, verify_calls, who):
     from crm.models import User, utcnow
+
     email = {"known": owner.email, "unknown": "nobody@example.com"}.get(who, f"{who}@example.com")
     if who == "invited":
         db.session.add(User(email=email, role="admin", password_hash="", first_name="I", last_name="Nvited"))

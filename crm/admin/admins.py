@@ -1,4 +1,5 @@
 """The admins of the CRM: the list, invitations by e-mail, deactivation and reactivation."""
+
 from flask import abort, flash, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -33,8 +34,7 @@ def admins_page():
 
 
 def admins_view(form: InviteAdminForm, status: int = 200):
-    return render("admin/admins.html", status=status, form=form,
-                  admins=db.session.scalars(admin_list()).all())
+    return render("admin/admins.html", status=status, form=form, admins=db.session.scalars(admin_list()).all())
 
 
 @bp.post("/admins/invite")
@@ -54,8 +54,13 @@ def invite_admin():
         return admins_view(form, status=422)
     if user is None:
         # No password until they follow the link: an empty hash matches nothing.
-        user = User(email=form.email.data, role="admin", password_hash="",
-                    first_name=form.first_name.data.strip(), last_name=form.last_name.data.strip())
+        user = User(
+            email=form.email.data,
+            role="admin",
+            password_hash="",
+            first_name=form.first_name.data.strip(),
+            last_name=form.last_name.data.strip(),
+        )
         db.session.add(user)
         try:
             db.session.flush()
@@ -64,11 +69,19 @@ def invite_admin():
             form.email.errors.append("This person has just been invited by another admin.")
             return admins_view(form, status=422)
     token = tokens.issue(user, "admin_invite", created_by=current_user)
-    mail.queue(user.email, "admin_invite", user=user, inviter=current_user,
-               days=tokens.LIFETIMES["admin_invite"].days, invite_url=mail.link("auth.accept_invitation", token=token))
+    mail.queue(
+        user.email,
+        "admin_invite",
+        user=user,
+        inviter=current_user,
+        days=tokens.LIFETIMES["admin_invite"].days,
+        invite_url=mail.link("auth.accept_invitation", token=token),
+    )
     sync.commit()
-    flash(f"Invitation sent to {user.email}. The link works once, within "
-          f"{tokens.LIFETIMES['admin_invite'].days} days.", "success")
+    flash(
+        f"Invitation sent to {user.email}. The link works once, within {tokens.LIFETIMES['admin_invite'].days} days.",
+        "success",
+    )
     return redirect_to(url_for("admin.admins_page"))
 
 

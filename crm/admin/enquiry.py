@@ -1,4 +1,5 @@
 """One enquiry's page for admins: message, property, fit, status history, timeline, reply, notes and work."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -30,13 +31,28 @@ def duration(delta: timedelta) -> str:
 
 def status_periods(enquiry: CrmEnquiry, now: datetime) -> list[dict]:
     """Each status the enquiry entered, when, who moved it and how long it stayed there."""
-    rows = list(db.session.scalars(select(EnquiryStatusHistory).where(EnquiryStatusHistory.enquiry_id == enquiry.id)
-                                   .order_by(EnquiryStatusHistory.changed_at, EnquiryStatusHistory.id)))
+    rows = list(
+        db.session.scalars(
+            select(EnquiryStatusHistory)
+            .where(EnquiryStatusHistory.enquiry_id == enquiry.id)
+            .order_by(EnquiryStatusHistory.changed_at, EnquiryStatusHistory.id)
+        )
+    )
     periods = []
-    for row, following in zip(rows, rows[1:] + [None]):
-        until = following.changed_at if following else (enquiry.closed_at if enquiry.status in ("booked", "lost") else now)
-        periods.append({"status": row.to_status, "at": row.changed_at, "by": row.performed_by, "reason": row.reason,
-                        "current": following is None, "time": duration((until or now) - row.changed_at)})
+    for row, following in zip(rows, rows[1:] + [None], strict=True):
+        until = (
+            following.changed_at if following else (enquiry.closed_at if enquiry.status in ("booked", "lost") else now)
+        )
+        periods.append(
+            {
+                "status": row.to_status,
+                "at": row.changed_at,
+                "by": row.performed_by,
+                "reason": row.reason,
+                "current": following is None,
+                "time": duration((until or now) - row.changed_at),
+            }
+        )
     return periods
 
 
@@ -45,31 +61,57 @@ def fit_explained(enquiry: CrmEnquiry) -> list[str]:
     prop = enquiry.property
     reasons = []
     if enquiry.fit_over_capacity and prop:
-        reasons.append(f"Over capacity: {enquiry.estimated_guests} guests for a property that sleeps {prop.max_guests}.")
+        reasons.append(
+            f"Over capacity: {enquiry.estimated_guests} guests for a property that sleeps {prop.max_guests}."
+        )
     if enquiry.fit_date_booked:
         reasons.append(f"Date already booked: another booked enquiry holds {enquiry.event_date:%-d %b %Y}.")
     if enquiry.fit_budget_below_price and prop:
-        reasons.append(f"Budget below the price: £{enquiry.estimated_budget:,.0f} against £{prop.price_per_night:,.0f} a night.")
+        reasons.append(
+            f"Budget below the price: £{enquiry.estimated_budget:,.0f} against £{prop.price_per_night:,.0f} a night."
+        )
     if enquiry.fit_short_notice:
         reasons.append(f"Short notice: the event is less than {sync.SHORT_NOTICE_DAYS} days after the enquiry arrived.")
     return reasons
 
 
 def work_form(enquiry: CrmEnquiry, formdata=None) -> WorkForm:
-    form = WorkForm(formdata=formdata, data={"assigned_to_admin_id": str(enquiry.assigned_to_admin_id or ""),
-                                              "priority": enquiry.priority, "follow_up_date": enquiry.follow_up_date})
+    form = WorkForm(
+        formdata=formdata,
+        data={
+            "assigned_to_admin_id": str(enquiry.assigned_to_admin_id or ""),
+            "priority": enquiry.priority,
+            "follow_up_date": enquiry.follow_up_date,
+        },
+    )
     form.assigned_to_admin_id.choices = [("", "Nobody")] + [(str(a.id), a.full_name) for a in admins()]
     return form
 
 
-def enquiry_page(enquiry: CrmEnquiry, status: int = 200, *, reply_form=None, note_form=None, form=None,
-                 status_error: str | None = None):
+def enquiry_page(
+    enquiry: CrmEnquiry,
+    status: int = 200,
+    *,
+    reply_form=None,
+    note_form=None,
+    form=None,
+    status_error: str | None = None,
+):
     now = utcnow()
-    return render("admin/enquiry.html", status=status, e=enquiry, now=now, periods=status_periods(enquiry, now),
-                  fit=fit_explained(enquiry), timeline=timeline(enquiry.contact, enquiry=enquiry), statuses=ENQUIRY_STATUSES,
-                  reply_form=reply_form or ReplyForm(formdata=None, data={"subject": default_subject(enquiry)}),
-                  note_form=note_form or EnquiryNoteForm(formdata=None), work_form=form or work_form(enquiry),
-                  status_error=status_error)
+    return render(
+        "admin/enquiry.html",
+        status=status,
+        e=enquiry,
+        now=now,
+        periods=status_periods(enquiry, now),
+        fit=fit_explained(enquiry),
+        timeline=timeline(enquiry.contact, enquiry=enquiry),
+        statuses=ENQUIRY_STATUSES,
+        reply_form=reply_form or ReplyForm(formdata=None, data={"subject": default_subject(enquiry)}),
+        note_form=note_form or EnquiryNoteForm(formdata=None),
+        work_form=form or work_form(enquiry),
+        status_error=status_error,
+    )
 
 
 def back_to(enquiry: CrmEnquiry, message: str):
@@ -90,8 +132,15 @@ def reply(enquiry_id: int):
     form = ReplyForm()
     if not form.validate_on_submit():
         return enquiry_page(found, 422, reply_form=form)
-    send_reply(found, current_user, one_line(form.subject.data) or default_subject(found), form.message.data.strip(),
-               "admin_reply", sender=current_user, property_title=found.property.title if found.property else "your event")
+    send_reply(
+        found,
+        current_user,
+        one_line(form.subject.data) or default_subject(found),
+        form.message.data.strip(),
+        "admin_reply",
+        sender=current_user,
+        property_title=found.property.title if found.property else "your event",
+    )
     sync.commit()
     return back_to(found, f"Your reply is on its way to {found.guest_name or found.guest_email}.")
 
@@ -120,8 +169,14 @@ def update_work(enquiry_id: int):
     if raw and (admin is None or not admin.is_admin):
         form.assigned_to_admin_id.errors.append("Choose an admin from the list.")
         return enquiry_page(found, 422, form=form)
-    changes = diff(found, {"assigned_to_admin_id": admin.id if admin else None, "priority": form.priority.data,
-                           "follow_up_date": form.follow_up_date.data})
+    changes = diff(
+        found,
+        {
+            "assigned_to_admin_id": admin.id if admin else None,
+            "priority": form.priority.data,
+            "follow_up_date": form.follow_up_date.data,
+        },
+    )
     if changes:
         found.last_updated_at = utcnow()
         log_activity("enquiry", found.id, "updated", changed_fields=changes, actor=current_user)
@@ -134,8 +189,13 @@ def move(enquiry_id: int):
     """Change the status from the enquiry's page, with a booking value or lost reason in the same form."""
     found = enquiry_or_404(enquiry_id)
     try:
-        change_status(found, request.form.get("status", ""), actor=current_user,
-                      booking_value=request.form.get("booking_value"), reason=request.form.get("reason"))
+        change_status(
+            found,
+            request.form.get("status", ""),
+            actor=current_user,
+            booking_value=request.form.get("booking_value"),
+            reason=request.form.get("reason"),
+        )
     except StatusError as error:
         db.session.rollback()
         return enquiry_page(enquiry_or_404(enquiry_id), 422, status_error=" ".join(error.errors.values()))

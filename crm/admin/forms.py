@@ -1,4 +1,5 @@
 """Admin forms: the contact profile, new contacts, logged enquiries and working an enquiry."""
+
 from datetime import date
 
 from flask_wtf import FlaskForm
@@ -14,19 +15,26 @@ from ..models import CONTACT_STATUSES, EVENT_TYPES, PRIORITIES
 class ContactForm(FlaskForm):
     first_name = StringField("First name", validators=[Optional(), Length(max=80), OneLine()])
     last_name = StringField("Last name", validators=[Optional(), Length(max=80), OneLine()])
-    email = EmailField("E-mail address", validators=[DataRequired("Enter an e-mail address."), Length(max=254), NormalisedEmail()])
+    email = EmailField(
+        "E-mail address", validators=[DataRequired("Enter an e-mail address."), Length(max=254), NormalisedEmail()]
+    )
     phone = TelField("Phone", validators=[Optional(), Length(max=32), NormalisedPhone()])
     status = SelectField("Status", choices=[SelectChoice(s, s.capitalize()) for s in CONTACT_STATUSES])
     address = StringField("Address", validators=[Optional(), Length(max=255)])
     city = StringField("Town or city", validators=[Optional(), Length(max=120)])
     postcode = StringField("Postcode", validators=[Optional(), Length(max=16)])
-    country = StringField("Country code", validators=[Optional(), Length(min=2, max=2, message="Use a two-letter code such as GB.")])
+    country = StringField(
+        "Country code", validators=[Optional(), Length(min=2, max=2, message="Use a two-letter code such as GB.")]
+    )
     business_name = StringField("Business name", validators=[Optional(), Length(max=160), OneLine()])
     tax_id = StringField("VAT or tax number", validators=[Optional(), Length(max=40)])
     bank_details = StringField("Bank details", validators=[Optional(), Length(max=255)])
     company_name = StringField("Company", validators=[Optional(), Length(max=160), OneLine()])
-    event_type = SelectField("Usual occasion", choices=[SelectChoice("", "—")] + [SelectChoice(t, t.replace("_", "/").capitalize()) for t in EVENT_TYPES],
-                             validators=[Optional()])
+    event_type = SelectField(
+        "Usual occasion",
+        choices=[SelectChoice("", "—")] + [SelectChoice(t, t.replace("_", "/").capitalize()) for t in EVENT_TYPES],
+        validators=[Optional()],
+    )
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
 
 
@@ -47,8 +55,11 @@ class WorkForm(FlaskForm):
     """Who works an enquiry, how urgent it is and when to look at it again."""
 
     assigned_to_admin_id = SelectField("Assigned to", coerce=str, validate_choice=False)
-    priority = SelectField("Priority", choices=[SelectChoice(p, p.capitalize()) for p in PRIORITIES],
-                           validators=[InputRequired("Choose a priority.")])
+    priority = SelectField(
+        "Priority",
+        choices=[SelectChoice(p, p.capitalize()) for p in PRIORITIES],
+        validators=[InputRequired("Choose a priority.")],
+    )
     follow_up_date = DateField("Follow up on", validators=[Optional()])
 
     def validate_follow_up_date(self, field):
@@ -68,7 +79,10 @@ class LogEnquiryForm(FlaskForm):
     guest_name = StringField("Guest's name")
     guest_email = EmailField("Guest's e-mail address")
     guest_phone = TelField("Guest's phone")
-    event_type = SelectField("Occasion", choices=[SelectChoice("", "—")] + [SelectChoice(t, t.replace("_", "/").capitalize()) for t in EVENT_TYPES])
+    event_type = SelectField(
+        "Occasion",
+        choices=[SelectChoice("", "—")] + [SelectChoice(t, t.replace("_", "/").capitalize()) for t in EVENT_TYPES],
+    )
     event_date = StringField("Event date")
     estimated_guests = StringField("Guests")
     estimated_budget = StringField("Budget (£)")

@@ -3,6 +3,7 @@
 A list is read in keyset order over (sort expression, id), so the first, a middle and the last page
 of 300,000 rows cost the same; counts are capped so a broad filter never counts every row.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,13 +25,13 @@ from ..models import (
     CONTACT_TYPES,
     ENQUIRY_STATUSES,
     ENTITY_TYPES,
+    EVENT_SORT,
     FIT_FLAGS,
     LISTING_STATUSES,
     MEMBERSHIP_STATUSES,
     PRIORITIES,
     SEGMENTS,
     TIERS,
-    EVENT_SORT,
     ActivityLog,
     Contact,
     CrmEnquiry,
@@ -47,6 +48,7 @@ DEFAULT_PAGE_SIZE = 25
 
 def _choices(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     from ..formatting import label
+
     return tuple((value, label(value)) for value in values)
 
 
@@ -123,9 +125,13 @@ def matching_contacts(term: str) -> Select:
     """Contacts whose first name, last name or e-mail starts with each word of `term`."""
     conditions = []
     for word in term.lower().split()[:4]:
-        conditions.append(or_(starts_with(func.lower(Contact.first_name), word),
-                              starts_with(func.lower(Contact.last_name), word),
-                              starts_with(Contact.email, word)))
+        conditions.append(
+            or_(
+                starts_with(func.lower(Contact.first_name), word),
+                starts_with(func.lower(Contact.last_name), word),
+                starts_with(Contact.email, word),
+            )
+        )
     return select(Contact.id).where(*conditions)
 
 
@@ -153,14 +159,22 @@ ENQUIRY_FILTERS = (
     Filter("status", "Status", lambda v: CrmEnquiry.status == v, _choices(ENQUIRY_STATUSES)),
     Filter("priority", "Priority", lambda v: CrmEnquiry.priority == v, _choices(PRIORITIES)),
     # "= true", never "IS 1": only the very expression of the partial indexes lets the planner use them.
-    Filter("fit", "Fit flag", lambda v: getattr(CrmEnquiry, f"fit_{v}") == True, _choices(FIT_FLAGS),  # noqa: E712
-           more=True),
+    Filter(
+        "fit",
+        "Fit flag",
+        # "= true", not "IS 1": the partial index WHERE fit_x = 1 only serves an equality.
+        lambda v: getattr(CrmEnquiry, f"fit_{v}") == True,  # noqa: E712
+        _choices(FIT_FLAGS),
+        more=True,
+    ),
     Filter("assigned", "Assigned to", _id_or_none(CrmEnquiry.assigned_to_admin_id), kind="id"),
     Filter("property", "Property", lambda v: CrmEnquiry.property_id == v, kind="id"),
     Filter("owner", "Owner", lambda v: CrmEnquiry.owner_id == v, kind="id"),
     Filter("contact", "Guest", lambda v: CrmEnquiry.contact_id == v, kind="id"),
     Filter("from", "Received from", lambda v: CrmEnquiry.created_at >= _day_start(v), kind="date", more=True),
-    Filter("to", "Received to", lambda v: CrmEnquiry.created_at < _day_start(v + timedelta(days=1)), kind="date", more=True),
+    Filter(
+        "to", "Received to", lambda v: CrmEnquiry.created_at < _day_start(v + timedelta(days=1)), kind="date", more=True
+    ),
     # Reading a month of event dates and then sorting them costs far more than walking the list's own
     # order until a page is full, so the planner is told not to use the event-date index here.
     Filter("event_from", "Event from", lambda v: likely(CrmEnquiry.event_date >= v), kind="date", more=True),
@@ -174,13 +188,20 @@ ENQUIRY_SORTS = (
     Sort("guest", "Guest", CrmEnquiry.guest_name, default_descending=False),
 )
 ENQUIRY_CSV = (
-    ("id", lambda e: e.id), ("received", lambda e: e.created_at.isoformat(sep=" ", timespec="minutes")),
-    ("status", lambda e: e.status), ("priority", lambda e: e.priority), ("guest_name", lambda e: e.guest_name),
-    ("guest_email", lambda e: e.guest_email), ("guest_phone", lambda e: e.guest_phone or ""),
-    ("property", lambda e: e.property.title if e.property else ""), ("event_type", lambda e: e.event_type or ""),
+    ("id", lambda e: e.id),
+    ("received", lambda e: e.created_at.isoformat(sep=" ", timespec="minutes")),
+    ("status", lambda e: e.status),
+    ("priority", lambda e: e.priority),
+    ("guest_name", lambda e: e.guest_name),
+    ("guest_email", lambda e: e.guest_email),
+    ("guest_phone", lambda e: e.guest_phone or ""),
+    ("property", lambda e: e.property.title if e.property else ""),
+    ("event_type", lambda e: e.event_type or ""),
     ("event_date", lambda e: e.event_date.isoformat() if e.event_date else ""),
-    ("estimated_guests", lambda e: e.estimated_guests or ""), ("estimated_budget", lambda e: e.estimated_budget or ""),
-    ("booking_value", lambda e: e.booking_value or ""), ("fit_flags", lambda e: " ".join(e.fit_flags)),
+    ("estimated_guests", lambda e: e.estimated_guests or ""),
+    ("estimated_budget", lambda e: e.estimated_budget or ""),
+    ("booking_value", lambda e: e.booking_value or ""),
+    ("fit_flags", lambda e: " ".join(e.fit_flags)),
     ("spam_reasons", lambda e: "; ".join(e.spam_reasons or [])),
 )
 
@@ -220,81 +241,232 @@ def register(spec: ListSpec) -> ListSpec:
     return spec
 
 
-ENQUIRIES = register(ListSpec(
-    "enquiries", "Enquiries", CrmEnquiry, _enquiries_base, ENQUIRY_FILTERS, ENQUIRY_SORTS, enquiry_search,
-    "Guest name or e-mail", options=_enquiry_options(), csv_columns=ENQUIRY_CSV))
-NEEDS_REPLY = register(ListSpec(
-    "needs_reply", "Needs reply", CrmEnquiry, _needs_reply_base, ENQUIRY_FILTERS,
-    (Sort("received", "Waiting longest", CrmEnquiry.created_at, default_descending=False),), enquiry_search,
-    "Guest name or e-mail", options=_enquiry_options(), csv_columns=ENQUIRY_CSV))
-FOLLOW_UPS = register(ListSpec(
-    "follow_ups", "Follow-ups", CrmEnquiry, _follow_ups_base, ENQUIRY_FILTERS,
-    (Sort("follow_up", "Follow-up date", CrmEnquiry.follow_up_date, default_descending=False),), enquiry_search,
-    "Guest name or e-mail", options=_enquiry_options(), csv_columns=ENQUIRY_CSV))
-SPAM = register(ListSpec(
-    "spam", "Spam quarantine", CrmEnquiry, _spam_base,
-    tuple(f for f in ENQUIRY_FILTERS if f.name not in {"status"}), ENQUIRY_SORTS[:1], enquiry_search,
-    "Guest name or e-mail", options=_enquiry_options(), csv_columns=ENQUIRY_CSV))
-CONTACTS = register(ListSpec(
-    "contacts", "Contacts", Contact, lambda: select(Contact),
-    (Filter("type", "Type", lambda v: Contact.type == v, _choices(CONTACT_TYPES)),
-     Filter("status", "Status", lambda v: Contact.status == v, _choices(CONTACT_STATUSES)),
-     Filter("segment", "Segment", lambda v: Contact.id.in_(
-         select(Segment.contact_id).where(Segment.segment == v, Segment.removed_at.is_(None))), _choices(SEGMENTS))),
-    (Sort("created", "Added", Contact.created_at), Sort("score", "Engagement score", Contact.engagement_score), Sort("last_name", "Name", Contact.last_name, False),
-     Sort("first_name", "First name", Contact.first_name, False), Sort("email", "E-mail", Contact.email, False)),
-    contact_search, "Name, e-mail or business",
-    csv_columns=(("id", lambda c: c.id), ("type", lambda c: c.type), ("first_name", lambda c: c.first_name),
-                 ("last_name", lambda c: c.last_name), ("email", lambda c: c.email), ("phone", lambda c: c.phone or ""),
-                 ("business_name", lambda c: c.business_name or ""), ("city", lambda c: c.city or ""),
-                 ("status", lambda c: c.status), ("engagement_score", lambda c: c.engagement_score), ("created_at", lambda c: c.created_at.isoformat(sep=" ", timespec="minutes")))))
-PROPERTIES = register(ListSpec(
-    "properties", "Properties", CrmProperty, lambda: select(CrmProperty),
-    (Filter("status", "Listing status", lambda v: CrmProperty.listing_status == v, _choices(LISTING_STATUSES)),
-     Filter("tier", "Membership tier", lambda v: CrmProperty.membership_tier == v, _choices(TIERS)),
-     Filter("owner", "Owner", lambda v: CrmProperty.owner_id == v, kind="id")),
-    (Sort("created", "Added", CrmProperty.created_at), Sort("title", "Title", CrmProperty.title, False),
-     Sort("enquiries", "Enquiries", CrmProperty.enquiry_count), Sort("revenue", "Revenue", CrmProperty.total_revenue)),
-    property_search, "Title or location", options=(selectinload(CrmProperty.owner),),
-    csv_columns=(("id", lambda p: p.id), ("title", lambda p: p.title), ("location", lambda p: p.location),
-                 ("owner", lambda p: p.owner.full_name), ("listing_status", lambda p: p.listing_status),
-                 ("membership_tier", lambda p: p.membership_tier or ""), ("max_guests", lambda p: p.max_guests),
-                 ("price_per_night", lambda p: p.price_per_night), ("view_count", lambda p: p.view_count),
-                 ("enquiry_count", lambda p: p.enquiry_count), ("booking_count", lambda p: p.booking_count),
-                 ("total_revenue", lambda p: p.total_revenue))))
-MODERATION = register(ListSpec(
-    "moderation", "Awaiting approval", CrmProperty,
-    lambda: select(CrmProperty).where(CrmProperty.listing_status == "pending_approval"), (),
-    (Sort("waiting", "Waiting longest", CrmProperty.updated_at, default_descending=False),),
-    property_search, "Title or location", options=(selectinload(CrmProperty.owner),),
-    csv_columns=PROPERTIES.csv_columns))
-MEMBERSHIPS = register(ListSpec(
-    "memberships", "Memberships", Membership, lambda: select(Membership),
-    (Filter("status", "Status", lambda v: Membership.status == v, _choices(MEMBERSHIP_STATUSES)),
-     Filter("tier", "Tier", lambda v: Membership.plan_tier == v, _choices(TIERS)),
-     Filter("auto_renew", "Auto-renew", lambda v: Membership.auto_renew == (v == "on"), (("on", "On"), ("off", "Off"))),
-     Filter("failures", "Failed payments", lambda v: Membership.payment_failure_count >= int(v),
-            (("1", "1 or more"), ("3", "3 or more"))),
-     Filter("ends_within", "Ends within", _ends_within, tuple((str(d), f"{d} days") for d in ENDS_WITHIN_DAYS)),
-     Filter("contact", "Owner", lambda v: Membership.contact_id == v, kind="id")),
-    (Sort("end", "Ends", Membership.end_date, False), Sort("created", "Started", Membership.created_at)),
-    None, options=(selectinload(Membership.contact),),
-    csv_columns=(("id", lambda m: m.id), ("owner", lambda m: m.contact.full_name), ("email", lambda m: m.contact.email),
-                 ("plan_tier", lambda m: m.plan_tier), ("plan_price", lambda m: m.plan_price),
-                 ("status", lambda m: m.status), ("start_date", lambda m: m.start_date.isoformat()),
-                 ("end_date", lambda m: m.end_date.isoformat()), ("auto_renew", lambda m: m.auto_renew))))
-ACTIVITY = register(ListSpec(
-    "activity", "Activity log", ActivityLog, lambda: select(ActivityLog),
-    (Filter("entity", "Record", lambda v: ActivityLog.entity_type == v, _choices(ENTITY_TYPES)),
-     Filter("action", "Action", lambda v: ActivityLog.action == v, _choices(ACTIONS))),
-    (Sort("time", "Time", ActivityLog.timestamp),), None, options=(selectinload(ActivityLog.performer),),
-    csv_columns=(("id", lambda a: a.id), ("timestamp", lambda a: a.timestamp.isoformat(sep=" ", timespec="seconds")),
-                 ("entity_type", lambda a: a.entity_type), ("entity_id", lambda a: a.entity_id),
-                 ("action", lambda a: a.action), ("performed_by", lambda a: a.performed_by),
-                 ("reason", lambda a: a.reason or ""), ("changed_fields", lambda a: a.changed_fields))))
+ENQUIRIES = register(
+    ListSpec(
+        "enquiries",
+        "Enquiries",
+        CrmEnquiry,
+        _enquiries_base,
+        ENQUIRY_FILTERS,
+        ENQUIRY_SORTS,
+        enquiry_search,
+        "Guest name or e-mail",
+        options=_enquiry_options(),
+        csv_columns=ENQUIRY_CSV,
+    )
+)
+NEEDS_REPLY = register(
+    ListSpec(
+        "needs_reply",
+        "Needs reply",
+        CrmEnquiry,
+        _needs_reply_base,
+        ENQUIRY_FILTERS,
+        (Sort("received", "Waiting longest", CrmEnquiry.created_at, default_descending=False),),
+        enquiry_search,
+        "Guest name or e-mail",
+        options=_enquiry_options(),
+        csv_columns=ENQUIRY_CSV,
+    )
+)
+FOLLOW_UPS = register(
+    ListSpec(
+        "follow_ups",
+        "Follow-ups",
+        CrmEnquiry,
+        _follow_ups_base,
+        ENQUIRY_FILTERS,
+        (Sort("follow_up", "Follow-up date", CrmEnquiry.follow_up_date, default_descending=False),),
+        enquiry_search,
+        "Guest name or e-mail",
+        options=_enquiry_options(),
+        csv_columns=ENQUIRY_CSV,
+    )
+)
+SPAM = register(
+    ListSpec(
+        "spam",
+        "Spam quarantine",
+        CrmEnquiry,
+        _spam_base,
+        tuple(f for f in ENQUIRY_FILTERS if f.name not in {"status"}),
+        ENQUIRY_SORTS[:1],
+        enquiry_search,
+        "Guest name or e-mail",
+        options=_enquiry_options(),
+        csv_columns=ENQUIRY_CSV,
+    )
+)
+CONTACTS = register(
+    ListSpec(
+        "contacts",
+        "Contacts",
+        Contact,
+        lambda: select(Contact),
+        (
+            Filter("type", "Type", lambda v: Contact.type == v, _choices(CONTACT_TYPES)),
+            Filter("status", "Status", lambda v: Contact.status == v, _choices(CONTACT_STATUSES)),
+            Filter(
+                "segment",
+                "Segment",
+                lambda v: Contact.id.in_(
+                    select(Segment.contact_id).where(Segment.segment == v, Segment.removed_at.is_(None))
+                ),
+                _choices(SEGMENTS),
+            ),
+        ),
+        (
+            Sort("created", "Added", Contact.created_at),
+            Sort("score", "Engagement score", Contact.engagement_score),
+            Sort("last_name", "Name", Contact.last_name, False),
+            Sort("first_name", "First name", Contact.first_name, False),
+            Sort("email", "E-mail", Contact.email, False),
+        ),
+        contact_search,
+        "Name, e-mail or business",
+        csv_columns=(
+            ("id", lambda c: c.id),
+            ("type", lambda c: c.type),
+            ("first_name", lambda c: c.first_name),
+            ("last_name", lambda c: c.last_name),
+            ("email", lambda c: c.email),
+            ("phone", lambda c: c.phone or ""),
+            ("business_name", lambda c: c.business_name or ""),
+            ("city", lambda c: c.city or ""),
+            ("status", lambda c: c.status),
+            ("engagement_score", lambda c: c.engagement_score),
+            ("created_at", lambda c: c.created_at.isoformat(sep=" ", timespec="minutes")),
+        ),
+    )
+)
+PROPERTIES = register(
+    ListSpec(
+        "properties",
+        "Properties",
+        CrmProperty,
+        lambda: select(CrmProperty),
+        (
+            Filter("status", "Listing status", lambda v: CrmProperty.listing_status == v, _choices(LISTING_STATUSES)),
+            Filter("tier", "Membership tier", lambda v: CrmProperty.membership_tier == v, _choices(TIERS)),
+            Filter("owner", "Owner", lambda v: CrmProperty.owner_id == v, kind="id"),
+        ),
+        (
+            Sort("created", "Added", CrmProperty.created_at),
+            Sort("title", "Title", CrmProperty.title, False),
+            Sort("enquiries", "Enquiries", CrmProperty.enquiry_count),
+            Sort("revenue", "Revenue", CrmProperty.total_revenue),
+        ),
+        property_search,
+        "Title or location",
+        options=(selectinload(CrmProperty.owner),),
+        csv_columns=(
+            ("id", lambda p: p.id),
+            ("title", lambda p: p.title),
+            ("location", lambda p: p.location),
+            ("owner", lambda p: p.owner.full_name),
+            ("listing_status", lambda p: p.listing_status),
+            ("membership_tier", lambda p: p.membership_tier or ""),
+            ("max_guests", lambda p: p.max_guests),
+            ("price_per_night", lambda p: p.price_per_night),
+            ("view_count", lambda p: p.view_count),
+            ("enquiry_count", lambda p: p.enquiry_count),
+            ("booking_count", lambda p: p.booking_count),
+            ("total_revenue", lambda p: p.total_revenue),
+        ),
+    )
+)
+MODERATION = register(
+    ListSpec(
+        "moderation",
+        "Awaiting approval",
+        CrmProperty,
+        lambda: select(CrmProperty).where(CrmProperty.listing_status == "pending_approval"),
+        (),
+        (Sort("waiting", "Waiting longest", CrmProperty.updated_at, default_descending=False),),
+        property_search,
+        "Title or location",
+        options=(selectinload(CrmProperty.owner),),
+        csv_columns=PROPERTIES.csv_columns,
+    )
+)
+MEMBERSHIPS = register(
+    ListSpec(
+        "memberships",
+        "Memberships",
+        Membership,
+        lambda: select(Membership),
+        (
+            Filter("status", "Status", lambda v: Membership.status == v, _choices(MEMBERSHIP_STATUSES)),
+            Filter("tier", "Tier", lambda v: Membership.plan_tier == v, _choices(TIERS)),
+            Filter(
+                "auto_renew",
+                "Auto-renew",
+                lambda v: Membership.auto_renew == (v == "on"),
+                (("on", "On"), ("off", "Off")),
+            ),
+            Filter(
+                "failures",
+                "Failed payments",
+                lambda v: Membership.payment_failure_count >= int(v),
+                (("1", "1 or more"), ("3", "3 or more")),
+            ),
+            Filter("ends_within", "Ends within", _ends_within, tuple((str(d), f"{d} days") for d in ENDS_WITHIN_DAYS)),
+            Filter("contact", "Owner", lambda v: Membership.contact_id == v, kind="id"),
+        ),
+        (Sort("end", "Ends", Membership.end_date, False), Sort("created", "Started", Membership.created_at)),
+        None,
+        options=(selectinload(Membership.contact),),
+        csv_columns=(
+            ("id", lambda m: m.id),
+            ("owner", lambda m: m.contact.full_name),
+            ("email", lambda m: m.contact.email),
+            ("plan_tier", lambda m: m.plan_tier),
+            ("plan_price", lambda m: m.plan_price),
+            ("status", lambda m: m.status),
+            ("start_date", lambda m: m.start_date.isoformat()),
+            ("end_date", lambda m: m.end_date.isoformat()),
+            ("auto_renew", lambda m: m.auto_renew),
+        ),
+    )
+)
+ACTIVITY = register(
+    ListSpec(
+        "activity",
+        "Activity log",
+        ActivityLog,
+        lambda: select(ActivityLog),
+        (
+            Filter("entity", "Record", lambda v: ActivityLog.entity_type == v, _choices(ENTITY_TYPES)),
+            Filter("action", "Action", lambda v: ActivityLog.action == v, _choices(ACTIONS)),
+        ),
+        (Sort("time", "Time", ActivityLog.timestamp),),
+        None,
+        options=(selectinload(ActivityLog.performer),),
+        csv_columns=(
+            ("id", lambda a: a.id),
+            ("timestamp", lambda a: a.timestamp.isoformat(sep=" ", timespec="seconds")),
+            ("entity_type", lambda a: a.entity_type),
+            ("entity_id", lambda a: a.entity_id),
+            ("action", lambda a: a.action),
+            ("performed_by", lambda a: a.performed_by),
+            ("reason", lambda a: a.reason or ""),
+            ("changed_fields", lambda a: a.changed_fields),
+        ),
+    )
+)
 
 ENQUIRY_TABS = ("enquiries", "needs_reply", "follow_ups", "spam")
-TAB_ORDER = ("enquiries", "needs_reply", "follow_ups", "contacts", "properties", "moderation", "memberships", "spam", "activity")
+TAB_ORDER = (
+    "enquiries",
+    "needs_reply",
+    "follow_ups",
+    "contacts",
+    "properties",
+    "moderation",
+    "memberships",
+    "spam",
+    "activity",
+)
 
 
 # --- The state of a list, read from the URL ----------------------------------------------------
@@ -379,6 +551,7 @@ def _decode(state: ListState, token: str) -> tuple[Any, int] | None:
             value = datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
         else:
             from decimal import Decimal
+
             value = Decimal(text)
     return value, row_id
 
@@ -413,13 +586,15 @@ def page(state: ListState) -> Page:
             statement = statement.where(sort.expression <= value, key < bound)
         else:
             statement = statement.where(sort.expression >= value, key > bound)
-    order = (sort.expression.desc(), spec.model.id.desc()) if descending else (sort.expression.asc(), spec.model.id.asc())
+    order = (
+        (sort.expression.desc(), spec.model.id.desc()) if descending else (sort.expression.asc(), spec.model.id.asc())
+    )
     statement = statement.order_by(*order).limit(state.size + 1)
     if spec.options:
         statement = statement.options(*spec.options)
     results = db.session.execute(statement).all()
     more = len(results) > state.size
-    results = results[:state.size]
+    results = results[: state.size]
     if backwards:
         results.reverse()
     rows = [r[0] for r in results]
@@ -433,7 +608,8 @@ def page(state: ListState) -> Page:
         rows=rows,
         next_cursor=_encode(state, *last_key) if rows and not is_last else None,
         prev_cursor=_encode(state, *first_key) if rows and not is_first else None,
-        is_first=is_first, is_last=is_last,
+        is_first=is_first,
+        is_last=is_last,
     )
 
 
@@ -441,7 +617,9 @@ def capped_count(statement: Select, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """Count at most `cap` + 1 rows of `statement`; return (count, whether there are more than cap)."""
     # maintain_column_froms keeps the FROM of the columns it replaces: without it, an unfiltered
     # statement became a bare "SELECT 1" and every unfiltered list counted one row.
-    limited = statement.with_only_columns(literal(1), maintain_column_froms=True).order_by(None).limit(cap + 1).subquery()
+    limited = (
+        statement.with_only_columns(literal(1), maintain_column_froms=True).order_by(None).limit(cap + 1).subquery()
+    )
     total = db.session.scalar(select(func.count()).select_from(limited))
     return min(total, cap), total > cap
 
@@ -450,8 +628,14 @@ def total_count(spec: ListSpec) -> int:
     """Count every row of the tab, reusing the count until the data changes."""
     from ..cache import cached
 
-    return cached(f"total:{spec.tab}", lambda: db.session.scalar(
-        select(func.count()).select_from(spec.base().with_only_columns(literal(1), maintain_column_froms=True).subquery())))
+    return cached(
+        f"total:{spec.tab}",
+        lambda: db.session.scalar(
+            select(func.count()).select_from(
+                spec.base().with_only_columns(literal(1), maintain_column_froms=True).subquery()
+            )
+        ),
+    )
 
 
 def batches(state: ListState, size: int = 1000):
@@ -464,4 +648,3 @@ def batches(state: ListState, size: int = 1000):
             return
         db.session.expire_all()
         state.after = current.next_cursor
-

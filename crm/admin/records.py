@@ -1,4 +1,5 @@
 """Records an admin makes by hand: a new contact, and an enquiry that came by phone or e-mail."""
+
 from __future__ import annotations
 
 from flask import flash, request, url_for
@@ -14,8 +15,24 @@ from ..models import Contact, Property
 from .forms import LogEnquiryForm, NewContactForm
 from .views import bp, duplicate_of
 
-CONTACT_FIELDS = ("type", "first_name", "last_name", "email", "phone", "status", "address", "city", "postcode",
-                  "country", "business_name", "tax_id", "bank_details", "company_name", "event_type", "notes")
+CONTACT_FIELDS = (
+    "type",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "status",
+    "address",
+    "city",
+    "postcode",
+    "country",
+    "business_name",
+    "tax_id",
+    "bank_details",
+    "company_name",
+    "event_type",
+    "notes",
+)
 OWNER_ONLY = ("business_name", "tax_id", "bank_details")
 GUEST_ONLY = ("company_name", "event_type")
 
@@ -44,16 +61,24 @@ def new_contact():
     contact = Contact(**values)
     db.session.add(contact)
     db.session.flush()
-    log_activity("contact", contact.id, "created", actor=current_user, reason="Added by hand",
-                 changed_fields={k: {"before": None, "after": v} for k, v in values.items() if v not in (None, "")})
+    log_activity(
+        "contact",
+        contact.id,
+        "created",
+        actor=current_user,
+        reason="Added by hand",
+        changed_fields={k: {"before": None, "after": v} for k, v in values.items() if v not in (None, "")},
+    )
     sync.commit()
     flash(f"{contact.full_name} added.", "success")
     return redirect_to(url_for("admin.contact", contact_id=contact.id))
 
 
 def live_properties() -> list[tuple[str, str]]:
-    return [(str(p.id), f"{p.title} ({p.location})") for p in db.session.scalars(
-        select(Property).where(Property.status == "live").order_by(Property.title))]
+    return [
+        (str(p.id), f"{p.title} ({p.location})")
+        for p in db.session.scalars(select(Property).where(Property.status == "live").order_by(Property.title))
+    ]
 
 
 @bp.route("/enquiries/new", methods=["GET", "POST"])
@@ -66,14 +91,30 @@ def new_enquiry():
     if not form.validate_on_submit() or form.source.data not in ("phone", "email"):
         return render("admin/enquiry_new.html", status=422, form=form, errors={"source": "Choose phone or e-mail."})
     try:
-        enquiry_id, created = capture(request.form.to_dict(), source=form.source.data, ip_address=None,
-                                      user_agent=None, by_hand=True, acknowledge=form.acknowledge.data)
+        enquiry_id, created = capture(
+            request.form.to_dict(),
+            source=form.source.data,
+            ip_address=None,
+            user_agent=None,
+            by_hand=True,
+            acknowledge=form.acknowledge.data,
+        )
     except Invalid as error:
         return render("admin/enquiry_new.html", status=422, form=form, errors=error.errors)
     if created:
         # Who wrote it down: the capture path itself knows only where it came from.
-        log_activity("enquiry", enquiry_id, "updated", actor=current_user, reason=f"Logged by hand: it came by {form.source.data}")
+        log_activity(
+            "enquiry",
+            enquiry_id,
+            "updated",
+            actor=current_user,
+            reason=f"Logged by hand: it came by {form.source.data}",
+        )
         db.session.commit()
-    flash("Enquiry logged." if created else "This repeats an enquiry logged in the last few minutes; it was added to that one.",
-          "success")
+    flash(
+        "Enquiry logged."
+        if created
+        else "This repeats an enquiry logged in the last few minutes; it was added to that one.",
+        "success",
+    )
     return redirect_to(url_for("admin.enquiry", enquiry_id=enquiry_id))

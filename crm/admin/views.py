@@ -1,4 +1,5 @@
 """The admin CRM: stat cards, tabbed lists, inline edits, the pipeline board, contacts, moderation, bulk and CSV."""
+
 from __future__ import annotations
 
 import io
@@ -31,8 +32,8 @@ from ..models import (
     Interaction,
     Membership,
     Property,
-    Segment,
     SavedView,
+    Segment,
     User,
     utcnow,
 )
@@ -57,8 +58,11 @@ def guard():
 @bp.context_processor
 def workspace_helpers() -> dict:
     cutoff = queues.reply_cutoff()
-    return {"waiting": lambda enquiry: queues.is_waiting(enquiry, cutoff), "enquiry_tabs": lists.ENQUIRY_TABS,
-            "describe": wording.describe}
+    return {
+        "waiting": lambda enquiry: queues.is_waiting(enquiry, cutoff),
+        "enquiry_tabs": lists.ENQUIRY_TABS,
+        "describe": wording.describe,
+    }
 
 
 def changed(response):
@@ -94,15 +98,28 @@ def list_context(tab: str) -> dict:
     current = lists.page(state)
     shown, capped = lists.capped_count(state.statement())
     return {
-        "tab": tab, "spec": spec, "state": state, "page": current, "matching": shown, "matching_capped": capped,
-        "total": lists.total_count(spec), "admins": admins(), "tabs": [lists.LISTS[t] for t in lists.TAB_ORDER],
-        "statuses": ENQUIRY_STATUSES, "priorities": PRIORITIES, "now": utcnow(), "stale_after": STALE_AFTER,
-        "saved_views": saved_views(), "people": {a.id: a.first_name for a in admins(include_inactive=True)},
+        "tab": tab,
+        "spec": spec,
+        "state": state,
+        "page": current,
+        "matching": shown,
+        "matching_capped": capped,
+        "total": lists.total_count(spec),
+        "admins": admins(),
+        "tabs": [lists.LISTS[t] for t in lists.TAB_ORDER],
+        "statuses": ENQUIRY_STATUSES,
+        "priorities": PRIORITIES,
+        "now": utcnow(),
+        "stale_after": STALE_AFTER,
+        "saved_views": saved_views(),
+        "people": {a.id: a.first_name for a in admins(include_inactive=True)},
     }
 
 
 def saved_views() -> list[SavedView]:
-    return list(db.session.scalars(select(SavedView).where(SavedView.user_id == current_user.id).order_by(SavedView.name)))
+    return list(
+        db.session.scalars(select(SavedView).where(SavedView.user_id == current_user.id).order_by(SavedView.name))
+    )
 
 
 @bp.get("")
@@ -139,9 +156,20 @@ def partial(template: str, block: str, status: int = 200, **context):
 
 def row(enquiry: CrmEnquiry, *, status: int = 200, editing: bool = False, form=None, error: str | None = None):
     """One enquiry's table row, the answer to every inline edit; `editing` shows its editor."""
-    return partial("admin/crm.html", "enquiry_row", status, e=enquiry, editing=editing, form=form, error=error,
-                   admins=admins(), statuses=ENQUIRY_STATUSES, priorities=PRIORITIES, now=utcnow(),
-                   stale_after=STALE_AFTER)
+    return partial(
+        "admin/crm.html",
+        "enquiry_row",
+        status,
+        e=enquiry,
+        editing=editing,
+        form=form,
+        error=error,
+        admins=admins(),
+        statuses=ENQUIRY_STATUSES,
+        priorities=PRIORITIES,
+        now=utcnow(),
+        stale_after=STALE_AFTER,
+    )
 
 
 @bp.get("/enquiries/<int:enquiry_id>/row")
@@ -191,12 +219,18 @@ def update_enquiry(enquiry_id: int):
     try:
         set_priority(enquiry, form.get("priority", enquiry.priority))
         set_assignee(enquiry, form.get("assigned_to_admin_id", ""))
-        change_status(enquiry, form.get("status", enquiry.status), actor=current_user,
-                      booking_value=form.get("booking_value") or None, reason=form.get("reason"))
+        change_status(
+            enquiry,
+            form.get("status", enquiry.status),
+            actor=current_user,
+            booking_value=form.get("booking_value") or None,
+            reason=form.get("reason"),
+        )
     except StatusError as error:
         db.session.rollback()
-        return row(enquiry_or_404(enquiry_id), status=422, editing=True, form=form,
-                   error=" ".join(error.errors.values()))
+        return row(
+            enquiry_or_404(enquiry_id), status=422, editing=True, form=form, error=" ".join(error.errors.values())
+        )
     sync.commit()
     return changed(row(enquiry_or_404(enquiry_id)))
 
@@ -209,12 +243,23 @@ def update_status(enquiry_id: int):
     if status in ("booked", "lost") and "confirm" not in request.form and status != enquiry.status:
         return row(enquiry, editing=True, form=request.form)
     try:
-        moved = change_status(enquiry, status, actor=current_user, booking_value=request.form.get("booking_value"),
-                              reason=request.form.get("reason"), notes=request.form.get("notes"))
+        moved = change_status(
+            enquiry,
+            status,
+            actor=current_user,
+            booking_value=request.form.get("booking_value"),
+            reason=request.form.get("reason"),
+            notes=request.form.get("notes"),
+        )
     except StatusError as error:
         db.session.rollback()
-        return row(enquiry_or_404(enquiry_id), status=422, editing=True, form=request.form,
-                   error=" ".join(error.errors.values()))
+        return row(
+            enquiry_or_404(enquiry_id),
+            status=422,
+            editing=True,
+            form=request.form,
+            error=" ".join(error.errors.values()),
+        )
     sync.commit()
     if request.form.get("view") == "board":
         return changed(board_response())
@@ -264,7 +309,9 @@ def bulk_targets(tab: str) -> tuple[list[int], int]:
 
 
 BULK_ACTIONS = {f"status:{s}": f"Move to {s}" for s in ENQUIRY_STATUSES if s != "spam"} | {
-    "spam": "Mark as spam", "not_spam": "Not spam: restore to new"}
+    "spam": "Mark as spam",
+    "not_spam": "Not spam: restore to new",
+}
 
 
 @bp.post("/enquiries/bulk")
@@ -279,24 +326,48 @@ def bulk():
         raw = action.removeprefix("assign:")
         admin = db.session.get(User, int(raw)) if raw.isdigit() and int(raw) < 2**62 else None
         if raw != "none" and (admin is None or not admin.is_admin):
-            return partial("admin/crm.html", "bulk_result", status=422, error=True, message="Choose an admin from the list.")
+            return partial(
+                "admin/crm.html", "bulk_result", status=422, error=True, message="Choose an admin from the list."
+            )
         assign_to = admin.id if admin else None
     elif action not in BULK_ACTIONS:
-        return partial("admin/crm.html", "bulk_result", status=422, error=True, message="Choose what to do with the selected enquiries.")
+        return partial(
+            "admin/crm.html",
+            "bulk_result",
+            status=422,
+            error=True,
+            message="Choose what to do with the selected enquiries.",
+        )
     ids, found = bulk_targets(tab)
     if not ids:
-        return partial("admin/crm.html", "bulk_result", status=422, error=True, message="Select at least one enquiry first.")
+        return partial(
+            "admin/crm.html", "bulk_result", status=422, error=True, message="Select at least one enquiry first."
+        )
     label = BULK_ACTIONS.get(action) or ("Unassign" if assign_to is None else f"Assign to {admin.full_name}")
     if request.form.get("confirm") != "yes":
-        return partial("admin/crm.html", "bulk_confirm", count=len(ids), found=found, limit=BULK_LIMIT,
-                      label=label, form=request.form, ids=ids)
+        return partial(
+            "admin/crm.html",
+            "bulk_confirm",
+            count=len(ids),
+            found=found,
+            limit=BULK_LIMIT,
+            label=label,
+            form=request.form,
+            ids=ids,
+        )
     count = 0
     for enquiry in db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.id.in_(ids))):
         if action.startswith("assign:"):
             before = diff(enquiry, {"assigned_to_admin_id": assign_to})
             if before:
-                log_activity("enquiry", enquiry.id, "updated", changed_fields=before, actor=current_user,
-                             reason="Bulk assignment")
+                log_activity(
+                    "enquiry",
+                    enquiry.id,
+                    "updated",
+                    changed_fields=before,
+                    actor=current_user,
+                    reason="Bulk assignment",
+                )
                 count += 1
             continue
         status = {"spam": "spam", "not_spam": "new"}.get(action) or action.removeprefix("status:")
@@ -304,7 +375,9 @@ def bulk():
             continue
         count += change_status(enquiry, status, actor=current_user, reason="Bulk action")
     sync.commit()
-    response = partial("admin/crm.html", "bulk_result", message=f"{label}: {count} enquir{'y' if count == 1 else 'ies'} changed.")
+    response = partial(
+        "admin/crm.html", "bulk_result", message=f"{label}: {count} enquir{'y' if count == 1 else 'ies'} changed."
+    )
     response.headers["HX-Trigger"] = "crm:changed, crm:list-changed"
     return response
 
@@ -332,8 +405,11 @@ def export():
         yield buffer.getvalue()
 
     filename = f"{tab}-{utcnow():%Y%m%d-%H%M}.csv"
-    return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 # --- The pipeline board --------------------------------------------------------------------------
@@ -350,11 +426,25 @@ def board_response():
     for status in BOARD_STATUSES:
         statement = state.statement().where(CrmEnquiry.status == status)
         count, capped = (exact[status], False) if exact else lists.capped_count(statement)
-        cards = list(db.session.scalars(statement.options(*spec.options)
-                                        .order_by(CrmEnquiry.last_updated_at.desc(), CrmEnquiry.id.desc()).limit(BOARD_CARDS)))
+        cards = list(
+            db.session.scalars(
+                statement.options(*spec.options)
+                .order_by(CrmEnquiry.last_updated_at.desc(), CrmEnquiry.id.desc())
+                .limit(BOARD_CARDS)
+            )
+        )
         columns.append({"status": status, "count": count, "capped": capped, "cards": cards})
-    return render("admin/board.html", "board", columns=columns, state=state, spec=spec, now=utcnow(),
-                  stale_after=STALE_AFTER, statuses=BOARD_STATUSES, admins=admins())
+    return render(
+        "admin/board.html",
+        "board",
+        columns=columns,
+        state=state,
+        spec=spec,
+        now=utcnow(),
+        stale_after=STALE_AFTER,
+        statuses=BOARD_STATUSES,
+        admins=admins(),
+    )
 
 
 @bp.get("/board")
@@ -376,53 +466,136 @@ def timeline(contact: Contact, limit: int = 100, enquiry: CrmEnquiry | None = No
         enquiry_ids = list(db.session.scalars(select(CrmEnquiry.id).where(CrmEnquiry.contact_id == contact.id)))
         interactions = select(Interaction).where(Interaction.contact_id == contact.id)
         about = ((ActivityLog.entity_type == "contact") & (ActivityLog.entity_id == contact.id)) | (
-            (ActivityLog.entity_type == "enquiry") & ActivityLog.entity_id.in_(enquiry_ids))
+            (ActivityLog.entity_type == "enquiry") & ActivityLog.entity_id.in_(enquiry_ids)
+        )
     people = {a.id: a.first_name for a in admins(include_inactive=True)}
     entries = []
-    for i in db.session.scalars(interactions.options(selectinload(Interaction.created_by))
-                                .order_by(Interaction.created_at.desc()).limit(limit)):
+    for i in db.session.scalars(
+        interactions.options(selectinload(Interaction.created_by)).order_by(Interaction.created_at.desc()).limit(limit)
+    ):
         meta = i.meta or {}
         who = wording.actor_name(i.created_by, meta.get("by") or i.initiated_by)
         title = i.subject or i.type.replace("_", " ").capitalize()
         if i.type == "status_change" and meta.get("to"):
             title = f"{wording.status_phrase('enquiry', meta['to'], meta.get('value'))} by {who}"
-        entries.append({"at": i.created_at, "kind": i.type, "title": title, "body": i.content, "who": who,
-                        "direction": i.direction, "enquiry_id": i.related_enquiry_id,
-                        "to": meta.get("to") if i.type == "status_change" else None})
+        entries.append(
+            {
+                "at": i.created_at,
+                "kind": i.type,
+                "title": title,
+                "body": i.content,
+                "who": who,
+                "direction": i.direction,
+                "enquiry_id": i.related_enquiry_id,
+                "to": meta.get("to") if i.type == "status_change" else None,
+            }
+        )
     # Status changes are on the timeline as interactions already.
-    activity = select(ActivityLog).where(about, ActivityLog.action != "status_changed").options(
-        selectinload(ActivityLog.performer)).order_by(ActivityLog.timestamp.desc()).limit(limit)
+    activity = (
+        select(ActivityLog)
+        .where(about, ActivityLog.action != "status_changed")
+        .options(selectinload(ActivityLog.performer))
+        .order_by(ActivityLog.timestamp.desc())
+        .limit(limit)
+    )
     for a in db.session.scalars(activity):
-        entries.append({"at": a.timestamp, "kind": "activity", "title": wording.describe(a, people), "body": a.reason or "",
-                        "who": wording.actor_name(a.performer, a.performed_by), "direction": "internal",
-                        "enquiry_id": a.entity_id if a.entity_type == "enquiry" else None})
+        entries.append(
+            {
+                "at": a.timestamp,
+                "kind": "activity",
+                "title": wording.describe(a, people),
+                "body": a.reason or "",
+                "who": wording.actor_name(a.performer, a.performed_by),
+                "direction": "internal",
+                "enquiry_id": a.entity_id if a.entity_type == "enquiry" else None,
+            }
+        )
     shown_changes = {(e["enquiry_id"], e["to"], e["at"].replace(microsecond=0)) for e in entries if e.get("to")}
     if enquiry_ids:
-        for h in db.session.scalars(select(EnquiryStatusHistory).where(EnquiryStatusHistory.enquiry_id.in_(enquiry_ids))
-                                    .order_by(EnquiryStatusHistory.changed_at.desc()).limit(limit)):
-            if h.from_status is None or (h.enquiry_id, h.to_status, h.changed_at.replace(microsecond=0)) in shown_changes:
+        for h in db.session.scalars(
+            select(EnquiryStatusHistory)
+            .where(EnquiryStatusHistory.enquiry_id.in_(enquiry_ids))
+            .order_by(EnquiryStatusHistory.changed_at.desc())
+            .limit(limit)
+        ):
+            if (
+                h.from_status is None
+                or (h.enquiry_id, h.to_status, h.changed_at.replace(microsecond=0)) in shown_changes
+            ):
                 continue  # the arrival and logged changes are already on the timeline as interactions
             who = "the system" if h.performed_by == "system" else h.performed_by
-            entries.append({"at": h.changed_at, "kind": "history", "title": f"{wording.status_phrase('enquiry', h.to_status)} by {who}",
-                            "body": h.reason or "", "who": who, "direction": "internal", "enquiry_id": h.enquiry_id})
+            entries.append(
+                {
+                    "at": h.changed_at,
+                    "kind": "history",
+                    "title": f"{wording.status_phrase('enquiry', h.to_status)} by {who}",
+                    "body": h.reason or "",
+                    "who": who,
+                    "direction": "internal",
+                    "enquiry_id": h.enquiry_id,
+                }
+            )
     entries.sort(key=lambda entry: entry["at"], reverse=True)
     return entries[:limit]
 
 
-def contact_page(contact: Contact, form: ContactForm | None = None, note_form: NoteForm | None = None, status: int = 200,
-                 block: str | None = None, existing: Contact | None = None):
-    enquiries = list(db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.contact_id == contact.id)
-                                        .options(*lists.ENQUIRIES.options).order_by(CrmEnquiry.created_at.desc()).limit(100)))
-    owned = list(db.session.scalars(select(CrmProperty).where(CrmProperty.owner_id == contact.id).order_by(CrmProperty.title)))
-    memberships = list(db.session.scalars(select(Membership).where(Membership.contact_id == contact.id)
-                                          .order_by(Membership.start_date.desc())))
-    received = list(db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.owner_id == contact.id)
-                                       .options(*lists.ENQUIRIES.options).order_by(CrmEnquiry.created_at.desc()).limit(20)))
-    segments = list(db.session.scalars(select(Segment).where(Segment.contact_id == contact.id)
-                                       .order_by(Segment.added_at.desc(), Segment.id.desc()).limit(50)))
-    return render("admin/contact.html", block, status=status, contact=contact, form=form or ContactForm(obj=contact),
-                  note_form=note_form or NoteForm(), timeline=timeline(contact), enquiries=enquiries, owned=owned,
-                  memberships=memberships, received=received, existing=existing, segments=segments)
+def contact_page(
+    contact: Contact,
+    form: ContactForm | None = None,
+    note_form: NoteForm | None = None,
+    status: int = 200,
+    block: str | None = None,
+    existing: Contact | None = None,
+):
+    enquiries = list(
+        db.session.scalars(
+            select(CrmEnquiry)
+            .where(CrmEnquiry.contact_id == contact.id)
+            .options(*lists.ENQUIRIES.options)
+            .order_by(CrmEnquiry.created_at.desc())
+            .limit(100)
+        )
+    )
+    owned = list(
+        db.session.scalars(select(CrmProperty).where(CrmProperty.owner_id == contact.id).order_by(CrmProperty.title))
+    )
+    memberships = list(
+        db.session.scalars(
+            select(Membership).where(Membership.contact_id == contact.id).order_by(Membership.start_date.desc())
+        )
+    )
+    received = list(
+        db.session.scalars(
+            select(CrmEnquiry)
+            .where(CrmEnquiry.owner_id == contact.id)
+            .options(*lists.ENQUIRIES.options)
+            .order_by(CrmEnquiry.created_at.desc())
+            .limit(20)
+        )
+    )
+    segments = list(
+        db.session.scalars(
+            select(Segment)
+            .where(Segment.contact_id == contact.id)
+            .order_by(Segment.added_at.desc(), Segment.id.desc())
+            .limit(50)
+        )
+    )
+    return render(
+        "admin/contact.html",
+        block,
+        status=status,
+        contact=contact,
+        form=form or ContactForm(obj=contact),
+        note_form=note_form or NoteForm(),
+        timeline=timeline(contact),
+        enquiries=enquiries,
+        owned=owned,
+        memberships=memberships,
+        received=received,
+        existing=existing,
+        segments=segments,
+    )
 
 
 @bp.get("/contacts/<int:contact_id>")
@@ -450,9 +623,26 @@ def update_contact(contact_id: int):
     if existing is not None:
         form.email.errors.append("Another contact already has this e-mail address.")
         return contact_page(record, form=form, status=422, block="profile", existing=existing)
-    fields = {name: (getattr(form, name).data or None) for name in (
-        "first_name", "last_name", "email", "phone", "status", "address", "city", "postcode", "country", "business_name",
-        "tax_id", "bank_details", "company_name", "event_type", "notes")}
+    fields = {
+        name: (getattr(form, name).data or None)
+        for name in (
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "status",
+            "address",
+            "city",
+            "postcode",
+            "country",
+            "business_name",
+            "tax_id",
+            "bank_details",
+            "company_name",
+            "event_type",
+            "notes",
+        )
+    }
     fields["first_name"] = fields["first_name"] or ""
     fields["last_name"] = fields["last_name"] or ""
     fields["country"] = (fields["country"] or "").upper() or None
@@ -478,8 +668,15 @@ def add_note(contact_id: int):
         return contact_page(record, note_form=form, status=422, block="timeline")
     content = form.content.data.strip()
     if not just_added(record.id, "note", content, by=current_user):  # else a double submit: keep one
-        add_interaction(record.id, "note", direction="internal", initiated_by="admin", content=content,
-                        created_by=current_user, meta={"by": current_user.email})
+        add_interaction(
+            record.id,
+            "note",
+            direction="internal",
+            initiated_by="admin",
+            content=content,
+            created_by=current_user,
+            meta={"by": current_user.email},
+        )
     sync.commit()
     return contact_page(get_or_404(Contact, contact_id), note_form=NoteForm(formdata=None), block="timeline")
 
@@ -491,13 +688,30 @@ def add_note(contact_id: int):
 def property_detail(crm_property_id: int):
     """A property's figures: views, enquiries, bookings, revenue and conversion."""
     record = get_or_404(CrmProperty, crm_property_id)
-    counts = dict(db.session.execute(select(CrmEnquiry.status, func.count()).where(CrmEnquiry.property_id == record.id)
-                                     .group_by(CrmEnquiry.status)).all())
+    counts = dict(
+        db.session.execute(
+            select(CrmEnquiry.status, func.count())
+            .where(CrmEnquiry.property_id == record.id)
+            .group_by(CrmEnquiry.status)
+        ).all()
+    )
     not_spam = sum(counts.values()) - counts.get("spam", 0)
-    recent = list(db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.property_id == record.id)
-                                     .options(*lists.ENQUIRIES.options).order_by(CrmEnquiry.created_at.desc()).limit(25)))
-    return render("admin/property.html", property=record, counts=counts,
-                  conversion=(counts.get("booked", 0) / not_spam) if not_spam else 0.0, recent=recent)
+    recent = list(
+        db.session.scalars(
+            select(CrmEnquiry)
+            .where(CrmEnquiry.property_id == record.id)
+            .options(*lists.ENQUIRIES.options)
+            .order_by(CrmEnquiry.created_at.desc())
+            .limit(25)
+        )
+    )
+    return render(
+        "admin/property.html",
+        property=record,
+        counts=counts,
+        conversion=(counts.get("booked", 0) / not_spam) if not_spam else 0.0,
+        recent=recent,
+    )
 
 
 def platform_property(record: CrmProperty) -> Property:
@@ -530,8 +744,11 @@ def approve(crm_property_id: int):
 @bp.post("/properties/<int:crm_property_id>/reject")
 def reject(crm_property_id: int):
     """Reject a listing with a reason the owner will see."""
-    return moderate(crm_property_id, lambda prop: listings.reject(prop, current_user, request.form.get("reason")),
-                    "Rejected: {title}. The owner will see your reason.")
+    return moderate(
+        crm_property_id,
+        lambda prop: listings.reject(prop, current_user, request.form.get("reason")),
+        "Rejected: {title}. The owner will see your reason.",
+    )
 
 
 # --- Settings --------------------------------------------------------------------------------------
@@ -544,12 +761,23 @@ def settings_page():
     hours = request.form.get("needs_reply_hours", "").strip() or str(settings.needs_reply_hours())
     if request.method == "POST":
         if not (hours.isdigit() and 1 <= int(hours) <= 24 * 14):
-            return render("admin/settings.html", status=422, hours=hours, hours_error="Enter a number of hours from 1 to 336.",
-                          see_before_reply=request.form.get("owners_see_guest_contact_before_reply") == "yes")
-        settings.set(settings.GUEST_CONTACT_BEFORE_REPLY, request.form.get("owners_see_guest_contact_before_reply") == "yes")
+            return render(
+                "admin/settings.html",
+                status=422,
+                hours=hours,
+                hours_error="Enter a number of hours from 1 to 336.",
+                see_before_reply=request.form.get("owners_see_guest_contact_before_reply") == "yes",
+            )
+        settings.set(
+            settings.GUEST_CONTACT_BEFORE_REPLY, request.form.get("owners_see_guest_contact_before_reply") == "yes"
+        )
         settings.set(settings.NEEDS_REPLY_HOURS, int(hours))
         db.session.commit()
         flash("Settings saved.", "success")
         return redirect_to(url_for("admin.settings_page"))
-    return render("admin/settings.html", see_before_reply=settings.owners_see_guest_contact_before_reply(),
-                  hours=settings.needs_reply_hours(), hours_error=None)
+    return render(
+        "admin/settings.html",
+        see_before_reply=settings.owners_see_guest_contact_before_reply(),
+        hours=settings.needs_reply_hours(),
+        hours_error=None,
+    )

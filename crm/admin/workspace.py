@@ -1,4 +1,5 @@
 """The admin's own tools around the lists: saved views and the search box in the header."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -87,20 +88,31 @@ def search_everything(term: str) -> dict[str, list]:
         properties = select(CrmProperty).where(CrmProperty.id == found_id)
     elif phone is not None:
         contacts = select(Contact).where(Contact.phone == phone)
-        enquiries = select(CrmEnquiry).where(CrmEnquiry.contact_id.in_(select(Contact.id).where(Contact.phone == phone)))
+        enquiries = select(CrmEnquiry).where(
+            CrmEnquiry.contact_id.in_(select(Contact.id).where(Contact.phone == phone))
+        )
         properties = None
     else:
         matching = lists.matching_contacts(term)
         contacts = select(Contact).where(Contact.id.in_(matching))
-        enquiries = select(CrmEnquiry).where(or_(CrmEnquiry.contact_id.in_(matching),
-                                                 lists.starts_with(CrmEnquiry.guest_email, term.lower())))
+        enquiries = select(CrmEnquiry).where(
+            or_(CrmEnquiry.contact_id.in_(matching), lists.starts_with(CrmEnquiry.guest_email, term.lower()))
+        )
         properties = select(CrmProperty).where(lists.property_search(term))
     return {
-        "contacts": list(db.session.scalars(contacts.order_by(Contact.created_at.desc(), Contact.id.desc()).limit(SEARCH_LIMIT))),
-        "enquiries": list(db.session.scalars(enquiries.options(*lists.ENQUIRIES.options)
-                                             .order_by(CrmEnquiry.created_at.desc(), CrmEnquiry.id.desc()).limit(SEARCH_LIMIT))),
+        "contacts": list(
+            db.session.scalars(contacts.order_by(Contact.created_at.desc(), Contact.id.desc()).limit(SEARCH_LIMIT))
+        ),
+        "enquiries": list(
+            db.session.scalars(
+                enquiries.options(*lists.ENQUIRIES.options)
+                .order_by(CrmEnquiry.created_at.desc(), CrmEnquiry.id.desc())
+                .limit(SEARCH_LIMIT)
+            )
+        ),
         "properties": list(db.session.scalars(properties.order_by(CrmProperty.title).limit(SEARCH_LIMIT)))
-        if properties is not None else [],
+        if properties is not None
+        else [],
     }
 
 

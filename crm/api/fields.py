@@ -4,6 +4,7 @@ Each type is a Pydantic `Annotated` type: its JSON Schema goes into the OpenAPI 
 before-validator takes what a client reasonably sends (trimmed text, ids and counts as strings, amounts
 written as "£1,250.50") and refuses the rest with the sentence the client sees.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -95,8 +96,10 @@ def text(max_length: int, *, required: bool = False) -> Any:
         if len(value) > max_length:
             raise problem(f"Must be at most {max_length:,} characters.")
         return value
-    return Annotated[optional(Annotated[str, StringConstraints(max_length=max_length)], required),
-                     BeforeValidator(check)]
+
+    return Annotated[
+        optional(Annotated[str, StringConstraints(max_length=max_length)], required), BeforeValidator(check)
+    ]
 
 
 def choice(values: tuple[str, ...], *, required: bool = False) -> Any:
@@ -108,6 +111,7 @@ def choice(values: tuple[str, ...], *, required: bool = False) -> Any:
         if not isinstance(value, str) or value.strip() not in values:
             raise problem(message)
         return value.strip()
+
     return Annotated[optional(Literal[values], required), BeforeValidator(check)]
 
 
@@ -124,6 +128,7 @@ def integer(minimum: int, maximum: int, *, required: bool = False, message: str 
         if not minimum <= value <= maximum:
             raise problem(message or f"Must be from {minimum:,} to {maximum:,}.")
         return value
+
     return Annotated[optional(Annotated[int, Field(ge=minimum, le=maximum)], required), BeforeValidator(check)]
 
 
@@ -151,9 +156,13 @@ def money(*, required: bool = False, maximum: Decimal = MAX_MONEY) -> Any:
         if amount > maximum:
             raise problem(f"Must be at most {maximum:,}.")
         return amount.quantize(Decimal("0.01"))
+
     schema = {"type": "number", "minimum": 0, "maximum": float(maximum), "description": "Pounds sterling."}
-    return Annotated[optional(Decimal, required), BeforeValidator(check),
-                     WithJsonSchema(schema if required else {**schema, "type": ["number", "null"]})]
+    return Annotated[
+        optional(Decimal, required),
+        BeforeValidator(check),
+        WithJsonSchema(schema if required else {**schema, "type": ["number", "null"]}),
+    ]
 
 
 def day(*, required: bool = False) -> Any:
@@ -166,11 +175,13 @@ def day(*, required: bool = False) -> Any:
             return date.fromisoformat(value.strip())
         except ValueError:
             raise problem("Must be a date as YYYY-MM-DD, such as 2027-06-21.") from None
+
     return Annotated[optional(date, required), BeforeValidator(check)]
 
 
 def moment(*, required: bool = False) -> Any:
     """An ISO 8601 date and time; one with an offset is converted to UTC, one without is taken as UTC."""
+
     def check(value: Any) -> datetime:
         if blank(value):
             when_blank(required)
@@ -183,6 +194,7 @@ def moment(*, required: bool = False) -> Any:
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(UTC).replace(tzinfo=None)
         return parsed
+
     return Annotated[optional(datetime, required), BeforeValidator(check)]
 
 
@@ -193,17 +205,29 @@ def boolean() -> Any:
         if not isinstance(value, bool):
             raise problem("Must be true or false.")
         return value
+
     return Annotated[bool | None, BeforeValidator(check)]
 
 
 # --- Record fields (answers) ------------------------------------------------------------------------------
 
 # Times are UTC, written without an offset, as the database stores them.
-UtcTime = Annotated[datetime, PlainSerializer(datetime.isoformat, return_type=str), WithJsonSchema({
-    "type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$",
-    "description": "UTC date and time in ISO 8601, without an offset."})]
-Amount = Annotated[Decimal, PlainSerializer(float, return_type=float),
-                   WithJsonSchema({"type": "number", "minimum": 0, "description": "Pounds sterling."})]
+UtcTime = Annotated[
+    datetime,
+    PlainSerializer(datetime.isoformat, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$",
+            "description": "UTC date and time in ISO 8601, without an offset.",
+        }
+    ),
+]
+Amount = Annotated[
+    Decimal,
+    PlainSerializer(float, return_type=float),
+    WithJsonSchema({"type": "number", "minimum": 0, "description": "Pounds sterling."}),
+]
 Id = Annotated[int, Field(ge=1)]
 Count = Annotated[int, Field(ge=0)]
 
@@ -221,8 +245,10 @@ MAX_SEARCH = 200
 
 def query_field(check, schema: Any, description: str) -> Any:
     """A query parameter checked by `check(name, raw)`, whose message names the parameter."""
+
     def parse(value: str, info: ValidationInfo) -> Any:
         return check(info.field_name, value)
+
     return Annotated[schema | SkipJsonSchema[None], BeforeValidator(parse), Field(description=description)]
 
 
@@ -231,6 +257,7 @@ def choice_param(values: tuple[str, ...], description: str) -> Any:
         if raw not in values:
             raise problem(f"Unknown {name} {raw[:40]!r}; use one of: {', '.join(values)}.")
         return raw
+
     return query_field(check, Literal[values], description)
 
 
@@ -239,6 +266,7 @@ def id_param(description: str) -> Any:
         if not whole_number(raw) or int(raw) < 1:
             raise problem(f"{name} must be a record id (a positive whole number).")
         return int(raw)
+
     return query_field(check, Id, description + " An unknown id gives an empty list.")
 
 
@@ -249,6 +277,7 @@ def search_param(description: str) -> Any:
         if "\x00" in raw:
             raise problem(f"{name} must not contain NUL characters.")
         return raw
+
     return query_field(check, Annotated[str, StringConstraints(max_length=MAX_SEARCH)], description)
 
 
@@ -257,6 +286,7 @@ def limit_param() -> Any:
         if not whole_number(raw) or not 1 <= int(raw) <= MAX_LIMIT:
             raise problem(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
         return int(raw)
+
     return query_field(check, Annotated[int, Field(ge=1, le=MAX_LIMIT)], f"Records per page, 1 to {MAX_LIMIT}.")
 
 
@@ -321,9 +351,12 @@ def check_body(model: type[BaseModel], data: Mapping[str, Any]) -> Body:
         return Body(model.model_validate(data).model_dump(), {})
     except ValidationError as error:
         errors = field_errors(model, error)
-    values = {name: None if name in errors else
-              getattr(one_field(model, name).model_validate({name: data[name]} if name in data else {}), name)
-              for name in model.model_fields}
+    values = {
+        name: None
+        if name in errors
+        else getattr(one_field(model, name).model_validate({name: data[name]} if name in data else {}), name)
+        for name in model.model_fields
+    }
     return Body(values, errors)
 
 

@@ -17,6 +17,7 @@ Endpoints are for admins only (401 and 403, documented) unless `public=True`; wr
 CSRF because they take JSON only. List any other error statuses in `errors`. Finally
 add the module to ENDPOINT_MODULES below if it is not there, so the document sees its endpoints.
 """
+
 from __future__ import annotations
 
 import copy
@@ -39,8 +40,10 @@ from .fields import check_body, check_query, json_object
 ENDPOINT_MODULES = ("crm.api.views", "crm.api.reports")
 REF = "#/components/schemas/{model}"
 ERRORS = {
-    400: ("Bad request: malformed JSON, an unknown query parameter or filter value, a bad limit or cursor.",
-          shapes.Error),
+    400: (
+        "Bad request: malformed JSON, an unknown query parameter or filter value, a bad limit or cursor.",
+        shapes.Error,
+    ),
     401: ("Not signed in.", shapes.Error),
     403: ("Signed in, but not as an admin.", shapes.Error),
     404: ("No record has that id.", shapes.Error),
@@ -82,15 +85,39 @@ def path_of(blueprint: Blueprint, rule: str) -> str:
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", (blueprint.url_prefix or "") + rule)
 
 
-def endpoint(blueprint: Blueprint, method: str, rule: str, summary: str, *, answer: Any,
-             answer_description: str = "The result.", status: int = 200, query: type[shapes.Query] | None = None,
-             body: type[shapes.Input] | None = None, errors: tuple[int, ...] = (), description: str | None = None,
-             public: bool = False, path: dict[str, str] | None = None):
+def endpoint(
+    blueprint: Blueprint,
+    method: str,
+    rule: str,
+    summary: str,
+    *,
+    answer: Any,
+    answer_description: str = "The result.",
+    status: int = 200,
+    query: type[shapes.Query] | None = None,
+    body: type[shapes.Input] | None = None,
+    errors: tuple[int, ...] = (),
+    description: str | None = None,
+    public: bool = False,
+    path: dict[str, str] | None = None,
+):
     """Route `rule` on `blueprint` for `method`, checking its query or body and serialising its answer."""
     document_path = path_of(blueprint, rule)
     path_parameters = {name: (path or {}).get(name, "") for name in re.findall(r"{([^}]+)}", document_path)}
-    operation = Operation(method, document_path, summary, answer, answer_description, status, query, body, errors,
-                          description, public, path_parameters)
+    operation = Operation(
+        method,
+        document_path,
+        summary,
+        answer,
+        answer_description,
+        status,
+        query,
+        body,
+        errors,
+        description,
+        public,
+        path_parameters,
+    )
     OPERATIONS.append(operation)
 
     def decorate(view):
@@ -113,6 +140,7 @@ def endpoint(blueprint: Blueprint, method: str, rule: str, summary: str, *, answ
             csrf.exempt(handle)
         blueprint.add_url_rule(rule, view_func=handle, methods=[method.upper()])
         return view
+
     return decorate
 
 
@@ -139,8 +167,14 @@ def parameters(query: type[shapes.Query], schema: dict) -> list[dict]:
 
 
 def describe(operation: Operation, schemas: dict) -> dict:
-    answers = {str(operation.status): {"description": operation.answer_description, **json_content(
-        schemas[operation.answer, "serialization"] if operation.answer is not None else {"type": "object"})}}
+    answers = {
+        str(operation.status): {
+            "description": operation.answer_description,
+            **json_content(
+                schemas[operation.answer, "serialization"] if operation.answer is not None else {"type": "object"}
+            ),
+        }
+    }
     for status in (() if operation.public else (401, 403)) + operation.errors:
         text, model = ERRORS[status]
         answers[str(status)] = {"description": text, **json_content(schemas[model, "serialization"])}
@@ -149,11 +183,14 @@ def describe(operation: Operation, schemas: dict) -> dict:
         described["description"] = operation.description
     if operation.public:
         described["security"] = []
-    in_path = [{"name": name, "in": "path", "required": True, "description": text, "schema": {"type": "string"}}
-               for name, text in operation.path_parameters.items()]
+    in_path = [
+        {"name": name, "in": "path", "required": True, "description": text, "schema": {"type": "string"}}
+        for name, text in operation.path_parameters.items()
+    ]
     if in_path or operation.query is not None:
         described["parameters"] = in_path + (
-            parameters(operation.query, operation.query.model_json_schema()) if operation.query is not None else [])
+            parameters(operation.query, operation.query.model_json_schema()) if operation.query is not None else []
+        )
     if operation.body is not None:
         described["requestBody"] = {"required": True, **json_content(schemas[operation.body, "validation"])}
     described["responses"] = dict(sorted(answers.items()))
@@ -163,8 +200,7 @@ def describe(operation: Operation, schemas: dict) -> dict:
 def clean(node: Any) -> Any:
     """Drop the titles Pydantic derives from field names: they repeat the names and say nothing more."""
     if isinstance(node, dict):
-        return {key: clean(value) for key, value in node.items()
-                if not (key == "title" and isinstance(value, str))}
+        return {key: clean(value) for key, value in node.items() if not (key == "title" and isinstance(value, str))}
     if isinstance(node, list):
         return [clean(value) for value in node]
     return node
@@ -194,7 +230,7 @@ def build() -> dict[str, Any]:
                 "The admin CRM as JSON. Every endpoint but this document needs an admin's session cookie "
                 "(sign in at /login). Writes take `Content-Type: application/json` only, which is what protects "
                 "them from cross-site requests, so they need no CSRF token. Lists are pages of "
-                "`{\"items\", \"next_cursor\"}`: pass `next_cursor` back as `cursor` until it is null. "
+                '`{"items", "next_cursor"}`: pass `next_cursor` back as `cursor` until it is null. '
                 "Records use the column names of the CRM tables; times are UTC."
             ),
         },
@@ -203,8 +239,12 @@ def build() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "adminSession": {"type": "apiKey", "in": "cookie", "name": "session",
-                                 "description": "The session cookie of a signed-in admin."},
+                "adminSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "The session cookie of a signed-in admin.",
+                },
             },
             "schemas": clean(definitions["$defs"]),
         },

@@ -1,4 +1,5 @@
 """The API's list queries: each returns a select() in the order of an index it can walk."""
+
 from __future__ import annotations
 
 from sqlalchemy import Select, false, func, or_, select
@@ -34,8 +35,14 @@ def contacts(*, type: str | None = None, status: str | None = None, search: str 
         statement = statement.where(Contact.status == status)
     if search:
         pattern = like_pattern(search)
-        statement = statement.where(or_(*(func.lower(column).like(pattern, escape="\\")
-                                          for column in (Contact.email, Contact.first_name, Contact.last_name))))
+        statement = statement.where(
+            or_(
+                *(
+                    func.lower(column).like(pattern, escape="\\")
+                    for column in (Contact.email, Contact.first_name, Contact.last_name)
+                )
+            )
+        )
     return statement
 
 

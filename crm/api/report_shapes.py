@@ -1,4 +1,5 @@
 """The report endpoints' query parameters and answers, declared as shapes.py declares the others."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -21,15 +22,20 @@ def date_param(description: str):
             return date.fromisoformat(raw)
         except ValueError:
             raise problem(f"{name} must be a date as YYYY-MM-DD, such as 2026-06-21.") from None
+
     return query_field(check, date, description)
 
 
 # "from" is a Python keyword, so the models that name it are made with create_model.
 FunnelFilters = create_model(
-    "FunnelFilters", __base__=Query,
+    "FunnelFilters",
+    __base__=Query,
     __doc__="The funnel's period: dates inclusive, by default the last 365 days.",
-    **{"from": (date_param("First day, inclusive; default 364 days before `to`."), None),
-       "to": (date_param("Last day, inclusive; default today."), None)})
+    **{
+        "from": (date_param("First day, inclusive; default 364 days before `to`."), None),
+        "to": (date_param("Last day, inclusive; default today."), None),
+    },
+)
 
 
 class Reached(BaseModel):
@@ -40,16 +46,23 @@ class Reached(BaseModel):
 
 class FunnelFigures(BaseModel):
     enquiries: Count = Field(description="Non-spam enquiries received in the period.")
-    reached: Reached = Field(description="Enquiries ever at this stage or a later one (new < contacted < "
-                                         "negotiating < booked).")
+    reached: Reached = Field(
+        description="Enquiries ever at this stage or a later one (new < contacted < negotiating < booked)."
+    )
     lost: Count
     conversion_rate: Rate = Field(description="Enquiries that reached booked over enquiries.")
     median_first_response_hours: float | None = Field(description="Nearest-rank median; null when none answered.")
 
 
 Funnel = create_model(
-    "Funnel", __base__=FunnelFigures, __doc__="The enquiry funnel over a period.",
-    **{"from": (date, Field(description="First day, inclusive.")), "to": (date, Field(description="Last day, inclusive."))})
+    "Funnel",
+    __base__=FunnelFigures,
+    __doc__="The enquiry funnel over a period.",
+    **{
+        "from": (date, Field(description="First day, inclusive.")),
+        "to": (date, Field(description="Last day, inclusive.")),
+    },
+)
 
 
 class OwnerInsights(BaseModel):

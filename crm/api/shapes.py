@@ -4,6 +4,7 @@ Records (answers) have one field per column, named as the column; request bodies
 client may write; filters name a list's query parameters. The OpenAPI document (openapi.py), the checks
 (fields.check_body, fields.check_query) and the answers' JSON all come from these classes.
 """
+
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
@@ -71,8 +72,9 @@ class Filters(Query):
     """A list's query parameters: its filters, then the page's size and cursor."""
 
     limit: limit_param() = 50
-    cursor: Annotated[str | SkipJsonSchema[None], Field(
-        description="The next_cursor of the previous page; opaque and signed.")] = None
+    cursor: Annotated[
+        str | SkipJsonSchema[None], Field(description="The next_cursor of the previous page; opaque and signed.")
+    ] = None
 
 
 # --- Records ---------------------------------------------------------------------------------------------
@@ -103,9 +105,11 @@ class Contact(Record):
     last_contacted_at: UtcTime | None
     user_id: Id | None = Field(description="The platform user, for an owner who signed up.")
     engagement_score: Annotated[int, Field(ge=0, le=100)] = Field(
-        description="0-100, recomputed by the daily job (0 until first scored).")
+        description="0-100, recomputed by the daily job (0 until first scored)."
+    )
     engagement_factors: dict[str, Any] = Field(
-        description='The points behind the score, by factor: {factor: {"value", "points"}}.')
+        description='The points behind the score, by factor: {factor: {"value", "points"}}.'
+    )
 
 
 class CrmProperty(Record):
@@ -163,17 +167,20 @@ class Enquiry(Record):
     source: one_of(ENQUIRY_SOURCES)
     lost_reason: str | None
     spam_reasons: Annotated[list[str], BeforeValidator(lambda reasons: reasons or [])] = Field(
-        description="Why the enquiry was quarantined as spam; empty when it was not.")
+        description="Why the enquiry was quarantined as spam; empty when it was not."
+    )
     fit_over_capacity: bool
     fit_date_booked: bool
     fit_budget_below_price: bool
     fit_short_notice: bool
     owner_seen_at: UtcTime | None
     furthest_stage: Annotated[int, Field(ge=0, le=3)] = Field(
-        description="The furthest of new (0), contacted, negotiating, booked (3) it ever reached.")
+        description="The furthest of new (0), contacted, negotiating, booked (3) it ever reached."
+    )
     follow_up_date: date | None = Field(description="When to look at the enquiry again; set on its page.")
-    fit_flags: list[one_of(FIT_FLAGS)] = Field(json_schema_extra={"uniqueItems": True},
-                                               description="The fit_* columns that are true, by name.")
+    fit_flags: list[one_of(FIT_FLAGS)] = Field(
+        json_schema_extra={"uniqueItems": True}, description="The fit_* columns that are true, by name."
+    )
 
 
 class Membership(Record):
@@ -210,12 +217,14 @@ class Membership(Record):
 class ContactInput(Input):
     """A new contact."""
 
-    read_only: ClassVar = frozenset({"id", "created_at", "updated_at", "user_id", "engagement_score",
-                                     "engagement_factors"})
+    read_only: ClassVar = frozenset(
+        {"id", "created_at", "updated_at", "user_id", "engagement_score", "engagement_factors"}
+    )
 
     type: choice(CONTACT_TYPES, required=True)
     email: text(LIMITS["guest_email"], required=True) = Field(
-        description="Normalised; must not belong to another contact (409).")
+        description="Normalised; must not belong to another contact (409)."
+    )
     first_name: text(80) = ""
     last_name: text(80) = ""
     phone: text(40) = Field(None, description="Any common form; stored in E.164.")
@@ -236,8 +245,9 @@ class ContactInput(Input):
 class CrmPropertyInput(Input):
     """A new CRM property."""
 
-    read_only: ClassVar = frozenset({"id", "view_count", "enquiry_count", "booking_count", "total_revenue",
-                                     "created_at", "updated_at"})
+    read_only: ClassVar = frozenset(
+        {"id", "view_count", "enquiry_count", "booking_count", "total_revenue", "created_at", "updated_at"}
+    )
 
     owner_id: identifier(required=True) = Field(description="An owner contact's id.")
     property_id: identifier() = Field(None, description="The platform property this record follows, if any.")
@@ -258,11 +268,26 @@ class CrmPropertyInput(Input):
 class EnquiryInput(Input):
     """A new enquiry: property_id or owner_id, and contact_id or guest_name with guest_email."""
 
-    read_only: ClassVar = frozenset({
-        "id", "source_enquiry_id", "created_at", "first_response_at", "last_updated_at", "closed_at",
-        "converted_to_booking", "spam_reasons", "fit_flags", "fit_over_capacity", "fit_date_booked",
-        "fit_budget_below_price", "fit_short_notice", "owner_seen_at", "follow_up_date", "furthest_stage",
-    })
+    read_only: ClassVar = frozenset(
+        {
+            "id",
+            "source_enquiry_id",
+            "created_at",
+            "first_response_at",
+            "last_updated_at",
+            "closed_at",
+            "converted_to_booking",
+            "spam_reasons",
+            "fit_flags",
+            "fit_over_capacity",
+            "fit_date_booked",
+            "fit_budget_below_price",
+            "fit_short_notice",
+            "owner_seen_at",
+            "follow_up_date",
+            "furthest_stage",
+        }
+    )
 
     property_id: identifier() = Field(None, description="A CRM property id; gives the owner too.")
     owner_id: identifier() = Field(None, description="An owner contact's id, for an enquiry about no listed property.")
@@ -277,7 +302,8 @@ class EnquiryInput(Input):
     message: text(LIMITS["message"]) = ""
     source: choice(ENQUIRY_SOURCES) = "phone"
     status: choice(ENQUIRY_STATUSES) = Field(
-        "new", description="Any status but new is reached through a status change, with its side effects.")
+        "new", description="Any status but new is reached through a status change, with its side effects."
+    )
     priority: choice(PRIORITIES) = "medium"
     assigned_to_admin_id: identifier() = Field(None, description="An admin user's id.")
     internal_notes: text(LONG_TEXT) = None
@@ -317,7 +343,8 @@ class StatusChange(Input):
     status: Annotated[text(40, required=True), WithJsonSchema({"type": "string", "enum": list(ENQUIRY_STATUSES)})]
     notes: text(5000) = Field(None, description="Added to the enquiry's internal notes and its timeline.")
     booking_value: Annotated[Any, WithJsonSchema({"type": ["number", "string", "null"]})] = Field(
-        None, description="For booked: adds to the property's total revenue.")
+        None, description="For booked: adds to the property's total revenue."
+    )
     reason: text(500) = Field(None, description="Why; for lost, stored as the lost reason.")
     lost_reason: text(500) = Field(None, description="Another name for reason.")
 
@@ -378,7 +405,8 @@ class ValidationErrors(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     errors: dict[str, Annotated[str, Field(min_length=1)]] = Field(
-        min_length=1, description="Field name to what is wrong with it.")
+        min_length=1, description="Field name to what is wrong with it."
+    )
 
 
 class ContactCounts(BaseModel):
@@ -401,7 +429,9 @@ class EnquiryCounts(BaseModel):
     this_week: Count
     last_week: Count
     by_status: EnquiriesByStatus
-    conversion_rate: Annotated[float, Field(ge=0, le=1, description="Booked enquiries over enquiries that are not spam.")]
+    conversion_rate: Annotated[
+        float, Field(ge=0, le=1, description="Booked enquiries over enquiries that are not spam.")
+    ]
 
 
 class MembershipCounts(BaseModel):

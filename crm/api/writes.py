@@ -3,6 +3,7 @@
 Each function takes its body as checked against its model (shapes.py), makes the checks that need the
 database or several fields, writes with the audit trail and leaves the commit to the view.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -44,8 +45,7 @@ def get(model: type, record_id: int | None):
 
 
 def created_fields(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: {"before": None, "after": plain(value)} for name, value in values.items()
-            if value not in (None, "")}
+    return {name: {"before": None, "after": plain(value)} for name, value in values.items() if value not in (None, "")}
 
 
 def flush_or_conflict(message: str) -> None:
@@ -103,8 +103,14 @@ def create_contact(body: Body, actor: User) -> Contact:
     contact = Contact(**values)
     db.session.add(contact)
     flush_or_conflict("A contact with this e-mail address already exists.")
-    log_activity("contact", contact.id, "created", actor=actor, changed_fields=created_fields(values),
-                 reason="Created through the API")
+    log_activity(
+        "contact",
+        contact.id,
+        "created",
+        actor=actor,
+        changed_fields=created_fields(values),
+        reason="Created through the API",
+    )
     return contact
 
 
@@ -128,8 +134,11 @@ def create_property(body: Body, actor: User) -> CrmProperty:
     if platform is not None:
         existing = db.session.scalar(select(CrmProperty.id).where(CrmProperty.property_id == platform.id))
         if existing is not None:
-            raise ApiError(409, f"CRM property {existing} already follows platform property {platform.id}.",
-                           crm_property_id=existing)
+            raise ApiError(
+                409,
+                f"CRM property {existing} already follows platform property {platform.id}.",
+                crm_property_id=existing,
+            )
     if values["membership_tier"] is None:
         values["membership_tier"] = sync.current_tier(owner.id)
     if values["listing_status"] == "live" and values["published_at"] is None:
@@ -137,8 +146,14 @@ def create_property(body: Body, actor: User) -> CrmProperty:
     crm_property = CrmProperty(**values)
     db.session.add(crm_property)
     flush_or_conflict("Another CRM property already follows that platform property.")
-    log_activity("property", crm_property.id, "created", actor=actor, changed_fields=created_fields(values),
-                 reason="Created through the API")
+    log_activity(
+        "property",
+        crm_property.id,
+        "created",
+        actor=actor,
+        changed_fields=created_fields(values),
+        reason="Created through the API",
+    )
     return crm_property
 
 
@@ -164,12 +179,21 @@ def create_membership(body: Body, actor: User) -> Membership:
     membership = Membership(source="stripe" if values.get("stripe_subscription_id") else "manual", **values)
     db.session.add(membership)
     flush_or_conflict("Another membership already has this Stripe subscription.")
-    log_activity("membership", membership.id, "created", actor=actor, changed_fields=created_fields(values),
-                 reason="Created through the API")
+    log_activity(
+        "membership",
+        membership.id,
+        "created",
+        actor=actor,
+        changed_fields=created_fields(values),
+        reason="Created through the API",
+    )
     if membership.status in ACTIVE_MEMBERSHIP:
         # The tier shows on the owner's listings, as a Stripe purchase would have set it.
-        db.session.execute(update(CrmProperty).where(CrmProperty.owner_id == owner.id)
-                           .values(membership_tier=sync.current_tier(owner.id)))
+        db.session.execute(
+            update(CrmProperty)
+            .where(CrmProperty.owner_id == owner.id)
+            .values(membership_tier=sync.current_tier(owner.id))
+        )
     return membership
 
 
@@ -237,50 +261,99 @@ def create_enquiry(body: Body, actor: User) -> CrmEnquiry:
         raise Invalid(errors)
 
     if contact is None:
-        contact = sync.ensure_guest_contact(values["guest_name"], values["guest_email"], values["guest_phone"],
-                                            values["event_type"])
+        contact = sync.ensure_guest_contact(
+            values["guest_name"], values["guest_email"], values["guest_phone"], values["event_type"]
+        )
     owner_id = crm_property.owner_id if crm_property is not None else owner.id
     guest = {
-        "guest_name": (values["guest_name"] or contact.full_name)[:LIMITS["guest_name"]],
+        "guest_name": (values["guest_name"] or contact.full_name)[: LIMITS["guest_name"]],
         "guest_email": contact.email if values["contact_id"] is not None else values["guest_email"],
         "guest_phone": values["guest_phone"] or contact.phone,
     }
-    event = {name: values[name] for name in ("event_type", "event_date", "estimated_guests", "estimated_budget",
-                                             "message")}
+    event = {
+        name: values[name] for name in ("event_type", "event_date", "estimated_guests", "estimated_budget", "message")
+    }
     now = utcnow()
     # The platform row allocates the id the CRM enquiry shares, as for every enquiry.
-    enquiry = Enquiry(property_id=crm_property.property_id if crm_property is not None else None,
-                      source=values["source"], spam_reasons=[], created_at=now, **guest, **event)
+    enquiry = Enquiry(
+        property_id=crm_property.property_id if crm_property is not None else None,
+        source=values["source"],
+        spam_reasons=[],
+        created_at=now,
+        **guest,
+        **event,
+    )
     db.session.add(enquiry)
     db.session.flush()
     fit = sync.fit_flags(crm_property, enquiry) if crm_property is not None else {}
     crm_enquiry = CrmEnquiry(
-        id=enquiry.id, source_enquiry_id=enquiry.id, contact_id=contact.id, owner_id=owner_id,
-        property_id=crm_property.id if crm_property is not None else None, status="new",
-        source=values["source"], priority=values["priority"], assigned_to_admin_id=values["assigned_to_admin_id"],
-        internal_notes=values["internal_notes"], spam_reasons=[], created_at=now, last_updated_at=now,
-        **guest, **event, **fit,
+        id=enquiry.id,
+        source_enquiry_id=enquiry.id,
+        contact_id=contact.id,
+        owner_id=owner_id,
+        property_id=crm_property.id if crm_property is not None else None,
+        status="new",
+        source=values["source"],
+        priority=values["priority"],
+        assigned_to_admin_id=values["assigned_to_admin_id"],
+        internal_notes=values["internal_notes"],
+        spam_reasons=[],
+        created_at=now,
+        last_updated_at=now,
+        **guest,
+        **event,
+        **fit,
     )
     db.session.add(crm_enquiry)
     db.session.flush()
-    db.session.add(EnquiryStatusHistory(enquiry_id=crm_enquiry.id, from_status=None, to_status="new", changed_at=now,
-                                        changed_by_id=actor.id, performed_by=actor.email,
-                                        reason=f"Logged by an admin ({values['source']})"))
+    db.session.add(
+        EnquiryStatusHistory(
+            enquiry_id=crm_enquiry.id,
+            from_status=None,
+            to_status="new",
+            changed_at=now,
+            changed_by_id=actor.id,
+            performed_by=actor.email,
+            reason=f"Logged by an admin ({values['source']})",
+        )
+    )
     if crm_property is not None:
-        db.session.execute(update(CrmProperty).where(CrmProperty.id == crm_property.id)
-                           .values(enquiry_count=CrmProperty.enquiry_count + 1))
+        db.session.execute(
+            update(CrmProperty)
+            .where(CrmProperty.id == crm_property.id)
+            .values(enquiry_count=CrmProperty.enquiry_count + 1)
+        )
     title = crm_property.title if crm_property is not None else None
-    add_interaction(contact.id, INTERACTION_FOR_SOURCE.get(values["source"], "message"), direction="inbound",
-                    initiated_by="contact", subject=f"Enquiry about {title}" if title else "Enquiry",
-                    content=values["message"], enquiry_id=crm_enquiry.id, property_id=crm_enquiry.property_id,
-                    created_by=actor, created_at=now, meta={"source": values["source"], "logged_by": actor.email})
-    log_activity("enquiry", crm_enquiry.id, "created", actor=actor,
-                 changed_fields={"status": {"before": None, "after": "new"}},
-                 reason=f"Logged by an admin ({values['source']})")
+    add_interaction(
+        contact.id,
+        INTERACTION_FOR_SOURCE.get(values["source"], "message"),
+        direction="inbound",
+        initiated_by="contact",
+        subject=f"Enquiry about {title}" if title else "Enquiry",
+        content=values["message"],
+        enquiry_id=crm_enquiry.id,
+        property_id=crm_enquiry.property_id,
+        created_by=actor,
+        created_at=now,
+        meta={"source": values["source"], "logged_by": actor.email},
+    )
+    log_activity(
+        "enquiry",
+        crm_enquiry.id,
+        "created",
+        actor=actor,
+        changed_fields={"status": {"before": None, "after": "new"}},
+        reason=f"Logged by an admin ({values['source']})",
+    )
     if values["status"] != "new":
         try:
-            change_status(crm_enquiry, values["status"], actor=actor, booking_value=values["booking_value"],
-                          reason=values["lost_reason"])
+            change_status(
+                crm_enquiry,
+                values["status"],
+                actor=actor,
+                booking_value=values["booking_value"],
+                reason=values["lost_reason"],
+            )
         except StatusError as error:
             db.session.rollback()
             raise Invalid(error.errors) from None
@@ -304,8 +377,14 @@ def update_enquiry_status(body: Body, actor: User) -> CrmEnquiry:
     if enquiry is None:
         raise ApiError(404, f"No enquiry has id {values['id']}.")
     try:
-        change_status(enquiry, values["status"], actor=actor, booking_value=values["booking_value"],
-                      reason=values["reason"] or values["lost_reason"], notes=values["notes"])
+        change_status(
+            enquiry,
+            values["status"],
+            actor=actor,
+            booking_value=values["booking_value"],
+            reason=values["reason"] or values["lost_reason"],
+            notes=values["notes"],
+        )
     except StatusError as error:
         db.session.rollback()
         raise Invalid(error.errors) from None

@@ -1,4 +1,5 @@
 """Accounts: password hashing, the user loader, and the role guards."""
+
 from functools import cache, wraps
 from urllib.parse import urlsplit
 
@@ -75,6 +76,7 @@ def unauthorized():
 
 def role_required(role: str):
     """Let through only signed-in users with `role`; others sign in first or get 403."""
+
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
@@ -85,7 +87,9 @@ def role_required(role: str):
                     return jsonify(error="This needs an admin account."), 403
                 abort(403)
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 

@@ -1,4 +1,5 @@
 """Server-side sign-ins: a cookie is only as good as its user_sessions row, which sign-out ends."""
+
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -20,9 +21,15 @@ def load_user(token: str) -> User | None:
     if not token or len(token) > 100:
         return None
     user = db.session.scalar(
-        select(User).join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == token_hash(token), UserSession.revoked_at.is_(None),
-               UserSession.expires_at > utcnow(), User.deactivated_at.is_(None)))
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.token_hash == token_hash(token),
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > utcnow(),
+            User.deactivated_at.is_(None),
+        )
+    )
     if user is not None:
         user.session_token = token
     return user
@@ -32,10 +39,16 @@ def sign_in(user: User) -> None:
     """Start a new sign-in for `user` in a fresh session; the caller commits."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    db.session.add(UserSession(
-        user_id=user.id, token_hash=token_hash(token), created_at=now,
-        expires_at=now + current_app.config["PERMANENT_SESSION_LIFETIME"],
-        ip_address=(request.remote_addr or "")[:45] or None, user_agent=request.user_agent.string[:400] or None))
+    db.session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=token_hash(token),
+            created_at=now,
+            expires_at=now + current_app.config["PERMANENT_SESSION_LIFETIME"],
+            ip_address=(request.remote_addr or "")[:45] or None,
+            user_agent=request.user_agent.string[:400] or None,
+        )
+    )
     # Nothing from before sign-in carries over, the CSRF token least of all: a token an attacker
     # planted or read before sign-in must not work after it.
     user.last_sign_in_at = now

@@ -1,4 +1,5 @@
 """Owner sign-up, sign-in and sign-out, and setting a password from an e-mailed link."""
+
 import math
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -66,8 +67,11 @@ def signup():
             else:
                 sessions.sign_in(user)
                 db.session.commit()
-                flash(f"Welcome, {user.first_name}. Your owner account is ready. "
-                      "Choose a membership so your listings can go live.", "success")
+                flash(
+                    f"Welcome, {user.first_name}. Your owner account is ready. "
+                    "Choose a membership so your listings can go live.",
+                    "success",
+                )
                 return redirect_to(url_for("owner.membership"))
     status = 422 if form.is_submitted() else 200
     return render("auth/signup.html", "form", status=status, form=form)
@@ -76,8 +80,10 @@ def signup():
 def sign_in_limits(email: str) -> list[tuple[str, str, int]]:
     """Return the sign-in throttles for `email` from this request's address: (kind, what is counted, limit)."""
     config = current_app.config
-    return [("sign_in_account", email.strip(), config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]),
-            ("sign_in_address", request.remote_addr or "", config["LOGIN_MAX_FAILURES_PER_ADDRESS"])]
+    return [
+        ("sign_in_account", email.strip(), config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]),
+        ("sign_in_address", request.remote_addr or "", config["LOGIN_MAX_FAILURES_PER_ADDRESS"]),
+    ]
 
 
 def sign_in_wait(email: str) -> timedelta | None:
@@ -98,8 +104,10 @@ def record_failed_sign_in(email: str) -> None:
 def throttled(template: str, wait: timedelta, **context):
     """Answer 429 with the page and a message that says how long to wait."""
     minutes = max(1, math.ceil(wait.total_seconds() / 60))
-    error = (f"Too many failed sign-ins. Please wait {minutes} minute{'s' if minutes > 1 else ''} "
-             "and try again, or reset your password.")
+    error = (
+        f"Too many failed sign-ins. Please wait {minutes} minute{'s' if minutes > 1 else ''} "
+        "and try again, or reset your password."
+    )
     response = render(template, status=429, error=error, **context)
     response.headers["Retry-After"] = str(max(1, math.ceil(wait.total_seconds())))
     return response
@@ -155,8 +163,9 @@ def change_password():
             sessions.end_sessions(current_user, keep_token=current_user.session_token)
             tokens.expire(current_user, "password_reset")
             db.session.commit()
-            flash("Your password is changed, and every other device signed in to your account is signed out.",
-                  "success")
+            flash(
+                "Your password is changed, and every other device signed in to your account is signed out.", "success"
+            )
             return redirect_to(home_for(current_user))
         record_failed_sign_in(current_user.email)
         db.session.commit()
@@ -217,8 +226,12 @@ def set_password_from_link(purpose: str, token: str):
         tokens.expire(user, "password_reset")
         throttle.forget("sign_in_account", user.email)
         db.session.commit()
-        flash("Your password is set. Sign in with it now." if purpose == "password_reset"
-              else f"Welcome, {user.first_name}. Your password is set: sign in with it now.", "success")
+        flash(
+            "Your password is set. Sign in with it now."
+            if purpose == "password_reset"
+            else f"Welcome, {user.first_name}. Your password is set: sign in with it now.",
+            "success",
+        )
         return redirect_to(url_for("auth.login"))
     return set_password_page(purpose, form, user=record.user, status=422 if form.is_submitted() else 200)
 

@@ -1,4 +1,5 @@
 """The one path every guest enquiry takes in: validate, spot spam and repeats, store, sync."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,17 @@ MAX_LINKS = 2
 LIMITS = {"guest_name": 120, "guest_email": 254, "guest_phone": 32, "message": 5000}
 MAX_GUESTS = 10_000
 MAX_BUDGET = Decimal("10000000")
-FIELDS = ("property_id", "guest_name", "guest_email", "guest_phone", "event_type", "event_date",
-          "estimated_guests", "estimated_budget", "message")
+FIELDS = (
+    "property_id",
+    "guest_name",
+    "guest_email",
+    "guest_phone",
+    "event_type",
+    "event_date",
+    "estimated_guests",
+    "estimated_budget",
+    "message",
+)
 
 
 @dataclass
@@ -210,8 +220,9 @@ def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
 # --- Spam -----------------------------------------------------------------------------------
 
 
-def spam_reasons(clean: dict[str, Any], *, ip_address: str | None, honeypot: str | None,
-                 seconds: float | None, timed: bool) -> list[str]:
+def spam_reasons(
+    clean: dict[str, Any], *, ip_address: str | None, honeypot: str | None, seconds: float | None, timed: bool
+) -> list[str]:
     """List why a submission looks like spam; an empty list means it does not."""
     config = current_app.config
     reasons = []
@@ -227,15 +238,24 @@ def spam_reasons(clean: dict[str, Any], *, ip_address: str | None, honeypot: str
     if clean.get("guest_email"):
         # Counted per address AND sending IP: a flood typed with someone else's address from elsewhere
         # must not get that person's own genuine enquiry held as spam (the per-IP limit catches the flood).
-        count = db.session.scalar(select(func.count()).select_from(Enquiry).where(
-            Enquiry.guest_email == clean["guest_email"], Enquiry.created_at >= since,
-            Enquiry.ip_address == ip_address if ip_address else Enquiry.ip_address.is_(None)))
+        count = db.session.scalar(
+            select(func.count())
+            .select_from(Enquiry)
+            .where(
+                Enquiry.guest_email == clean["guest_email"],
+                Enquiry.created_at >= since,
+                Enquiry.ip_address == ip_address if ip_address else Enquiry.ip_address.is_(None),
+            )
+        )
         if count >= limit_email:
             reasons.append(f"more than {limit_email} enquiries from this e-mail address in an hour")
     limit_ip = config["SPAM_MAX_PER_IP_HOUR"]
     if ip_address:
-        count = db.session.scalar(select(func.count()).select_from(Enquiry).where(
-            Enquiry.ip_address == ip_address, Enquiry.created_at >= since))
+        count = db.session.scalar(
+            select(func.count())
+            .select_from(Enquiry)
+            .where(Enquiry.ip_address == ip_address, Enquiry.created_at >= since)
+        )
         if count >= limit_ip:
             reasons.append(f"more than {limit_ip} enquiries from IP address {ip_address} in an hour")
     links = len(LINK.findall(clean.get("message", "")))
@@ -250,12 +270,15 @@ def spam_reasons(clean: dict[str, Any], *, ip_address: str | None, honeypot: str
 def find_repeat(submission: Submission) -> Enquiry | None:
     """Return the enquiry this one repeats: same e-mail, property and event date within 10 minutes."""
     return db.session.scalar(
-        select(Enquiry).where(
+        select(Enquiry)
+        .where(
             Enquiry.property_id == submission.property.id,
             Enquiry.guest_email == submission.guest_email,
             Enquiry.event_date == submission.event_date if submission.event_date else Enquiry.event_date.is_(None),
             Enquiry.created_at >= utcnow() - DUPLICATE_WINDOW,
-        ).order_by(Enquiry.id).limit(1)
+        )
+        .order_by(Enquiry.id)
+        .limit(1)
     )
 
 
@@ -275,11 +298,19 @@ def store(submission: Submission) -> tuple[int, bool]:
         sync.commit()
         return enquiry_id, False
     enquiry = Enquiry(
-        property_id=submission.property.id, guest_email=submission.guest_email, guest_name=submission.guest_name,
-        guest_phone=submission.guest_phone, event_type=submission.event_type, event_date=submission.event_date,
-        estimated_guests=submission.estimated_guests, estimated_budget=submission.estimated_budget,
-        message=submission.message, source=submission.source, ip_address=submission.ip_address,
-        user_agent=(submission.user_agent or "")[:400] or None, spam_reasons=submission.spam_reasons,
+        property_id=submission.property.id,
+        guest_email=submission.guest_email,
+        guest_name=submission.guest_name,
+        guest_phone=submission.guest_phone,
+        event_type=submission.event_type,
+        event_date=submission.event_date,
+        estimated_guests=submission.estimated_guests,
+        estimated_budget=submission.estimated_budget,
+        message=submission.message,
+        source=submission.source,
+        ip_address=submission.ip_address,
+        user_agent=(submission.user_agent or "")[:400] or None,
+        spam_reasons=submission.spam_reasons,
         created_at=utcnow(),
     )
     db.session.add(enquiry)
@@ -297,9 +328,14 @@ def record_repeat(first: Enquiry, submission: Submission) -> None:
     # Anyone can type anyone's e-mail address, so a repeat must not change what the first one said.
     first.submission_count += 1
     if submission.message != first.message:
-        sync.record("enquiry.repeated", enquiry_id=first.id, message=submission.message,
-                    received_at=utcnow().isoformat(), ip_address=submission.ip_address,
-                    spam_reasons=submission.spam_reasons)
+        sync.record(
+            "enquiry.repeated",
+            enquiry_id=first.id,
+            message=submission.message,
+            received_at=utcnow().isoformat(),
+            ip_address=submission.ip_address,
+            spam_reasons=submission.spam_reasons,
+        )
 
 
 def queue_arrival_emails(enquiry: Enquiry, guest: bool = True) -> None:
@@ -311,20 +347,40 @@ def queue_arrival_emails(enquiry: Enquiry, guest: bool = True) -> None:
     prop = enquiry.property
     # When owners see a guest's details only after replying, the e-mail must not give them away either.
     show_guest = settings.owners_see_guest_contact_before_reply()
-    mail.queue(prop.owner.email, "enquiry_owner", dedupe_key=f"enquiry:{enquiry.id}:owner",
-               reply_to=enquiry.guest_email if show_guest else None, enquiry=enquiry, property=prop,
-               owner=prop.owner, show_guest=show_guest)
+    mail.queue(
+        prop.owner.email,
+        "enquiry_owner",
+        dedupe_key=f"enquiry:{enquiry.id}:owner",
+        reply_to=enquiry.guest_email if show_guest else None,
+        enquiry=enquiry,
+        property=prop,
+        owner=prop.owner,
+        show_guest=show_guest,
+    )
     if not guest:
         return
-    if mail.sent_recently(enquiry.guest_email, "enquiry_guest", within=ACK_WINDOW) >= current_app.config["ACK_MAX_PER_HOUR"]:
+    if (
+        mail.sent_recently(enquiry.guest_email, "enquiry_guest", within=ACK_WINDOW)
+        >= current_app.config["ACK_MAX_PER_HOUR"]
+    ):
         return
-    mail.queue(enquiry.guest_email, "enquiry_guest", dedupe_key=f"enquiry:{enquiry.id}:guest",
-               enquiry=enquiry, property=prop)
+    mail.queue(
+        enquiry.guest_email, "enquiry_guest", dedupe_key=f"enquiry:{enquiry.id}:guest", enquiry=enquiry, property=prop
+    )
 
 
-def capture(data: Any, *, source: str, ip_address: str | None, user_agent: str | None,
-            honeypot: str | None = None, token: str | None = None, timed: bool = False,
-            by_hand: bool = False, acknowledge: bool = True) -> tuple[int, bool]:
+def capture(
+    data: Any,
+    *,
+    source: str,
+    ip_address: str | None,
+    user_agent: str | None,
+    honeypot: str | None = None,
+    token: str | None = None,
+    timed: bool = False,
+    by_hand: bool = False,
+    acknowledge: bool = True,
+) -> tuple[int, bool]:
     """Validate and store one enquiry; return its id and whether it is new, or raise Invalid and store nothing.
 
     An enquiry an admin logs `by_hand` (it came by phone or e-mail) skips the spam checks, and the guest
@@ -336,8 +392,16 @@ def capture(data: Any, *, source: str, ip_address: str | None, user_agent: str |
         raise Invalid(errors)
     prop = clean.pop("property")
     seconds = seconds_on_form(token, prop.id) if timed else None
-    reasons = [] if by_hand else spam_reasons(clean, ip_address=ip_address, honeypot=honeypot, seconds=seconds,
-                                              timed=timed)
-    submission = Submission(property=prop, source=source, ip_address=ip_address, user_agent=user_agent,
-                            spam_reasons=reasons, acknowledge_guest=acknowledge, **clean)
+    reasons = (
+        [] if by_hand else spam_reasons(clean, ip_address=ip_address, honeypot=honeypot, seconds=seconds, timed=timed)
+    )
+    submission = Submission(
+        property=prop,
+        source=source,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        spam_reasons=reasons,
+        acknowledge_guest=acknowledge,
+        **clean,
+    )
     return store(submission)

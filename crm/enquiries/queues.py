@@ -1,4 +1,5 @@
 """What needs doing: the one definition of "needs a reply" and "follow-up due", for admins, owners and the digest."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -17,8 +18,9 @@ def reply_cutoff(now: datetime | None = None) -> datetime:
 
 def needs_reply(cutoff: datetime) -> ColumnElement[bool]:
     """Open enquiries nobody has answered, that arrived before `cutoff` (spam never counts)."""
-    return and_(CrmEnquiry.first_response_at.is_(None), CrmEnquiry.status.in_(OPEN_STATUSES),
-                CrmEnquiry.created_at <= cutoff)
+    return and_(
+        CrmEnquiry.first_response_at.is_(None), CrmEnquiry.status.in_(OPEN_STATUSES), CrmEnquiry.created_at <= cutoff
+    )
 
 
 def is_waiting(enquiry: CrmEnquiry, cutoff: datetime) -> bool:

@@ -1,4 +1,5 @@
 """A reply to a guest, from an owner or an admin: the first response, the outbound e-mail on the timeline."""
+
 from __future__ import annotations
 
 from .. import mail
@@ -28,14 +29,37 @@ def send_reply(enquiry: CrmEnquiry, actor: User, subject: str, message: str, tem
             change_status(enquiry, "contacted", actor=actor)  # the first reply is the first response
         else:
             enquiry.first_response_at = now
-            log_activity("enquiry", enquiry.id, "updated", actor=actor, reason=f"{role.capitalize()} replied to the guest",
-                         changed_fields={"first_response_at": {"before": None, "after": now.isoformat()}})
+            log_activity(
+                "enquiry",
+                enquiry.id,
+                "updated",
+                actor=actor,
+                reason=f"{role.capitalize()} replied to the guest",
+                changed_fields={"first_response_at": {"before": None, "after": now.isoformat()}},
+            )
     enquiry.last_updated_at = now
-    mail.queue(enquiry.guest_email, template, enquiry_id=enquiry.id, reply_to=actor.email, subject=subject,
-               message=message, enquiry=enquiry, **context)
-    add_interaction(enquiry.contact_id, "email", direction="outbound", initiated_by=role, subject=subject,
-                    content=message, enquiry_id=enquiry.id, property_id=enquiry.property_id, created_by=actor,
-                    meta={"reply_to": actor.email, "by": actor.email})
+    mail.queue(
+        enquiry.guest_email,
+        template,
+        enquiry_id=enquiry.id,
+        reply_to=actor.email,
+        subject=subject,
+        message=message,
+        enquiry=enquiry,
+        **context,
+    )
+    add_interaction(
+        enquiry.contact_id,
+        "email",
+        direction="outbound",
+        initiated_by=role,
+        subject=subject,
+        content=message,
+        enquiry_id=enquiry.id,
+        property_id=enquiry.property_id,
+        created_by=actor,
+        meta={"reply_to": actor.email, "by": actor.email},
+    )
     contact = db.session.get(Contact, enquiry.contact_id)
     if contact is not None:
         contact.last_contacted_at = now

@@ -1,4 +1,5 @@
 """The one service that moves an enquiry between statuses, for every UI and the API."""
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -33,8 +34,15 @@ def parse_booking_value(raw) -> Decimal | None:
     return value.quantize(Decimal("0.01"))
 
 
-def change_status(enquiry: CrmEnquiry, status: str, *, actor: User | None, booking_value=None,
-                  reason: str | None = None, notes: str | None = None) -> bool:
+def change_status(
+    enquiry: CrmEnquiry,
+    status: str,
+    *,
+    actor: User | None,
+    booking_value=None,
+    reason: str | None = None,
+    notes: str | None = None,
+) -> bool:
     """Move `enquiry` to `status` with the spec's rules and its audit trail; return whether it moved.
 
     The caller commits (with sync.commit(), so any e-mail queued here goes out).
@@ -86,26 +94,58 @@ def change_status(enquiry: CrmEnquiry, status: str, *, actor: User | None, booki
     summary = status_phrase("enquiry", status, value)
     if status == "lost" and reason:
         summary += f": {reason}"
-    add_interaction(enquiry.contact_id, "status_change", direction="internal", initiated_by=role,
-                    subject=summary, content=notes or "", enquiry_id=enquiry.id,
-                    property_id=enquiry.property_id, created_by=actor, created_at=now,
-                    meta={"from": before, "to": status, "by": who,
-                          "value": str(value) if status == "booked" and value is not None else None})
-    log_activity("enquiry", enquiry.id, "status_changed", changed_fields=changed, actor=actor, reason=reason,
-                 meta={"notes": notes} if notes else None)
+    add_interaction(
+        enquiry.contact_id,
+        "status_change",
+        direction="internal",
+        initiated_by=role,
+        subject=summary,
+        content=notes or "",
+        enquiry_id=enquiry.id,
+        property_id=enquiry.property_id,
+        created_by=actor,
+        created_at=now,
+        meta={
+            "from": before,
+            "to": status,
+            "by": who,
+            "value": str(value) if status == "booked" and value is not None else None,
+        },
+    )
+    log_activity(
+        "enquiry",
+        enquiry.id,
+        "status_changed",
+        changed_fields=changed,
+        actor=actor,
+        reason=reason,
+        meta={"notes": notes} if notes else None,
+    )
     # The status being left gets its end, so time in each status is read from one row.
-    db.session.execute(update(EnquiryStatusHistory).where(EnquiryStatusHistory.enquiry_id == enquiry.id,
-                                                          EnquiryStatusHistory.left_at.is_(None)).values(left_at=now))
-    db.session.add(EnquiryStatusHistory(enquiry_id=enquiry.id, from_status=before, to_status=status,
-                                        changed_at=now, changed_by_id=actor.id if actor else None,
-                                        performed_by=who, reason=reason))
+    db.session.execute(
+        update(EnquiryStatusHistory)
+        .where(EnquiryStatusHistory.enquiry_id == enquiry.id, EnquiryStatusHistory.left_at.is_(None))
+        .values(left_at=now)
+    )
+    db.session.add(
+        EnquiryStatusHistory(
+            enquiry_id=enquiry.id,
+            from_status=before,
+            to_status=status,
+            changed_at=now,
+            changed_by_id=actor.id if actor else None,
+            performed_by=who,
+            reason=reason,
+        )
+    )
     if before == "spam" and status != "spam":
         notify_owner_of_restored(enquiry)
     return True
 
 
-def adjust_property_totals(enquiry: CrmEnquiry, was_booked: bool, old_value: Decimal | None,
-                           new_value: Decimal | None) -> None:
+def adjust_property_totals(
+    enquiry: CrmEnquiry, was_booked: bool, old_value: Decimal | None, new_value: Decimal | None
+) -> None:
     """Keep the property's booking_count and total_revenue in step with booked enquiries."""
     if enquiry.property_id is None:
         return
@@ -113,7 +153,9 @@ def adjust_property_totals(enquiry: CrmEnquiry, was_booked: bool, old_value: Dec
     revenue_change = (new_value or Decimal("0")) - (old_value or Decimal("0"))
     if count_change or revenue_change:
         db.session.execute(
-            update(CrmProperty).where(CrmProperty.id == enquiry.property_id).values(
+            update(CrmProperty)
+            .where(CrmProperty.id == enquiry.property_id)
+            .values(
                 booking_count=CrmProperty.booking_count + count_change,
                 total_revenue=CrmProperty.total_revenue + revenue_change,
             )
@@ -124,14 +166,25 @@ def adjust_enquiry_count(enquiry: CrmEnquiry, before: str) -> None:
     """Spam never counts as an enquiry: the property's enquiry_count follows moves into and out of spam."""
     change = int(before == "spam") - int(enquiry.status == "spam")
     if enquiry.property_id is not None and change:
-        db.session.execute(update(CrmProperty).where(CrmProperty.id == enquiry.property_id)
-                           .values(enquiry_count=CrmProperty.enquiry_count + change))
+        db.session.execute(
+            update(CrmProperty)
+            .where(CrmProperty.id == enquiry.property_id)
+            .values(enquiry_count=CrmProperty.enquiry_count + change)
+        )
 
 
 def add_note(enquiry: CrmEnquiry, text: str, *, actor: User | None) -> None:
     role = "system" if actor is None else ("admin" if actor.is_admin else "owner")
-    add_interaction(enquiry.contact_id, "note", direction="internal", initiated_by=role, content=text,
-                    enquiry_id=enquiry.id, property_id=enquiry.property_id, created_by=actor)
+    add_interaction(
+        enquiry.contact_id,
+        "note",
+        direction="internal",
+        initiated_by=role,
+        content=text,
+        enquiry_id=enquiry.id,
+        property_id=enquiry.property_id,
+        created_by=actor,
+    )
 
 
 def notify_owner_of_restored(enquiry: CrmEnquiry) -> None:

@@ -1,4 +1,5 @@
 """Forms of the owner dashboard: a listing, an enquiry's status, a reply to the guest, a private note."""
+
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -23,10 +24,14 @@ class Form(FlaskForm):
 
 
 class PropertyForm(Form):
-    title = StringField("Title", validators=[DataRequired("Enter the listing's title."),
-                                             Length(max=listings.LIMITS["title"]), OneLine()])
-    location = StringField("Location", validators=[DataRequired("Enter the listing's location."),
-                                                   Length(max=listings.LIMITS["location"]), OneLine()])
+    title = StringField(
+        "Title",
+        validators=[DataRequired("Enter the listing's title."), Length(max=listings.LIMITS["title"]), OneLine()],
+    )
+    location = StringField(
+        "Location",
+        validators=[DataRequired("Enter the listing's location."), Length(max=listings.LIMITS["location"]), OneLine()],
+    )
     description = TextAreaField("Description", validators=[Optional(), Length(max=listings.LIMITS["description"])])
     bedrooms = StringField("Bedrooms", validators=[DataRequired("Enter the number of bedrooms.")])
     bathrooms = StringField("Bathrooms", validators=[DataRequired("Enter the number of bathrooms.")])
@@ -55,8 +60,12 @@ class PropertyForm(Form):
 
 
 class StatusForm(Form):
-    status = SelectField("Status", choices=[SelectChoice(s, s.capitalize()) for s in OWNER_STATUSES],
-                         validators=[InputRequired("Choose a status.")], validate_choice=False)
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice(s, s.capitalize()) for s in OWNER_STATUSES],
+        validators=[InputRequired("Choose a status.")],
+        validate_choice=False,
+    )
     booking_value = StringField("Booking value (£)", validators=[Optional(), Length(max=20)])
     reason = StringField("Why was it lost?", validators=[Optional(), Length(max=500)])
 
@@ -67,8 +76,7 @@ class StatusForm(Form):
 
 class ReplyForm(Form):
     subject = StringField("Subject", validators=[Optional(), Length(max=200)])
-    message = TextAreaField("Your reply", validators=[DataRequired("Write your reply to the guest."),
-                                                      Length(max=5000)])
+    message = TextAreaField("Your reply", validators=[DataRequired("Write your reply to the guest."), Length(max=5000)])
 
 
 class NoteForm(Form):

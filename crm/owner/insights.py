@@ -1,4 +1,5 @@
 """Owner insights: an owner's funnel, reply time beside the platform's, listings and booked value by month."""
+
 from __future__ import annotations
 
 from flask import request
@@ -23,8 +24,14 @@ def insights():
     except periods.PeriodError as problem:
         period, error = periods.preset(periods.DEFAULT_PRESET, today), str(problem)
     mine = scope.enquiry_filter(current_user)
-    return render("owner/insights.html", period=period, error=error, presets=periods.PRESETS,
-                  funnel=queries.funnel(period, mine), reply=queries.first_response(period, mine),
-                  platform_reply=queries.first_response(period),
-                  listings=queries.listings(scope.crm_properties_for(current_user), period, mine),
-                  months=queries.by_month(period, mine))
+    return render(
+        "owner/insights.html",
+        period=period,
+        error=error,
+        presets=periods.PRESETS,
+        funnel=queries.funnel(period, mine),
+        reply=queries.first_response(period, mine),
+        platform_reply=queries.first_response(period),
+        listings=queries.listings(scope.crm_properties_for(current_user), period, mine),
+        months=queries.by_month(period, mine),
+    )

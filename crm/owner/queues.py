@@ -1,4 +1,5 @@
 """An owner's "what needs doing": enquiries waiting for a reply and follow-ups due, and setting a follow-up."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -24,8 +25,11 @@ def queue_page(kind: str, condition, order):
     """Render one of the owner's queues: its oldest-first enquiries, at most QUEUE_LIMIT, and their count."""
     statement = scope.enquiries_for(current_user).where(condition)
     total = db.session.scalar(select(func.count()).select_from(statement.with_only_columns(CrmEnquiry.id).subquery()))
-    rows = list(db.session.scalars(statement.options(selectinload(CrmEnquiry.property))
-                                   .order_by(*order, CrmEnquiry.id).limit(QUEUE_LIMIT)))
+    rows = list(
+        db.session.scalars(
+            statement.options(selectinload(CrmEnquiry.property)).order_by(*order, CrmEnquiry.id).limit(QUEUE_LIMIT)
+        )
+    )
     return render("owner/queue.html", kind=kind, enquiries=rows, total=total, today=utcnow().date())
 
 

@@ -4,6 +4,7 @@ An owner's CRM contact is the crm_contacts row with their user id. Their enquiri
 enquiries owned by that contact, never spam (quarantine is an admin's business); their listings are
 the properties with their user id. Anything else answers 404, so another owner's ids reveal nothing.
 """
+
 from __future__ import annotations
 
 from flask import abort
@@ -36,8 +37,11 @@ def properties_for(user: User) -> Select:
 def get_property_for(user: User, property_id) -> Property:
     """Return the owner's listing, or answer 404."""
     property_id = _valid_id(property_id)
-    prop = db.session.scalar(
-        select(Property).where(Property.id == property_id, Property.owner_id == user.id)) if property_id else None
+    prop = (
+        db.session.scalar(select(Property).where(Property.id == property_id, Property.owner_id == user.id))
+        if property_id
+        else None
+    )
     if prop is None:
         abort(404)
     return prop
@@ -45,8 +49,9 @@ def get_property_for(user: User, property_id) -> Property:
 
 def crm_properties_for(user: User) -> Select:
     """Return a select() of the CRM copies of the owner's listings."""
-    return (select(CrmProperty).join(Property, Property.id == CrmProperty.property_id)
-            .where(Property.owner_id == user.id))
+    return (
+        select(CrmProperty).join(Property, Property.id == CrmProperty.property_id).where(Property.owner_id == user.id)
+    )
 
 
 def enquiries_for(user: User) -> Select:
@@ -78,10 +83,13 @@ def timeline_for(user: User, enquiry: CrmEnquiry) -> Select:
     """
     get_enquiry_for(user, enquiry.id)
     admin_note = and_(Interaction.type == "note", Interaction.initiated_by == "admin")
-    return (select(Interaction)
-            .where(Interaction.related_enquiry_id == enquiry.id, Interaction.contact_id == enquiry.contact_id,
-                   not_(admin_note))
-            .order_by(Interaction.created_at.desc(), Interaction.id.desc()))
+    return (
+        select(Interaction)
+        .where(
+            Interaction.related_enquiry_id == enquiry.id, Interaction.contact_id == enquiry.contact_id, not_(admin_note)
+        )
+        .order_by(Interaction.created_at.desc(), Interaction.id.desc())
+    )
 
 
 def membership_for(user: User) -> Membership | None:
@@ -90,6 +98,12 @@ def membership_for(user: User) -> Membership | None:
     if contact_id is None:
         return None
     return db.session.scalar(
-        select(Membership).where(Membership.contact_id == contact_id)
-        .order_by(case((Membership.status.in_(("active", "expiring_soon")), 0), else_=1),
-                  Membership.end_date.desc(), Membership.id.desc()).limit(1))
+        select(Membership)
+        .where(Membership.contact_id == contact_id)
+        .order_by(
+            case((Membership.status.in_(("active", "expiring_soon")), 0), else_=1),
+            Membership.end_date.desc(),
+            Membership.id.desc(),
+        )
+        .limit(1)
+    )

@@ -1,4 +1,5 @@
 """The owner dashboard: an owner's overview, listings and enquiries, all read through owner.scope."""
+
 from __future__ import annotations
 
 import io
@@ -41,14 +42,20 @@ def reveal_contact(enquiry: CrmEnquiry) -> bool:
 
 def unread_count() -> int:
     return db.session.scalar(
-        select(func.count()).select_from(CrmEnquiry)
-        .where(scope.enquiry_filter(current_user), CrmEnquiry.owner_seen_at.is_(None)))
+        select(func.count())
+        .select_from(CrmEnquiry)
+        .where(scope.enquiry_filter(current_user), CrmEnquiry.owner_seen_at.is_(None))
+    )
 
 
 @bp.context_processor
 def owner_helpers() -> dict:
-    return {"reveal_contact": reveal_contact, "unread_count": unread_count, "masked": MASKED,
-            "owner_statuses": OWNER_STATUSES}
+    return {
+        "reveal_contact": reveal_contact,
+        "unread_count": unread_count,
+        "masked": MASKED,
+        "owner_statuses": OWNER_STATUSES,
+    }
 
 
 def changed(response: Response) -> Response:
@@ -69,11 +76,21 @@ def listing_rows(user) -> list[dict]:
         property_id: (enquiries, booked)
         for property_id, enquiries, booked in db.session.execute(
             select(CrmProperty.property_id, func.count(), func.sum(case((CrmEnquiry.status == "booked", 1), else_=0)))
-            .select_from(CrmEnquiry).join(CrmProperty, CrmProperty.id == CrmEnquiry.property_id)
-            .where(scope.enquiry_filter(user)).group_by(CrmProperty.property_id))
+            .select_from(CrmEnquiry)
+            .join(CrmProperty, CrmProperty.id == CrmEnquiry.property_id)
+            .where(scope.enquiry_filter(user))
+            .group_by(CrmProperty.property_id)
+        )
     }
-    return [{"property": p, "views": p.view_count, "enquiries": counts.get(p.id, (0, 0))[0],
-             "booked": int(counts.get(p.id, (0, 0))[1] or 0)} for p in props]
+    return [
+        {
+            "property": p,
+            "views": p.view_count,
+            "enquiries": counts.get(p.id, (0, 0))[0],
+            "booked": int(counts.get(p.id, (0, 0))[1] or 0),
+        }
+        for p in props
+    ]
 
 
 # --- Overview -------------------------------------------------------------------------------------
@@ -84,27 +101,46 @@ def listing_rows(user) -> list[dict]:
 def dashboard():
     """Show the owner's overview: enquiries to answer, conversion, views per listing and membership."""
     where = scope.enquiry_filter(current_user)
-    by_status = dict(db.session.execute(
-        select(CrmEnquiry.status, func.count()).where(where).group_by(CrmEnquiry.status)).all())
+    by_status = dict(
+        db.session.execute(select(CrmEnquiry.status, func.count()).where(where).group_by(CrmEnquiry.status)).all()
+    )
     total = sum(by_status.values())
     booked = by_status.get("booked", 0)
     waiting, oldest = db.session.execute(
-        select(func.count(), func.min(CrmEnquiry.created_at))
-        .where(where, CrmEnquiry.first_response_at.is_(None), CrmEnquiry.status.in_(OPEN_STATUSES))).one()
-    recent = list(db.session.scalars(
-        scope.enquiries_for(current_user).options(selectinload(CrmEnquiry.property))
-        .order_by(CrmEnquiry.created_at.desc(), CrmEnquiry.id.desc()).limit(6)))
+        select(func.count(), func.min(CrmEnquiry.created_at)).where(
+            where, CrmEnquiry.first_response_at.is_(None), CrmEnquiry.status.in_(OPEN_STATUSES)
+        )
+    ).one()
+    recent = list(
+        db.session.scalars(
+            scope.enquiries_for(current_user)
+            .options(selectinload(CrmEnquiry.property))
+            .order_by(CrmEnquiry.created_at.desc(), CrmEnquiry.id.desc())
+            .limit(6)
+        )
+    )
     rows = listing_rows(current_user)
     overview = {
-        "new": by_status.get("new", 0), "unread": unread_count(), "total": total, "booked": booked,
-        "conversion": booked / total if total else None, "waiting": waiting,
+        "new": by_status.get("new", 0),
+        "unread": unread_count(),
+        "total": total,
+        "booked": booked,
+        "conversion": booked / total if total else None,
+        "waiting": waiting,
         "oldest_wait": waited(oldest) if oldest else None,
-        "revenue": db.session.scalar(select(func.coalesce(func.sum(CrmEnquiry.booking_value), 0))
-                                     .where(where, CrmEnquiry.status == "booked")),
+        "revenue": db.session.scalar(
+            select(func.coalesce(func.sum(CrmEnquiry.booking_value), 0)).where(where, CrmEnquiry.status == "booked")
+        ),
     }
-    return render("owner/dashboard.html", overview=overview, recent=recent, listings=rows,
-                  max_views=max([r["views"] for r in rows] + [1]), membership=scope.membership_for(current_user),
-                  today=utcnow().date())
+    return render(
+        "owner/dashboard.html",
+        overview=overview,
+        recent=recent,
+        listings=rows,
+        max_views=max([r["views"] for r in rows] + [1]),
+        membership=scope.membership_for(current_user),
+        today=utcnow().date(),
+    )
 
 
 # --- Listings -------------------------------------------------------------------------------------
@@ -154,10 +190,16 @@ def just_created(user: User, values: dict) -> Property | None:
     # Lock the owner's row so two submits at the same instant queue here (SQLite's write lock does the same).
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     return db.session.scalar(
-        select(Property).where(Property.owner_id == user.id, Property.title == values["title"],
-                               Property.location == values["location"],
-                               Property.created_at >= utcnow() - DOUBLE_SUBMIT_WINDOW)
-        .order_by(Property.id.desc()).limit(1))
+        select(Property)
+        .where(
+            Property.owner_id == user.id,
+            Property.title == values["title"],
+            Property.location == values["location"],
+            Property.created_at >= utcnow() - DOUBLE_SUBMIT_WINDOW,
+        )
+        .order_by(Property.id.desc())
+        .limit(1)
+    )
 
 
 @bp.route("/properties/<int:property_id>/edit", methods=["GET", "POST"])
@@ -288,8 +330,9 @@ def filtered_enquiries(filters: dict):
     if filters["status"]:
         query = query.where(CrmEnquiry.status == filters["status"])
     if filters["property"] is not None:
-        query = query.where(CrmEnquiry.property_id.in_(
-            select(CrmProperty.id).where(CrmProperty.property_id == filters["property"].id)))
+        query = query.where(
+            CrmEnquiry.property_id.in_(select(CrmProperty.id).where(CrmProperty.property_id == filters["property"].id))
+        )
     if filters["from"]:
         query = query.where(CrmEnquiry.event_date >= filters["from"])
     if filters["to"]:
@@ -314,12 +357,23 @@ def enquiries():
     query = filtered_enquiries(filters)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page = filters["page"]
-    rows = list(db.session.scalars(
-        query.options(selectinload(CrmEnquiry.property)).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
-    return render("owner/enquiries.html", "results", enquiries=rows, total=total, filters=filters, page=page,
-                  first=(page - 1) * PAGE_SIZE + 1, has_next=page * PAGE_SIZE < total,
-                  properties=list(db.session.scalars(scope.properties_for(current_user))),
-                  filtering=any(filters[k] for k in ("status", "property", "from", "to", "q", "unread")))
+    rows = list(
+        db.session.scalars(
+            query.options(selectinload(CrmEnquiry.property)).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+        )
+    )
+    return render(
+        "owner/enquiries.html",
+        "results",
+        enquiries=rows,
+        total=total,
+        filters=filters,
+        page=page,
+        first=(page - 1) * PAGE_SIZE + 1,
+        has_next=page * PAGE_SIZE < total,
+        properties=list(db.session.scalars(scope.properties_for(current_user))),
+        filtering=any(filters[k] for k in ("status", "property", "from", "to", "q", "unread")),
+    )
 
 
 @bp.get("/enquiries.csv")
@@ -329,17 +383,42 @@ def export_enquiries():
     filters = read_filters()
     out = io.StringIO()
     writer = SafeWriter(out)
-    writer.writerow(["Enquiry", "Received", "Guest", "E-mail", "Phone", "Property", "Occasion", "Event date",
-                     "Guests", "Budget", "Status", "Booking value", "First reply"])
+    writer.writerow(
+        [
+            "Enquiry",
+            "Received",
+            "Guest",
+            "E-mail",
+            "Phone",
+            "Property",
+            "Occasion",
+            "Event date",
+            "Guests",
+            "Budget",
+            "Status",
+            "Booking value",
+            "First reply",
+        ]
+    )
     for e in db.session.scalars(filtered_enquiries(filters).options(selectinload(CrmEnquiry.property)).limit(10_000)):
         shown = reveal_contact(e)
-        writer.writerow((
-            e.id, e.created_at.strftime("%Y-%m-%d %H:%M"), e.guest_name, e.guest_email if shown else MASKED,
-            (e.guest_phone or "") if shown else MASKED, e.property.title if e.property else "",
-            e.event_type or "", e.event_date.isoformat() if e.event_date else "", e.estimated_guests or "",
-            e.estimated_budget if e.estimated_budget is not None else "", e.status,
-            e.booking_value if e.booking_value is not None else "",
-            e.first_response_at.strftime("%Y-%m-%d %H:%M") if e.first_response_at else ""))
+        writer.writerow(
+            (
+                e.id,
+                e.created_at.strftime("%Y-%m-%d %H:%M"),
+                e.guest_name,
+                e.guest_email if shown else MASKED,
+                (e.guest_phone or "") if shown else MASKED,
+                e.property.title if e.property else "",
+                e.event_type or "",
+                e.event_date.isoformat() if e.event_date else "",
+                e.estimated_guests or "",
+                e.estimated_budget if e.estimated_budget is not None else "",
+                e.status,
+                e.booking_value if e.booking_value is not None else "",
+                e.first_response_at.strftime("%Y-%m-%d %H:%M") if e.first_response_at else "",
+            )
+        )
     response = make_response(out.getvalue())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="enquiries-{utcnow():%Y-%m-%d}.csv"'
@@ -358,18 +437,27 @@ def unread_badge():
 
 def detail_page(enquiry: CrmEnquiry, status: int = 200, *, reply_form=None, note_form=None, status_form=None):
     timeline = list(db.session.scalars(scope.timeline_for(current_user, enquiry)))
-    return render("owner/enquiry.html", "detail", status=status, enquiry=enquiry, timeline=timeline,
-                  reply_form=reply_form or ReplyForm(formdata=None),
-                  note_form=note_form or NoteForm(formdata=None),
-                  status_form=status_form or status_form_for(enquiry, formdata=None))
+    return render(
+        "owner/enquiry.html",
+        "detail",
+        status=status,
+        enquiry=enquiry,
+        timeline=timeline,
+        reply_form=reply_form or ReplyForm(formdata=None),
+        note_form=note_form or NoteForm(formdata=None),
+        status_form=status_form or status_form_for(enquiry, formdata=None),
+    )
 
 
 def status_form_for(enquiry: CrmEnquiry, formdata=None) -> StatusForm:
-    form = StatusForm(formdata=formdata, data={
-        "status": enquiry.status,
-        "booking_value": f"{enquiry.booking_value:.2f}" if enquiry.booking_value is not None else "",
-        "reason": enquiry.lost_reason or "",
-    })
+    form = StatusForm(
+        formdata=formdata,
+        data={
+            "status": enquiry.status,
+            "booking_value": f"{enquiry.booking_value:.2f}" if enquiry.booking_value is not None else "",
+            "reason": enquiry.lost_reason or "",
+        },
+    )
     return form
 
 
@@ -422,8 +510,13 @@ def update_status(enquiry_id: int):
     form = StatusForm()
     if form.validate_on_submit():
         try:
-            change_status(found, form.status.data, actor=current_user, booking_value=form.booking_value.data,
-                          reason=form.reason.data if form.status.data == "lost" else None)
+            change_status(
+                found,
+                form.status.data,
+                actor=current_user,
+                booking_value=form.booking_value.data,
+                reason=form.reason.data if form.status.data == "lost" else None,
+            )
         except StatusError as error:
             db.session.rollback()
             found = scope.get_enquiry_for(current_user, enquiry_id)
@@ -452,8 +545,15 @@ def reply(enquiry_id: int):
     if not form.validate_on_submit():
         return detail_page(found, 422, reply_form=form)
     subject = one_line(form.subject.data) or default_subject(found)
-    send_reply(found, current_user, subject, form.message.data.strip(), "owner_reply", owner=current_user,
-               property_title=found.property.title if found.property else "your event")
+    send_reply(
+        found,
+        current_user,
+        subject,
+        form.message.data.strip(),
+        "owner_reply",
+        owner=current_user,
+        property_title=found.property.title if found.property else "your event",
+    )
     sync.commit()
     if not is_htmx_fragment_request():
         flash(f"Your reply is on its way to {found.guest_name}.", "success")

@@ -1,4 +1,5 @@
 """Public pages: the live property list, a property page and its enquiry form."""
+
 from flask import Blueprint, abort, current_app, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -46,9 +47,18 @@ def index():
     guests = int(guests_raw) if guests_raw.isdigit() and 0 < int(guests_raw) < 10000 else None
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 10000 else 1
-    rows = list(db.session.scalars(live_properties(location, guests).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-    return render("public/index.html", "results", properties=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE,
-                  page=page, location=location, guests=guests)
+    rows = list(
+        db.session.scalars(live_properties(location, guests).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
+    )
+    return render(
+        "public/index.html",
+        "results",
+        properties=rows[:PAGE_SIZE],
+        has_next=len(rows) > PAGE_SIZE,
+        page=page,
+        location=location,
+        guests=guests,
+    )
 
 
 @bp.get("/properties/<int:property_id>")
@@ -56,13 +66,22 @@ def show(property_id: int):
     """Show a property with its enquiry form."""
     will_write()
     prop = viewable_property(property_id)
-    if prop.is_live and not (current_user.is_authenticated and (current_user.is_admin or current_user.id == prop.owner_id)):
+    if prop.is_live and not (
+        current_user.is_authenticated and (current_user.is_admin or current_user.id == prop.owner_id)
+    ):
         db.session.execute(update(Property).where(Property.id == prop.id).values(view_count=Property.view_count + 1))
         db.session.commit()
         sync.copy_view_count(prop.id)
         prop = db.session.get(Property, property_id)
-    return render("public/property.html", property=prop, values={}, errors={}, event_types=EVENT_TYPES,
-                  token=form_token(prop.id), today=utcnow().date())
+    return render(
+        "public/property.html",
+        property=prop,
+        values={},
+        errors={},
+        event_types=EVENT_TYPES,
+        token=form_token(prop.id),
+        today=utcnow().date(),
+    )
 
 
 @bp.post("/properties/<int:property_id>/enquiry")
@@ -84,16 +103,36 @@ def enquire(property_id: int):
     if not errors:
         try:
             _enquiry_id, created = capture(
-                values, source="form", ip_address=request.remote_addr, user_agent=request.user_agent.string,
-                honeypot=request.form.get("website"), token=request.form.get("form_token"), timed=True,
+                values,
+                source="form",
+                ip_address=request.remote_addr,
+                user_agent=request.user_agent.string,
+                honeypot=request.form.get("website"),
+                token=request.form.get("form_token"),
+                timed=True,
             )
         except Invalid as invalid:
             errors = invalid.errors
         else:
             # Thank the sender by what they typed: a repeat's stored enquiry is the first sender's.
-            return render("public/property.html", "enquiry_form", property=prop, sent=True,
-                          guest_name=values["guest_name"].strip(), guest_email=values["guest_email"].strip(),
-                          repeated=not created, today=utcnow().date())
-    return render("public/property.html", "enquiry_form", status=422, property=prop, values=values,
-                  errors=errors, event_types=EVENT_TYPES, token=request.form.get("form_token") or form_token(prop.id),
-                  today=utcnow().date())
+            return render(
+                "public/property.html",
+                "enquiry_form",
+                property=prop,
+                sent=True,
+                guest_name=values["guest_name"].strip(),
+                guest_email=values["guest_email"].strip(),
+                repeated=not created,
+                today=utcnow().date(),
+            )
+    return render(
+        "public/property.html",
+        "enquiry_form",
+        status=422,
+        property=prop,
+        values=values,
+        errors=errors,
+        event_types=EVENT_TYPES,
+        token=request.form.get("form_token") or form_token(prop.id),
+        today=utcnow().date(),
+    )

@@ -16,6 +16,7 @@
   one that ended in the period without renewing (expired or cancelled); churn is the share of the
   memberships paid at the start of the period that lapsed by its end.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import case, func

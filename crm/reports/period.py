@@ -1,4 +1,5 @@
 """The period a report covers: a preset or a from/to pair of dates (inclusive), read from the URL."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

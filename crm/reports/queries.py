@@ -3,6 +3,7 @@
 Enquiry figures read ix_crm_enquiries_report (created_at first, then every column they group by), so a
 period is one index range scan; `where` narrows them to one owner's or one property's enquiries.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -43,11 +44,14 @@ def _in(period: Period, where: tuple) -> tuple:
 def funnel(period: Period, *where) -> dict[str, Any]:
     """Enquiries received in the period, how many reached each stage, and how many were lost at each."""
     lost = E.status == "lost"
-    row = db.session.execute(select(
-        func.count(), *(count_if(E.furthest_stage >= rank) for rank in range(1, len(FUNNEL_STAGES))),
-        *(count_if(lost & (E.furthest_stage == rank)) for rank in range(len(FUNNEL_STAGES))),
-    ).where(*_in(period, where))).one()
-    total, reached, lost_at = row[0], row[1:len(FUNNEL_STAGES)], row[len(FUNNEL_STAGES):]
+    row = db.session.execute(
+        select(
+            func.count(),
+            *(count_if(E.furthest_stage >= rank) for rank in range(1, len(FUNNEL_STAGES))),
+            *(count_if(lost & (E.furthest_stage == rank)) for rank in range(len(FUNNEL_STAGES))),
+        ).where(*_in(period, where))
+    ).one()
+    total, reached, lost_at = row[0], row[1 : len(FUNNEL_STAGES)], row[len(FUNNEL_STAGES) :]
     # Lost at booked: booked once, then lost (say, cancelled).
     stages = [{"stage": "new", "reached": total, "lost": lost_at[0]}]
     for rank, stage in enumerate(FUNNEL_STAGES[1:], start=1):
@@ -58,9 +62,13 @@ def funnel(period: Period, *where) -> dict[str, Any]:
         step["of_all"] = rate(step["reached"], total)
         previous = step["reached"]
     booked = stages[-1]["reached"]
-    return {"enquiries": total, "stages": stages,
-            "reached": {s["stage"]: s["reached"] for s in stages[1:]},
-            "lost": sum(lost_at), "conversion_rate": rate(booked, total)}
+    return {
+        "enquiries": total,
+        "stages": stages,
+        "reached": {s["stage"]: s["reached"] for s in stages[1:]},
+        "lost": sum(lost_at),
+        "conversion_rate": rate(booked, total),
+    }
 
 
 # --- Response and status times ------------------------------------------------------------------
@@ -69,8 +77,12 @@ def funnel(period: Period, *where) -> dict[str, Any]:
 def _percentiles(duration, where: tuple, key=None) -> list[dict[str, Any]]:
     """Nearest-rank median, 90th percentile and mean of `duration` (seconds), overall or per `key`, in one query."""
     partition = {"partition_by": key} if key is not None else {}
-    columns = [duration.label("d"), func.row_number().over(order_by=duration, **partition).label("rn"),
-               func.count().over(**partition).label("n"), func.avg(duration).over(**partition).label("mean")]
+    columns = [
+        duration.label("d"),
+        func.row_number().over(order_by=duration, **partition).label("rn"),
+        func.count().over(**partition).label("n"),
+        func.avg(duration).over(**partition).label("mean"),
+    ]
     if key is not None:
         columns.append(key.label("k"))
     ranked = select(*columns).where(*where).subquery()
@@ -84,8 +96,10 @@ def _percentiles(duration, where: tuple, key=None) -> list[dict[str, Any]]:
     ).where(ranked.c.rn.in_((median_rank, p90_rank)))
     if key is not None:
         statement = statement.group_by(ranked.c.k)
-    return [{"key": r.k, "median": r.median, "p90": r.p90, "count": r.n, "mean": r.mean}
-            for r in db.session.execute(statement)]
+    return [
+        {"key": r.k, "median": r.median, "p90": r.p90, "count": r.n, "mean": r.mean}
+        for r in db.session.execute(statement)
+    ]
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -103,13 +117,24 @@ def first_response(period: Period, *where) -> dict[str, Any]:
 def slowest_owners(period: Period, limit: int = SLOWEST) -> list[dict[str, Any]]:
     """The owners whose median first reply took longest in the period (owners with at least 3 replies)."""
     responded = (*_in(period, ()), E.first_response_at.is_not(None), E.owner_id.is_not(None))
-    rows = [r for r in _percentiles(seconds_between(E.first_response_at, E.created_at), responded, E.owner_id)
-            if r["count"] >= 3]
+    rows = [
+        r
+        for r in _percentiles(seconds_between(E.first_response_at, E.created_at), responded, E.owner_id)
+        if r["count"] >= 3
+    ]
     rows.sort(key=lambda r: (-r["median"], r["key"]))
     rows = rows[:limit]
     names = _contact_names([r["key"] for r in rows])
-    return [{"owner_id": r["key"], "owner": names.get(r["key"], "—"), "median_hours": _hours(r["median"]),
-             "p90_hours": _hours(r["p90"]), "responded": r["count"]} for r in rows]
+    return [
+        {
+            "owner_id": r["key"],
+            "owner": names.get(r["key"], "—"),
+            "median_hours": _hours(r["median"]),
+            "p90_hours": _hours(r["p90"]),
+            "responded": r["count"],
+        }
+        for r in rows
+    ]
 
 
 def time_in_status(period: Period) -> list[dict[str, Any]]:
@@ -118,9 +143,16 @@ def time_in_status(period: Period) -> list[dict[str, Any]]:
     ended = (period.contains(h.changed_at), h.to_status.in_(TIMED_STATUSES), h.left_at.is_not(None))
     rows = {r["key"]: r for r in _percentiles(seconds_between(h.left_at, h.changed_at), ended, h.to_status)}
     empty = {"count": 0, "mean": None, "median": None, "p90": None}
-    return [{"status": s, "stays": rows.get(s, empty)["count"], "average_hours": _hours(rows.get(s, empty)["mean"]),
-             "median_hours": _hours(rows.get(s, empty)["median"]), "p90_hours": _hours(rows.get(s, empty)["p90"])}
-            for s in TIMED_STATUSES]
+    return [
+        {
+            "status": s,
+            "stays": rows.get(s, empty)["count"],
+            "average_hours": _hours(rows.get(s, empty)["mean"]),
+            "median_hours": _hours(rows.get(s, empty)["median"]),
+            "p90_hours": _hours(rows.get(s, empty)["p90"]),
+        }
+        for s in TIMED_STATUSES
+    ]
 
 
 # --- Breakdowns ------------------------------------------------------------------------------------
@@ -129,18 +161,34 @@ def time_in_status(period: Period) -> list[dict[str, Any]]:
 def lost_reasons(period: Period, *where) -> list[dict[str, Any]]:
     """Lost enquiries received in the period, by the reason given."""
     reason = func.coalesce(E.lost_reason, "")
-    rows = db.session.execute(select(reason, func.count()).where(*_in(period, where), E.status == "lost")
-                              .group_by(reason).order_by(func.count().desc(), reason).limit(TOP))
+    rows = db.session.execute(
+        select(reason, func.count())
+        .where(*_in(period, where), E.status == "lost")
+        .group_by(reason)
+        .order_by(func.count().desc(), reason)
+        .limit(TOP)
+    )
     return [{"reason": r or "No reason given", "lost": n} for r, n in rows]
 
 
 def by_month(period: Period, *where) -> list[dict[str, Any]]:
     """Enquiries, bookings and booking value by the month the enquiry arrived, every month of the period."""
     month = month_of(E.created_at)
-    found = {m: (n, b, v) for m, n, b, v in db.session.execute(
-        select(month, func.count(), count_if(BOOKED), BOOKING_VALUE).where(*_in(period, where)).group_by(month))}
-    return [{"month": m, "enquiries": found.get(m, (0,))[0], "bookings": found.get(m, (0, 0))[1],
-             "value": float(found.get(m, (0, 0, 0))[2] or 0)} for m in months(period)]
+    found = {
+        m: (n, b, v)
+        for m, n, b, v in db.session.execute(
+            select(month, func.count(), count_if(BOOKED), BOOKING_VALUE).where(*_in(period, where)).group_by(month)
+        )
+    }
+    return [
+        {
+            "month": m,
+            "enquiries": found.get(m, (0,))[0],
+            "bookings": found.get(m, (0, 0))[1],
+            "value": float(found.get(m, (0, 0, 0))[2] or 0),
+        }
+        for m in months(period)
+    ]
 
 
 def months(period: Period) -> list[str]:
@@ -152,29 +200,50 @@ def months(period: Period) -> list[str]:
     return found
 
 
-DIMENSIONS = {"source": "Source", "event_type": "Event type", "tier": "Membership tier", "property": "Property",
-              "owner": "Owner"}
+DIMENSIONS = {
+    "source": "Source",
+    "event_type": "Event type",
+    "tier": "Membership tier",
+    "property": "Property",
+    "owner": "Owner",
+}
 
 
 def breakdown(period: Period, dimension: str, limit: int = TOP) -> list[dict[str, Any]]:
     """Enquiries, bookings, conversion and booking value by one dimension, largest first."""
-    key = {"source": E.source, "event_type": E.event_type, "tier": CrmProperty.membership_tier,
-           "property": E.property_id, "owner": E.owner_id}[dimension]
+    key = {
+        "source": E.source,
+        "event_type": E.event_type,
+        "tier": CrmProperty.membership_tier,
+        "property": E.property_id,
+        "owner": E.owner_id,
+    }[dimension]
     statement = select(key, func.count(), count_if(BOOKED), BOOKING_VALUE).where(*_in(period, ()))
     if dimension == "tier":
         statement = statement.outerjoin(CrmProperty, CrmProperty.id == E.property_id)
     grouped = statement.group_by(no_index(key) if dimension in ("owner", "property") else key)
     rows = db.session.execute(grouped.order_by(func.count().desc(), key).limit(limit)).all()
     if dimension == "property":
-        names = dict(db.session.execute(select(CrmProperty.id, CrmProperty.title)
-                                        .where(CrmProperty.id.in_([r[0] for r in rows if r[0]]))).all())
+        names = dict(
+            db.session.execute(
+                select(CrmProperty.id, CrmProperty.title).where(CrmProperty.id.in_([r[0] for r in rows if r[0]]))
+            ).all()
+        )
     elif dimension == "owner":
         names = _contact_names([r[0] for r in rows if r[0]])
     else:
         names = {}
-    return [{"key": k, "label": names.get(k) or (str(k).replace("_", " ").capitalize() if k else "None"),
-             "enquiries": n, "bookings": b, "conversion_rate": rate(b, n), "value": float(v or 0)}
-            for k, n, b, v in rows]
+    return [
+        {
+            "key": k,
+            "label": names.get(k) or (str(k).replace("_", " ").capitalize() if k else "None"),
+            "enquiries": n,
+            "bookings": b,
+            "conversion_rate": rate(b, n),
+            "value": float(v or 0),
+        }
+        for k, n, b, v in rows
+    ]
 
 
 def _contact_names(ids: list[int]) -> dict[int, str]:
@@ -190,35 +259,78 @@ def membership_figures(period: Period) -> dict[str, Any]:
     """Membership revenue by month and the period's new, renewed, failed, cancelled and lapsed memberships."""
     paid_at = Payment.paid_at
     month = month_of(paid_at)
-    revenue = dict(db.session.execute(select(month, func.sum(Payment.amount)).where(
-        Payment.status == "paid", period.contains(paid_at)).group_by(month)).all())
+    revenue = dict(
+        db.session.execute(
+            select(month, func.sum(Payment.amount))
+            .where(Payment.status == "paid", period.contains(paid_at))
+            .group_by(month)
+        ).all()
+    )
     earlier_membership = aliased(Membership)
-    new = db.session.scalar(select(func.count()).select_from(Membership).where(
-        Membership.start_date >= period.start, Membership.start_date <= period.end,
-        ~exists().where(earlier_membership.contact_id == Membership.contact_id,
-                        earlier_membership.start_date < Membership.start_date)))
+    new = db.session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(
+            Membership.start_date >= period.start,
+            Membership.start_date <= period.end,
+            ~exists().where(
+                earlier_membership.contact_id == Membership.contact_id,
+                earlier_membership.start_date < Membership.start_date,
+            ),
+        )
+    )
     earlier_payment = aliased(Payment)
-    renewed = db.session.scalar(select(func.count()).select_from(Payment).where(
-        Payment.status == "paid", period.contains(paid_at),
-        exists().where(earlier_payment.user_id == Payment.user_id, earlier_payment.status == "paid",
-                       earlier_payment.paid_at < Payment.paid_at)))
-    failed = db.session.scalar(select(func.count()).select_from(Payment).where(
-        Payment.status == "failed", period.contains(Payment.created_at)))
-    cancelled = db.session.scalar(select(func.count()).select_from(Membership).where(
-        Membership.cancelled_date >= period.start, Membership.cancelled_date <= period.end))
+    renewed = db.session.scalar(
+        select(func.count())
+        .select_from(Payment)
+        .where(
+            Payment.status == "paid",
+            period.contains(paid_at),
+            exists().where(
+                earlier_payment.user_id == Payment.user_id,
+                earlier_payment.status == "paid",
+                earlier_payment.paid_at < Payment.paid_at,
+            ),
+        )
+    )
+    failed = db.session.scalar(
+        select(func.count()).select_from(Payment).where(Payment.status == "failed", period.contains(Payment.created_at))
+    )
+    cancelled = db.session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.cancelled_date >= period.start, Membership.cancelled_date <= period.end)
+    )
     ended = func.coalesce(Membership.cancelled_date, Membership.end_date)
-    paid_at_start = (Membership.start_date < period.start, Membership.end_date >= period.start,
-                     Membership.cancelled_date.is_(None) | (Membership.cancelled_date >= period.start))
-    lapsed = db.session.scalar(select(func.count()).select_from(Membership).where(
-        Membership.status.in_(("expired", "cancelled")), ended >= period.start, ended <= period.end))
-    at_start, lapsed_of_those = db.session.execute(select(func.count(), count_if(
-        Membership.status.in_(("expired", "cancelled")) & (ended <= period.end))).where(*paid_at_start)).one()
-    paid_now = db.session.scalar(select(func.count()).select_from(Membership).where(Membership.status.in_(PAID_STATUSES)))
+    paid_at_start = (
+        Membership.start_date < period.start,
+        Membership.end_date >= period.start,
+        Membership.cancelled_date.is_(None) | (Membership.cancelled_date >= period.start),
+    )
+    lapsed = db.session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.status.in_(("expired", "cancelled")), ended >= period.start, ended <= period.end)
+    )
+    at_start, lapsed_of_those = db.session.execute(
+        select(func.count(), count_if(Membership.status.in_(("expired", "cancelled")) & (ended <= period.end))).where(
+            *paid_at_start
+        )
+    ).one()
+    paid_now = db.session.scalar(
+        select(func.count()).select_from(Membership).where(Membership.status.in_(PAID_STATUSES))
+    )
     return {
         "revenue_by_month": [{"month": m, "revenue": float(revenue.get(m) or 0)} for m in months(period)],
         "revenue": float(sum(revenue.values(), 0)),
-        "new": new, "renewed": renewed, "failed": failed, "cancelled": cancelled, "lapsed": lapsed,
-        "paid_at_start": at_start, "paid_now": paid_now, "churn_rate": rate(lapsed_of_those, at_start),
+        "new": new,
+        "renewed": renewed,
+        "failed": failed,
+        "cancelled": cancelled,
+        "lapsed": lapsed,
+        "paid_at_start": at_start,
+        "paid_now": paid_now,
+        "churn_rate": rate(lapsed_of_those, at_start),
     }
 
 
@@ -228,30 +340,65 @@ def membership_figures(period: Period) -> dict[str, Any]:
 def segment_figures(period: Period, last_run: datetime | None) -> list[dict[str, Any]]:
     """Contacts in each segment now, and how many joined and left in the period and at the last run."""
     s = Segment
-    now = dict(db.session.execute(select(s.segment, func.count()).where(s.removed_at.is_(None)).group_by(s.segment)).all())
-    joined = dict(db.session.execute(select(s.segment, func.count()).where(period.contains(s.added_at))
-                                     .group_by(s.segment)).all())
-    left = dict(db.session.execute(select(s.segment, func.count()).where(s.removed_at.is_not(None),
-                                                                         period.contains(s.removed_at))
-                                   .group_by(s.segment)).all())
+    now = dict(
+        db.session.execute(select(s.segment, func.count()).where(s.removed_at.is_(None)).group_by(s.segment)).all()
+    )
+    joined = dict(
+        db.session.execute(select(s.segment, func.count()).where(period.contains(s.added_at)).group_by(s.segment)).all()
+    )
+    left = dict(
+        db.session.execute(
+            select(s.segment, func.count())
+            .where(s.removed_at.is_not(None), period.contains(s.removed_at))
+            .group_by(s.segment)
+        ).all()
+    )
     last_in, last_out = {}, {}
     if last_run is not None:
-        last_in = dict(db.session.execute(select(s.segment, func.count()).where(s.added_at == last_run)
-                                          .group_by(s.segment)).all())
-        last_out = dict(db.session.execute(select(s.segment, func.count()).where(s.removed_at == last_run)
-                                           .group_by(s.segment)).all())
-    return [{"segment": name, "contacts": now.get(name, 0), "joined": joined.get(name, 0), "left": left.get(name, 0),
-             "joined_last_run": last_in.get(name, 0), "left_last_run": last_out.get(name, 0)} for name in SEGMENTS]
+        last_in = dict(
+            db.session.execute(select(s.segment, func.count()).where(s.added_at == last_run).group_by(s.segment)).all()
+        )
+        last_out = dict(
+            db.session.execute(
+                select(s.segment, func.count()).where(s.removed_at == last_run).group_by(s.segment)
+            ).all()
+        )
+    return [
+        {
+            "segment": name,
+            "contacts": now.get(name, 0),
+            "joined": joined.get(name, 0),
+            "left": left.get(name, 0),
+            "joined_last_run": last_in.get(name, 0),
+            "left_last_run": last_out.get(name, 0),
+        }
+        for name in SEGMENTS
+    ]
 
 
 def listings(properties: Select, period: Period, *where) -> list[dict[str, Any]]:
     """Views, enquiries, bookings and booking value per listing; enquiries received within the period."""
-    counts = {pid: (n, b, v) for pid, n, b, v in db.session.execute(
-        select(E.property_id, func.count(), count_if(BOOKED), BOOKING_VALUE)
-        .where(*_in(period, where)).group_by(E.property_id))}
+    counts = {
+        pid: (n, b, v)
+        for pid, n, b, v in db.session.execute(
+            select(E.property_id, func.count(), count_if(BOOKED), BOOKING_VALUE)
+            .where(*_in(period, where))
+            .group_by(E.property_id)
+        )
+    }
     rows = []
     for p in db.session.scalars(properties.order_by(None).order_by(CrmProperty.title, CrmProperty.id)):
         n, b, v = counts.get(p.id, (0, 0, 0))
-        rows.append({"property_id": p.id, "title": p.title, "status": p.listing_status, "views": p.view_count,
-                     "enquiries": n, "bookings": b, "value": float(v or 0), "conversion_rate": rate(b, n)})
+        rows.append(
+            {
+                "property_id": p.id,
+                "title": p.title,
+                "status": p.listing_status,
+                "views": p.view_count,
+                "enquiries": n,
+                "bookings": b,
+                "value": float(v or 0),
+                "conversion_rate": rate(b, n),
+            }
+        )
     return rows

@@ -1,4 +1,5 @@
 """The reports page's sections as data: what each computes, its chart, and the tables shown and downloaded."""
+
 from __future__ import annotations
 
 import csv
@@ -38,22 +39,35 @@ class Section:
 
 
 C = Column
-BY = (C("enquiries", "Enquiries"), C("bookings", "Bookings"), C("conversion_rate", "Conversion", "rate"),
-      C("value", "Booking value", "money"))
+BY = (
+    C("enquiries", "Enquiries"),
+    C("bookings", "Bookings"),
+    C("conversion_rate", "Conversion", "rate"),
+    C("value", "Booking value", "money"),
+)
 
 
 def _funnel(period: Period) -> dict[str, Any]:
-    return {"now": queries.funnel(period), "before": queries.funnel(period.previous()),
-            "previous": period.previous()}
+    return {"now": queries.funnel(period), "before": queries.funnel(period.previous()), "previous": period.previous()}
 
 
 def _funnel_tables(data) -> list[Table]:
     before = {s["stage"]: s for s in data["before"]["stages"]}
     rows = [dict(s, before=before[s["stage"]]["reached"]) for s in data["now"]["stages"]]
-    return [Table("Enquiries reaching each stage, and lost there", (
-        C("stage", "Stage", "text"), C("reached", "Reached"), C("of_previous", "Of the stage before", "rate"),
-        C("of_all", "Of all enquiries", "rate"), C("lost", "Lost at this stage"),
-        C("before", "Reached, previous period")), rows)]
+    return [
+        Table(
+            "Enquiries reaching each stage, and lost there",
+            (
+                C("stage", "Stage", "text"),
+                C("reached", "Reached"),
+                C("of_previous", "Of the stage before", "rate"),
+                C("of_all", "Of all enquiries", "rate"),
+                C("lost", "Lost at this stage"),
+                C("before", "Reached, previous period"),
+            ),
+            rows,
+        )
+    ]
 
 
 def _response(period: Period) -> dict[str, Any]:
@@ -63,13 +77,25 @@ def _response(period: Period) -> dict[str, Any]:
 def _response_tables(data) -> list[Table]:
     overall = data["overall"]
     return [
-        Table("Time to first response", (C("measure", "Measure", "text"), C("value", "Value", "hours")), [
-            {"measure": "Median, hours", "value": overall["median_hours"]},
-            {"measure": "90th percentile, hours", "value": overall["p90_hours"]},
-            {"measure": "Enquiries answered", "value": overall["responded"], "kind": "number"}]),
-        Table("Slowest owners to reply (median, at least 3 replies)", (
-            C("owner", "Owner", "text"), C("median_hours", "Median hours", "hours"),
-            C("p90_hours", "90th percentile", "hours"), C("responded", "Answered")), data["slowest"]),
+        Table(
+            "Time to first response",
+            (C("measure", "Measure", "text"), C("value", "Value", "hours")),
+            [
+                {"measure": "Median, hours", "value": overall["median_hours"]},
+                {"measure": "90th percentile, hours", "value": overall["p90_hours"]},
+                {"measure": "Enquiries answered", "value": overall["responded"], "kind": "number"},
+            ],
+        ),
+        Table(
+            "Slowest owners to reply (median, at least 3 replies)",
+            (
+                C("owner", "Owner", "text"),
+                C("median_hours", "Median hours", "hours"),
+                C("p90_hours", "90th percentile", "hours"),
+                C("responded", "Answered"),
+            ),
+            data["slowest"],
+        ),
     ]
 
 
@@ -88,39 +114,109 @@ def _segments(period: Period) -> dict[str, Any]:
 
 
 def _membership_tables(data) -> list[Table]:
-    counts = [{"measure": label, "value": data[key]} for key, label in (
-        ("new", "New memberships"), ("renewed", "Renewals paid"), ("failed", "Failed payments"),
-        ("cancelled", "Cancelled"), ("lapsed", "Lapsed (expired or cancelled)"), ("paid_at_start", "Paid at the start"),
-        ("paid_now", "Paid now"))]
-    counts.append({"measure": "Churn (share of those paid at the start that lapsed)", "value": data["churn_rate"], "kind": "rate"})
-    return [Table("Membership revenue by month", (C("month", "Month", "text"), C("revenue", "Revenue", "money")),
-                  data["revenue_by_month"]),
-            Table("Memberships in the period", (C("measure", "Measure", "text"), C("value", "Count")), counts)]
+    counts = [
+        {"measure": label, "value": data[key]}
+        for key, label in (
+            ("new", "New memberships"),
+            ("renewed", "Renewals paid"),
+            ("failed", "Failed payments"),
+            ("cancelled", "Cancelled"),
+            ("lapsed", "Lapsed (expired or cancelled)"),
+            ("paid_at_start", "Paid at the start"),
+            ("paid_now", "Paid now"),
+        )
+    ]
+    counts.append(
+        {"measure": "Churn (share of those paid at the start that lapsed)", "value": data["churn_rate"], "kind": "rate"}
+    )
+    return [
+        Table(
+            "Membership revenue by month",
+            (C("month", "Month", "text"), C("revenue", "Revenue", "money")),
+            data["revenue_by_month"],
+        ),
+        Table("Memberships in the period", (C("measure", "Measure", "text"), C("value", "Count")), counts),
+    ]
 
 
-SECTIONS: dict[str, Section] = {s.name: s for s in (
-    Section("funnel", "Enquiry funnel", "funnel", _funnel, _funnel_tables),
-    Section("response", "Response times", "response", _response, _response_tables),
-    Section("status_time", "Time in each status", "status_time", lambda p: {"rows": queries.time_in_status(p)},
-            lambda d: [Table("Hours in each status, for stays that began in the period", (
-                C("status", "Status", "text"), C("stays", "Stays ended"), C("average_hours", "Average hours", "hours"),
-                C("median_hours", "Median hours", "hours"), C("p90_hours", "90th percentile", "hours")), d["rows"])]),
-    Section("months", "Enquiries, bookings and value by month", "months",
+SECTIONS: dict[str, Section] = {
+    s.name: s
+    for s in (
+        Section("funnel", "Enquiry funnel", "funnel", _funnel, _funnel_tables),
+        Section("response", "Response times", "response", _response, _response_tables),
+        Section(
+            "status_time",
+            "Time in each status",
+            "status_time",
+            lambda p: {"rows": queries.time_in_status(p)},
+            lambda d: [
+                Table(
+                    "Hours in each status, for stays that began in the period",
+                    (
+                        C("status", "Status", "text"),
+                        C("stays", "Stays ended"),
+                        C("average_hours", "Average hours", "hours"),
+                        C("median_hours", "Median hours", "hours"),
+                        C("p90_hours", "90th percentile", "hours"),
+                    ),
+                    d["rows"],
+                )
+            ],
+        ),
+        Section(
+            "months",
+            "Enquiries, bookings and value by month",
+            "months",
             lambda p: {"rows": queries.by_month(p)},
-            lambda d: [Table("By month of arrival", (C("month", "Month", "text"), C("enquiries", "Enquiries"),
-                                                     C("bookings", "Bookings"), C("value", "Booking value", "money")),
-                             d["rows"])]),
-    Section("lost", "Lost reasons", "bars", lambda p: {"rows": queries.lost_reasons(p), "label": "reason", "value": "lost"},
-            lambda d: [Table("Lost enquiries by reason", (C("reason", "Reason", "text"), C("lost", "Lost")), d["rows"])]),
-    *(Section(dimension, f"By {label.lower()}", "breakdown", _breakdown(dimension), _breakdown_tables(label))
-      for dimension, label in queries.DIMENSIONS.items()),
-    Section("memberships", "Memberships", "memberships", queries.membership_figures, _membership_tables),
-    Section("segments", "Segments", "bars", lambda p: dict(_segments(p), label="segment", value="contacts"),
-            lambda d: [Table("Contacts in each segment", (
-                C("segment", "Segment", "text"), C("contacts", "Contacts now"), C("joined", "Joined in the period"),
-                C("left", "Left in the period"), C("joined_last_run", "Joined at the last run"),
-                C("left_last_run", "Left at the last run")), d["rows"])]),
-)}
+            lambda d: [
+                Table(
+                    "By month of arrival",
+                    (
+                        C("month", "Month", "text"),
+                        C("enquiries", "Enquiries"),
+                        C("bookings", "Bookings"),
+                        C("value", "Booking value", "money"),
+                    ),
+                    d["rows"],
+                )
+            ],
+        ),
+        Section(
+            "lost",
+            "Lost reasons",
+            "bars",
+            lambda p: {"rows": queries.lost_reasons(p), "label": "reason", "value": "lost"},
+            lambda d: [
+                Table("Lost enquiries by reason", (C("reason", "Reason", "text"), C("lost", "Lost")), d["rows"])
+            ],
+        ),
+        *(
+            Section(dimension, f"By {label.lower()}", "breakdown", _breakdown(dimension), _breakdown_tables(label))
+            for dimension, label in queries.DIMENSIONS.items()
+        ),
+        Section("memberships", "Memberships", "memberships", queries.membership_figures, _membership_tables),
+        Section(
+            "segments",
+            "Segments",
+            "bars",
+            lambda p: dict(_segments(p), label="segment", value="contacts"),
+            lambda d: [
+                Table(
+                    "Contacts in each segment",
+                    (
+                        C("segment", "Segment", "text"),
+                        C("contacts", "Contacts now"),
+                        C("joined", "Joined in the period"),
+                        C("left", "Left in the period"),
+                        C("joined_last_run", "Joined at the last run"),
+                        C("left_last_run", "Left at the last run"),
+                    ),
+                    d["rows"],
+                )
+            ],
+        ),
+    )
+}
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

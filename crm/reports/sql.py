@@ -1,4 +1,5 @@
 """SQL expressions the reports need that SQLite and PostgreSQL spell differently."""
+
 from sqlalchemy import Float, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement

@@ -1,4 +1,5 @@
 """The admin reports page: one page per period, each section a fragment that loads on its own, and CSV."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -34,8 +35,11 @@ def period_or_error():
 
 def figures(section, period) -> tuple[dict, datetime]:
     """Return the section's figures for the period and when they were computed."""
-    return cached(f"report:{section.name}:{period.start}:{period.end}",
-                  lambda: (section.compute(period), utcnow()), max_age=FRESH_FOR)
+    return cached(
+        f"report:{section.name}:{period.start}:{period.end}",
+        lambda: (section.compute(period), utcnow()),
+        max_age=FRESH_FOR,
+    )
 
 
 def section_or_404(name: str):
@@ -49,8 +53,9 @@ def section_or_404(name: str):
 def index():
     """Every section's frame for the chosen period; each loads its figures on its own."""
     period, error = period_or_error()
-    return render("admin/reports.html", period=period, error=error, sections=SECTIONS.values(),
-                  presets=periods.PRESETS, loaded={})
+    return render(
+        "admin/reports.html", period=period, error=error, sections=SECTIONS.values(), presets=periods.PRESETS, loaded={}
+    )
 
 
 @bp.get("/<name>")
@@ -59,8 +64,17 @@ def section(name: str):
     current = section_or_404(name)
     period, error = period_or_error()
     data, computed_at = figures(current, period)
-    return render("admin/reports.html", "section", period=period, error=error, sections=[current],
-                  presets=periods.PRESETS, loaded={name: data}, section=current, computed_at=computed_at)
+    return render(
+        "admin/reports.html",
+        "section",
+        period=period,
+        error=error,
+        sections=[current],
+        presets=periods.PRESETS,
+        loaded={name: data},
+        section=current,
+        computed_at=computed_at,
+    )
 
 
 @bp.get("/<name>.csv")

@@ -1,4 +1,5 @@
 """Accessibility checks with axe-core (vendored from npm) on the page as the person sees it."""
+
 from pathlib import Path
 
 AXE_SOURCE = (Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe-core-4.14.1.min.js").read_text()
@@ -23,8 +24,12 @@ def axe_violations(page, context: str | None = None) -> list[dict]:
 def assert_accessible(page, context: str | None = None) -> None:
     """Fail with a readable list if axe-core finds any violation."""
     violations = axe_violations(page, context)
-    assert not violations, "axe-core violations on " + page.url + ":\n" + "\n".join(
-        f"- {v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"]) for v in violations)
+    assert not violations, (
+        "axe-core violations on "
+        + page.url
+        + ":\n"
+        + "\n".join(f"- {v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"]) for v in violations)
+    )
 
 
 WIDTHS = (1280, 375)

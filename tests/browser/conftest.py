@@ -1,4 +1,5 @@
 """Browser fixtures: Debian's Chromium driven by Playwright against the live server, with CSRF on."""
+
 import os
 import re
 from pathlib import Path
@@ -71,8 +72,10 @@ def page(context, request):
     """
     page = context.new_page()
     csp_violations = []
-    page.on("console", lambda message: csp_violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: csp_violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
@@ -80,4 +83,3 @@ def page(context, request):
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
         page.screenshot(path=ARTIFACTS / f"FAILED-{name}.png", full_page=True)
     assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
-

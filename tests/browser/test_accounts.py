@@ -1,4 +1,5 @@
 """Accounts in Chromium: a forgotten password reset by e-mail, and an admin inviting another admin."""
+
 import re
 
 from playwright.sync_api import expect
@@ -21,8 +22,9 @@ def assert_accessible_at_both_widths(page) -> None:
 
 def emailed_link(to: str, path: str) -> str:
     db.session.rollback()  # read what the server committed since
-    body = db.session.scalars(select(EmailMessage.text_body).where(EmailMessage.to_address == to)
-                              .order_by(EmailMessage.id.desc())).first()
+    body = db.session.scalars(
+        select(EmailMessage.text_body).where(EmailMessage.to_address == to).order_by(EmailMessage.id.desc())
+    ).first()
     return re.search(rf"http://testserver({path}/\S+)", body).group(1)
 
 

@@ -1,4 +1,5 @@
 """The admin CRM's htmx flows in Chromium: tabs and history, active search, inline edits, board, bulk, CSV."""
+
 import re
 
 from playwright.sync_api import expect

@@ -1,5 +1,6 @@
 """The admin workspace in Chromium: open an enquiry from everywhere it is listed, reply, log a phone
 enquiry, create a contact, set a follow-up, work the needs-reply queue and move a card through the dialog."""
+
 import re
 from datetime import date, timedelta
 
@@ -27,13 +28,16 @@ def accessible_at_both_widths(page, name: str) -> None:
 
 
 def age(enquiry_id: int, hours: int) -> None:
-    db.session.execute(update(CrmEnquiry).where(CrmEnquiry.id == enquiry_id)
-                       .values(created_at=utcnow() - timedelta(hours=hours)))
+    db.session.execute(
+        update(CrmEnquiry).where(CrmEnquiry.id == enquiry_id).values(created_at=utcnow() - timedelta(hours=hours))
+    )
     db.session.commit()
 
 
 def test_open_an_enquiry_from_every_place_it_is_listed(page, admin, client, live_property):
-    enquiry_id = enquire(client, live_property, guest_name="Olwen Open", guest_email="olwen.openshaw.with.a.long.address@example.com")
+    enquiry_id = enquire(
+        client, live_property, guest_name="Olwen Open", guest_email="olwen.openshaw.with.a.long.address@example.com"
+    )
     heading = page.get_by_role("heading", name=f"Enquiry #{enquiry_id} from Olwen Open")
     sign_in(page)
     page.set_viewport_size({"width": 1280, "height": 800})
@@ -93,8 +97,11 @@ def test_work_the_needs_reply_queue_reply_and_follow_up(page, admin, client, liv
     expect(page.locator(f"#enquiry-{waiting}")).to_be_visible()
     db.session.rollback()
     assert db.session.get(CrmEnquiry, waiting).first_response_at is not None
-    assert db.session.scalar(select(EmailMessage).where(EmailMessage.to_address == "wyn@example.com",
-                                                        EmailMessage.text_body.contains("free that weekend")))
+    assert db.session.scalar(
+        select(EmailMessage).where(
+            EmailMessage.to_address == "wyn@example.com", EmailMessage.text_body.contains("free that weekend")
+        )
+    )
 
 
 def test_log_a_phone_enquiry_and_create_a_contact(page, admin, live_property):
@@ -142,7 +149,9 @@ def test_board_asks_for_the_booking_value_in_a_dialog(page, admin, client, owner
     assert_accessible(page)
     dialog.get_by_label("Booking value (£)").fill("1280")
     dialog.get_by_role("button", name="Move").click()
-    expect(page.locator(f'.board__column[data-status="booked"] .board-card[data-id="{enquiry_id}"]')).to_contain_text("£1,280")
+    expect(page.locator(f'.board__column[data-status="booked"] .board-card[data-id="{enquiry_id}"]')).to_contain_text(
+        "£1,280"
+    )
     card = page.locator(f'.board-card[data-id="{enquiry_id}"]')
     card.focus()
     page.keyboard.press("ArrowRight")

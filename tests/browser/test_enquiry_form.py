@@ -1,4 +1,5 @@
 """A guest sends an enquiry from a property page in Chromium: errors inline, what they typed kept, a clear confirmation."""
+
 import re
 from datetime import date, timedelta
 

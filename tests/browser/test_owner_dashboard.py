@@ -1,4 +1,5 @@
 """The owner dashboard in a real browser: list a property, then answer and book an enquiry, with CSRF on."""
+
 import json
 import re
 import urllib.request
@@ -33,8 +34,9 @@ def api_enquiry(live_server, prop, **fields) -> int:
     body = json.dumps(enquiry_data(prop, **fields)).encode()
     # The test's own session must not hold SQLite's write lock while the server takes the enquiry.
     db.session.rollback()
-    request = urllib.request.Request(f"{live_server.url}/api/enquiry", data=body,
-                                     headers={"Content-Type": "application/json"}, method="POST")
+    request = urllib.request.Request(
+        f"{live_server.url}/api/enquiry", data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 201
         return json.load(response)["id"]
@@ -79,8 +81,13 @@ def test_owner_lists_a_property_then_replies_and_books_an_enquiry(page, live_ser
     expect(page.get_by_text("is with our team for approval")).to_be_visible()
 
     # A guest enquires about the owner's live property.
-    enquiry_id = api_enquiry(live_server, live_property, guest_name="Hannah Guest", guest_email="hannah@example.com",
-                             message="Could we book the whole house for my mum's 60th?")
+    enquiry_id = api_enquiry(
+        live_server,
+        live_property,
+        guest_name="Hannah Guest",
+        guest_email="hannah@example.com",
+        message="Could we book the whole house for my mum's 60th?",
+    )
     page.get_by_role("navigation", name="Owner dashboard").get_by_role("link", name="Enquiries").click()
     row = page.locator(f"#enquiry-{enquiry_id}")
     expect(row.get_by_text("Unread")).to_be_visible()
@@ -159,14 +166,25 @@ def test_search_filters_as_you_type_and_keeps_the_url(page, live_server, owner, 
 def showcase(live_server, owner, live_property):
     """A believable month of enquiries for the screenshots."""
     mill = make_property(owner, title="Mill House", location="Hebden Bridge, West Yorkshire", max_guests=16)
-    make_property(owner, status="rejected", title="Garden Flat", location="Bath, Somerset",
-                  rejection_reason="Please add photos of the bedrooms.")
+    make_property(
+        owner,
+        status="rejected",
+        title="Garden Flat",
+        location="Bath, Somerset",
+        rejection_reason="Please add photos of the bedrooms.",
+    )
     db.session.execute(update(Property).where(Property.id == live_property.id).values(view_count=318))
     db.session.execute(update(Property).where(Property.id == mill.id).values(view_count=142))
     contact = db.session.scalar(select(Contact).where(Contact.user_id == owner.id))
-    db.session.add(Membership(contact_id=contact.id, plan_tier="silver", plan_price=Decimal("249"),
-                              start_date=date.today() - timedelta(days=40),
-                              end_date=date.today() + timedelta(days=325)))
+    db.session.add(
+        Membership(
+            contact_id=contact.id,
+            plan_tier="silver",
+            plan_price=Decimal("249"),
+            start_date=date.today() - timedelta(days=40),
+            end_date=date.today() + timedelta(days=325),
+        )
+    )
     db.session.commit()
     guests = [
         ("Hannah Whitfield", live_property, "wedding", 70, 12, 4800, "booked"),
@@ -179,20 +197,34 @@ def showcase(live_server, owner, live_property):
     ids = []
     for n, (name, prop, kind, days, party, budget, status) in enumerate(guests):
         first, last = name.lower().replace("'", "").split()
-        enquiry_id = api_enquiry(live_server, prop, guest_name=name, guest_email=f"{first}.{last}@example.com",
-                                 event_type=kind, event_date=(date.today() + timedelta(days=days)).isoformat(),
-                                 estimated_guests=party, estimated_budget=budget,
-                                 message="We are planning a celebration and your place looks perfect. "
-                                         "Is it free on that date, and can we bring our own caterer?")
+        enquiry_id = api_enquiry(
+            live_server,
+            prop,
+            guest_name=name,
+            guest_email=f"{first}.{last}@example.com",
+            event_type=kind,
+            event_date=(date.today() + timedelta(days=days)).isoformat(),
+            estimated_guests=party,
+            estimated_budget=budget,
+            message="We are planning a celebration and your place looks perfect. "
+            "Is it free on that date, and can we bring our own caterer?",
+        )
         received = utcnow() - timedelta(days=len(guests) - n, hours=n * 3)
         db.session.execute(update(CrmEnquiry).where(CrmEnquiry.id == enquiry_id).values(created_at=received))
-        db.session.execute(update(Interaction).where(Interaction.related_enquiry_id == enquiry_id).values(created_at=received))
+        db.session.execute(
+            update(Interaction).where(Interaction.related_enquiry_id == enquiry_id).values(created_at=received)
+        )
         db.session.commit()
         if status != "new":
             enquiry = db.session.get(CrmEnquiry, enquiry_id)
             enquiry.owner_seen_at = utcnow()
-            change_status(enquiry, status, actor=owner, booking_value="4650" if status == "booked" else None,
-                          reason="Went with a venue nearer home" if status == "lost" else None)
+            change_status(
+                enquiry,
+                status,
+                actor=owner,
+                booking_value="4650" if status == "booked" else None,
+                reason="Went with a venue nearer home" if status == "lost" else None,
+            )
             sync.commit()
         ids.append(enquiry_id)
     return ids
@@ -217,11 +249,13 @@ def test_screenshots_of_the_owner_dashboard(page, live_server, owner, showcase):
         if size_name == "desktop":
             page.get_by_label("Your reply").fill(
                 "Hello Marcus,\n\nThe Mill is free that weekend and outside caterers are very welcome. "
-                "Would you like me to hold the date for a week?\n\nOlivia")
+                "Would you like me to hold the date for a week?\n\nOlivia"
+            )
             page.get_by_role("button", name="Send reply").click()
             expect(page.get_by_text("You replied by e-mail")).to_be_visible()
             page.get_by_label("Add a private note").fill(
-                "Asked about a late checkout on the Sunday. Say yes if booked.")
+                "Asked about a late checkout on the Sunday. Say yes if booked."
+            )
             page.get_by_role("button", name="Save note").click()
             expect(page.get_by_text("Asked about a late checkout")).to_be_visible()
         expect(page.get_by_role("heading", name="Timeline")).to_be_visible()

@@ -1,4 +1,5 @@
 """The reports page and owner insights in Chromium: sections load on their own, charts and tables, axe at two widths."""
+
 import re
 
 import pytest
@@ -29,7 +30,9 @@ def figures(client, admin, owner, other_owner, live_property):
     for n, prop in enumerate((live_property, live_property, other)):
         enquiry = db.session.get(CrmEnquiry, client.post("/api/enquiry", json=enquiry_data(prop)).json["id"])
         change_status(enquiry, "contacted", actor=admin)
-        change_status(enquiry, ("booked", "lost", "negotiating")[n], actor=admin, booking_value="1800", reason="Over budget")
+        change_status(
+            enquiry, ("booked", "lost", "negotiating")[n], actor=admin, booking_value="1800", reason="Over budget"
+        )
         sync.commit()
 
 
@@ -46,7 +49,8 @@ def test_every_report_section_loads_with_a_chart_and_its_table(page, figures, wi
         expect(page.get_by_role("link", name=re.compile(f"^Download CSV.*{section.title}$"))).to_be_visible()
     expect(page.locator("#report-funnel-body")).to_contain_text("Contacted")
     expect(page.locator("#report-funnel-body svg[role=img]")).to_have_attribute(
-        "aria-label", "Funnel: 3 enquiries, 1 booked, conversion 33.3%")
+        "aria-label", "Funnel: 3 enquiries, 1 booked, conversion 33.3%"
+    )
     assert_accessible(page)
     page.get_by_role("link", name="Last 12 months").click()
     expect(page).to_have_url(re.compile(r"period=12m"))

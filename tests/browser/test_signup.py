@@ -1,4 +1,5 @@
 """An owner signs up in a real browser, fixes a mistake on the way, signs out and back in; phone-sized pages."""
+
 import re
 
 from playwright.sync_api import expect
@@ -62,10 +63,16 @@ def test_owner_signs_up_after_fixing_a_mistake_then_signs_out_and_in(page):
 
 
 def test_signup_without_csrf_token_is_refused(page):
-    response = page.request.post("/owner-sign-up", form={
-        "first_name": "Mallory", "last_name": "Forger", "email": "mallory@example.com",
-        "password": PASSWORD, "confirm": PASSWORD,
-    })
+    response = page.request.post(
+        "/owner-sign-up",
+        form={
+            "first_name": "Mallory",
+            "last_name": "Forger",
+            "email": "mallory@example.com",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+        },
+    )
     assert response.status == 400
     assert "Please reload the page" in response.text()
     page.goto("/login")
@@ -78,8 +85,9 @@ def test_signup_without_csrf_token_is_refused(page):
 
 
 def test_phone_visitor_reaches_signup_through_the_menu(browser, live_server, live_property):
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        base_url=live_server.url, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     try:
         page = context.new_page()
         page.goto("/")

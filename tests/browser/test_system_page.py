@@ -1,4 +1,5 @@
 """The admin System page in Chromium: failures listed with their errors, retry now, accessible at both widths."""
+
 from playwright.sync_api import expect
 
 from ..builders import enquiry_data
@@ -10,7 +11,10 @@ from .test_admin_crm import sign_in
 
 def test_system_page_lists_failures_and_retries(app, page, admin, client, live_property):
     app.config |= {"CRM_SYNC_FAIL": "all", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": free_port()}
-    assert client.post("/api/enquiry", json=enquiry_data(live_property, guest_email="stuck@example.com")).status_code == 201
+    assert (
+        client.post("/api/enquiry", json=enquiry_data(live_property, guest_email="stuck@example.com")).status_code
+        == 201
+    )
     sign_in(page)
     page.get_by_role("tab", name="System").click()
     expect(page.get_by_role("heading", name="System", level=1)).to_be_visible()

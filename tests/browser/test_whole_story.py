@@ -1,5 +1,6 @@
 """The whole story across roles in one Chromium: an owner signs up and lists, an admin approves, a guest
 enquires, the owner replies and books it with a value, and the admin's stat cards show the booking."""
+
 import re
 
 from playwright.sync_api import expect
