@@ -84,3 +84,35 @@ def test_interaction_links_are_renamed_and_keep_their_data(empty_database_url, t
         assert tuple(row) == (7, "Hello")
         db.session.remove()
         db.engine.dispose()
+
+
+def test_later_migrations_keep_rows_that_point_at_copied_tables(empty_database_url):
+    """SQLite copies a table to change it; the rows pointing at it (reminders on a membership) must survive."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url, "SECRET_KEY": "t"})
+    with app.app_context():
+        upgrade(revision="0004")
+        db.session.execute(
+            text(
+                "INSERT INTO crm_contacts (id, type, first_name, last_name, email, status, created_at, updated_at) "
+                "VALUES (1, 'owner', 'Olivia', 'Owner', 'olivia@example.com', 'active', '2026-01-01', '2026-01-01')"
+            )
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO crm_memberships (id, contact_id, plan_tier, plan_price, billing_cycle, start_date, end_date,"
+                " status, auto_renew, payment_failure_count, created_at, updated_at) VALUES (5, 1, 'gold', 349, "
+                "'annual', '2026-01-01', '2027-01-01', 'active', true, 0, '2026-01-01', '2026-01-01')"
+            )
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO crm_membership_reminders (membership_id, threshold_days, sent_at) VALUES (5, 30, '2026-12-02')"
+            )
+        )
+        db.session.commit()
+
+        upgrade()
+        assert db.session.execute(text("SELECT membership_id FROM crm_membership_reminders")).scalars().all() == [5]
+        assert db.session.execute(text("SELECT source FROM crm_memberships")).scalar_one() == "stripe"
+        db.session.remove()
+        db.engine.dispose()

@@ -1,7 +1,7 @@
 """Memberships through Stripe: manual grants, event ordering, suspension time, listings paused for a lapse.
 
 Revision ID: 0003
-Revises: 0009
+Revises: 0004
 Create Date: 2026-11-21 11:40:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy import exc
 
 revision = "0003"
-down_revision = "0009"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
