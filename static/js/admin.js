@@ -44,6 +44,17 @@
     dialog.querySelector('[data-dialog-for="' + status + '"] input').focus();
   }
 
+  // "Move to…" (tap and keyboard): booked and lost go through the same dialog as a drag, before htmx sends anything.
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest && event.target.closest(".board-card__move");
+    if (!form) return;
+    var status = form.elements.status.value;
+    if (status !== "booked" && status !== "lost") return;
+    event.preventDefault();
+    event.stopPropagation();  // capture phase: htmx's own listener on the form never sees this submit
+    askThenMove(form.closest(".board-card"), status);
+  }, true);
+
   function postMove(card, values) {
     values.confirm = "yes";
     values.view = "board";

@@ -284,3 +284,19 @@ def test_board_move_to_works_by_keyboard_and_tap(page, admin, client, live_prope
     tapped.get_by_role("button", name="Move").click()  # a tap: no dragging needed
     expect(page.locator(f'.board__column[data-status="contacted"] .board-card[data-id="{first}"]')).to_be_visible()
     assert status_of(first) == "contacted"
+
+    # Booked by "Move to…" asks for the value in the same dialog as a drag, and Cancel books nothing.
+    tapped = page.locator(f'.board-card[data-id="{first}"]')
+    tapped.get_by_label("Move Tomos Tap to").select_option("booked")
+    tapped.get_by_role("button", name="Move").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Move Tomos Tap to booked")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert status_of(first) == "contacted"
+    tapped.get_by_label("Move Tomos Tap to").select_option("booked")
+    tapped.get_by_role("button", name="Move").click()
+    dialog.get_by_label("Booking value (£)").fill("950")
+    dialog.get_by_role("button", name="Move").click()
+    expect(page.locator(f'.board__column[data-status="booked"] .board-card[data-id="{first}"]')).to_contain_text("£950")
+    assert status_of(first) == "booked"
