@@ -4,6 +4,34 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 
+# Fields that only one kind of contact has.
+OWNER_ONLY = ("business_name", "tax_id", "bank_details")
+GUEST_ONLY = ("company_name", "event_type")
+# A contact's profile as an admin edits it, in the form's order.
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "status",
+    "address",
+    "city",
+    "postcode",
+    "country",
+    *OWNER_ONLY,
+    *GUEST_ONLY,
+    "notes",
+)
+
+
+def profile_values(form, names: tuple[str, ...] = PROFILE_FIELDS) -> dict:
+    """Return a contact form's fields as column values: blanks stored as NULL, names as text, country upper case."""
+    values = {name: (getattr(form, name).data or None) for name in names}
+    values["first_name"] = values["first_name"] or ""
+    values["last_name"] = values["last_name"] or ""
+    values["country"] = (values["country"] or "").upper() or None
+    return values
+
 
 def normalise_email(value: str | None, check_deliverability: bool = False) -> str:
     """Return the address trimmed and lower-cased, or raise ValueError with a readable message."""

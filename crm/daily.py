@@ -17,6 +17,7 @@ from .auth import sessions
 from .enquiries import queues
 from .extensions import db
 from .memberships import service as memberships
+from .memberships.rules import PAID_STATUSES
 from .models import Contact, CrmEnquiry, Membership, MembershipReminder, OwnerDigest, utcnow
 
 EXPIRING_WITHIN = timedelta(days=30)
@@ -28,7 +29,7 @@ def update_membership_states(today: date) -> int:
     """Move memberships to expiring_soon within 30 days of their end, and to expired after it."""
     changed = 0
     candidates = select(Membership).where(
-        Membership.status.in_(("active", "expiring_soon")), Membership.end_date <= today + EXPIRING_WITHIN
+        Membership.status.in_(PAID_STATUSES), Membership.end_date <= today + EXPIRING_WITHIN
     )
     for membership in db.session.scalars(candidates):
         status = "expired" if membership.end_date < today else "expiring_soon"
@@ -49,7 +50,7 @@ def send_renewal_reminders(today: date) -> int:
     """Remind owners 30, 7 and 1 days before their membership ends, once per threshold."""
     sent = 0
     upcoming = select(Membership).where(
-        Membership.status.in_(("active", "expiring_soon")),
+        Membership.status.in_(PAID_STATUSES),
         Membership.end_date >= today,
         Membership.end_date <= today + EXPIRING_WITHIN,
     )

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from .. import sync
 from ..activity import log_activity
+from ..contacts import GUEST_ONLY, OWNER_ONLY, PROFILE_FIELDS, profile_values
 from ..enquiries.capture import Invalid, capture
 from ..extensions import db
 from ..htmx import redirect_to, render
@@ -15,33 +16,9 @@ from ..models import Contact, Property
 from .forms import LogEnquiryForm, NewContactForm
 from .views import bp, duplicate_of
 
-CONTACT_FIELDS = (
-    "type",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "status",
-    "address",
-    "city",
-    "postcode",
-    "country",
-    "business_name",
-    "tax_id",
-    "bank_details",
-    "company_name",
-    "event_type",
-    "notes",
-)
-OWNER_ONLY = ("business_name", "tax_id", "bank_details")
-GUEST_ONLY = ("company_name", "event_type")
-
 
 def contact_values(form: NewContactForm) -> dict:
-    values = {name: (getattr(form, name).data or None) for name in CONTACT_FIELDS}
-    values["first_name"] = values["first_name"] or ""
-    values["last_name"] = values["last_name"] or ""
-    values["country"] = (values["country"] or "").upper() or None
+    values = profile_values(form, ("type", *PROFILE_FIELDS))
     for name in OWNER_ONLY if values["type"] == "guest" else GUEST_ONLY:
         values[name] = None  # the form shows only the fields of the chosen kind of contact
     return values

@@ -16,6 +16,7 @@ from .. import listings, settings, sync, wording
 from ..activity import add_interaction, diff, just_added, log_activity
 from ..auth import admin_required
 from ..auth.views import safe_next
+from ..contacts import profile_values
 from ..enquiries import queues
 from ..enquiries.status import StatusError, change_status, enquiry_by_id
 from ..exports import SafeWriter
@@ -623,29 +624,7 @@ def update_contact(contact_id: int):
     if existing is not None:
         form.email.errors.append("Another contact already has this e-mail address.")
         return contact_page(record, form=form, status=422, block="profile", existing=existing)
-    fields = {
-        name: (getattr(form, name).data or None)
-        for name in (
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "status",
-            "address",
-            "city",
-            "postcode",
-            "country",
-            "business_name",
-            "tax_id",
-            "bank_details",
-            "company_name",
-            "event_type",
-            "notes",
-        )
-    }
-    fields["first_name"] = fields["first_name"] or ""
-    fields["last_name"] = fields["last_name"] or ""
-    fields["country"] = (fields["country"] or "").upper() or None
+    fields = profile_values(form)
     before = diff(record, fields)
     if before:
         log_activity("contact", record.id, "updated", changed_fields=before, actor=current_user)

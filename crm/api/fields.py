@@ -28,8 +28,6 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError, PydanticUseDefault
 
-# Integer columns are 32-bit on PostgreSQL; a larger id names no row.
-MAX_ID = 2**31 - 1
 MAX_MONEY = Decimal("100000000")
 LONG_TEXT = 20_000
 REQUIRED = "This field is required."

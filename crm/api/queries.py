@@ -6,7 +6,7 @@ from sqlalchemy import Select, false, func, or_, select
 
 from ..models import Contact, CrmEnquiry, CrmProperty, Membership
 from ..pagination import Keyset
-from .fields import MAX_ID
+from ..requests import MAX_ID
 
 # Each order matches an index in crm/models.py: ix_crm_contacts_created (and _type_/_status_created),
 # ix_crm_properties_created (_owner_/_status_created), ix_crm_enquiries_created (_status_/_owner_/

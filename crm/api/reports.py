@@ -19,8 +19,9 @@ from ..reports.definitions import BOOKED, BOOKING_VALUE, COUNTED, PAID_STATUSES,
 from ..reports.period import PeriodError
 from ..reports.period import from_args as period_from_args
 from ..reports.sql import month_of
+from ..requests import MAX_ID
 from . import report_shapes as shapes
-from .fields import MAX_ID, ApiError, Invalid, whole_number
+from .fields import ApiError, Invalid, whole_number
 from .openapi import endpoint
 from .queries import id_is
 from .shapes import List

@@ -14,10 +14,11 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import sync
 from ..activity import add_interaction, log_activity, plain
-from ..contacts import normalise_email, normalise_phone
+from ..contacts import GUEST_ONLY, OWNER_ONLY, normalise_email, normalise_phone
 from ..enquiries.capture import LIMITS
 from ..enquiries.status import StatusError, change_status
 from ..extensions import db
+from ..memberships.rules import PAID_STATUSES
 from ..models import (
     Contact,
     CrmEnquiry,
@@ -29,12 +30,9 @@ from ..models import (
     User,
     utcnow,
 )
-from .fields import MAX_ID, ApiError, Body, Invalid
+from ..requests import MAX_ID
+from .fields import ApiError, Body, Invalid
 from .shapes import ContactInput, CrmPropertyInput, EnquiryInput, MembershipInput, StatusChange
-
-OWNER_ONLY = ("business_name", "tax_id", "bank_details")
-GUEST_ONLY = ("company_name", "event_type")
-ACTIVE_MEMBERSHIP = ("active", "expiring_soon")
 
 
 def get(model: type, record_id: int | None):
@@ -187,7 +185,7 @@ def create_membership(body: Body, actor: User) -> Membership:
         changed_fields=created_fields(values),
         reason="Created through the API",
     )
-    if membership.status in ACTIVE_MEMBERSHIP:
+    if membership.status in PAID_STATUSES:
         # The tier shows on the owner's listings, as a Stripe purchase would have set it.
         db.session.execute(
             update(CrmProperty)

@@ -11,6 +11,7 @@ from flask import abort
 from sqlalchemy import Select, and_, case, false, not_, select
 
 from ..extensions import db
+from ..memberships.rules import PAID_STATUSES
 from ..models import Contact, CrmEnquiry, CrmProperty, Interaction, Membership, Property, User
 
 ID_LIMIT = 2**62
@@ -101,7 +102,7 @@ def membership_for(user: User) -> Membership | None:
         select(Membership)
         .where(Membership.contact_id == contact_id)
         .order_by(
-            case((Membership.status.in_(("active", "expiring_soon")), 0), else_=1),
+            case((Membership.status.in_(PAID_STATUSES), 0), else_=1),
             Membership.end_date.desc(),
             Membership.id.desc(),
         )

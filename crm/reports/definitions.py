@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from sqlalchemy import case, func
 
+from ..memberships.rules import PAID_STATUSES
 from ..models import CrmEnquiry, Membership
 
 COUNTED = CrmEnquiry.status != "spam"
 BOOKED = CrmEnquiry.status == "booked"
 BOOKING_VALUE = func.coalesce(func.sum(case((BOOKED, CrmEnquiry.booking_value), else_=0)), 0)
-PAID_STATUSES = ("active", "expiring_soon")
 PAID_MEMBERSHIP = Membership.status.in_(PAID_STATUSES)
 
 
