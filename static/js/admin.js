@@ -52,6 +52,7 @@
     if (status !== "booked" && status !== "lost") return;
     event.preventDefault();
     event.stopPropagation();  // capture phase: htmx's own listener on the form never sees this submit
+    form.elements.status.value = "";  // the dialog carries the choice; the card shows nothing unsaved
     askThenMove(form.closest(".board-card"), status);
   }, true);
 

@@ -293,6 +293,7 @@ def test_board_move_to_works_by_keyboard_and_tap(page, admin, client, live_prope
     expect(dialog).to_contain_text("Move Tomos Tap to booked")
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
+    expect(tapped.get_by_label("Move Tomos Tap to")).to_have_value("")  # nothing unsaved left on the card
     assert status_of(first) == "contacted"
     tapped.get_by_label("Move Tomos Tap to").select_option("booked")
     tapped.get_by_role("button", name="Move").click()
