@@ -83,6 +83,14 @@ def app(app_config, tmp_path):
         db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def no_mail_deliverer_left():
+    """Fail a test that leaves a background mail deliverer running: it would outlive its database."""
+    yield
+    left = [t for t in threading.enumerate() if t.name == "mail-deliverer" and t.is_alive()]
+    assert not left, "a mail deliverer thread is still running: stop it (app.extensions['mail_deliverer'].stop())"
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

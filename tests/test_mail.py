@@ -298,9 +298,13 @@ def test_several_flask_crm_sync_at_once_send_each_message_exactly_once(app, smtp
 def background_app(app):
     """The app as it runs in production: each process sends its mail from a background thread."""
     app.config.update(MAIL_IN_BACKGROUND=True, MAIL_POLL_SECONDS=0.2)
-    app.before_request(app.extensions["mail_deliverer"].ensure_started)
+    deliverer = app.extensions["mail_deliverer"]
+    app.before_request(deliverer.ensure_started)
     yield app
-    app.extensions["mail_deliverer"].stop()
+    # The thread must end before the test's database goes, or it logs errors into a closed stream.
+    thread = deliverer.thread
+    deliverer.stop()
+    assert deliverer.thread is None and (thread is None or not thread.is_alive())
 
 
 def test_the_response_does_not_wait_for_smtp_and_the_app_sends_within_seconds(background_app, smtp_port, live_property):

@@ -83,7 +83,12 @@ def test_healthz_counts_the_work_waiting_while_the_crm_fails(failing, client, ru
 
 def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
     app = create_app(
-        {"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/no/such/folder/crm.db"}
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/no/such/folder/crm.db",
+            "MAIL_IN_BACKGROUND": False,  # no deliverer thread polling a database that is not there
+        }
     )
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
