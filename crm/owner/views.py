@@ -14,6 +14,7 @@ from .. import listings, settings, sync
 from ..activity import DOUBLE_SUBMIT_WINDOW, just_added
 from ..auth import owner_required
 from ..database import will_write
+from ..enquiries import queues
 from ..enquiries.reply import default_subject, one_line, send_reply
 from ..enquiries.status import StatusError, add_note, change_status
 from ..exports import SafeWriter
@@ -50,8 +51,11 @@ def unread_count() -> int:
 
 @bp.context_processor
 def owner_helpers() -> dict:
+    cutoff = queues.reply_cutoff()
     return {
         "reveal_contact": reveal_contact,
+        # "Needs reply" by the admins' definition, so both sides badge the same enquiries.
+        "waiting": lambda enquiry: queues.is_waiting(enquiry, cutoff),
         "unread_count": unread_count,
         "masked": MASKED,
         "owner_statuses": OWNER_STATUSES,
