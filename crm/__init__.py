@@ -98,6 +98,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .admin import (
         admins,  # noqa: F401  adds the Admins pages to the admin blueprint
+        settings_page,  # noqa: F401  adds the Settings page to the admin blueprint
         system,  # noqa: F401  adds the System page to the admin blueprint
     )
     from .admin import memberships as admin_memberships  # noqa: F401  adds the membership pages to the admin blueprint

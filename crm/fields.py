@@ -1,8 +1,9 @@
-"""Rules that form fields share: a name, title or other one-line value holds no line breaks."""
+"""Rules that form fields share: one-line values hold no line breaks; whole numbers stay in their range."""
 
 import re
 
-from wtforms.validators import ValidationError
+from wtforms import IntegerField
+from wtforms.validators import InputRequired, NumberRange, ValidationError
 
 # Line breaks and other control characters: in a name they could reshape an e-mail header or a CSV row.
 NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -21,3 +22,23 @@ class OneLine:
     def __call__(self, form, field) -> None:
         if isinstance(field.data, str) and not is_one_line(field.data):
             raise ValidationError(self.message)
+
+
+class WholeNumberField(IntegerField):
+    """A whole number from `low` to `high`; every mistake (blank, text, decimals, out of range) gets one message."""
+
+    def __init__(self, label: str, low: int, high: int, **kwargs):
+        message = f"Enter a whole number from {low:,} to {high:,}."
+        render_kw = {"min": low, "max": high, "step": 1, **kwargs.pop("render_kw", {})}
+        super().__init__(
+            label,
+            validators=[InputRequired(message), NumberRange(low, high, message)],
+            render_kw=render_kw,
+            **kwargs,
+        )
+
+    def process_formdata(self, valuelist) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None  # NumberRange then reports it, with the one message

@@ -36,9 +36,37 @@ FIELD_NAMES = {
     "business_name": "business name",
     "company_name": "company",
     "postcode": "postcode",
+    # Settings (the Settings page; segment rules are engagement.RULE_DEFAULTS)
+    "owners_see_guest_contact_before_reply": "owners see guests' details before replying",
+    "needs_reply_hours": "hours before an enquiry needs a reply",
+    "high_value_owner_min_value": "high-value threshold for owners",
+    "high_value_guest_min_value": "high-value threshold for guests",
+    "premium_tier": "premium plan",
+    "inactive_after_days": "days before a contact is inactive",
+    "at_risk_failed_payments": "failed payments that put an owner at risk",
+    "at_risk_unanswered_count": "unanswered enquiries that put an owner at risk",
+    "at_risk_unanswered_days": "days before an enquiry counts as unanswered",
 }
-MONEY = {"booking_value", "estimated_budget", "plan_price", "price_per_night", "total_revenue", "last_payment_amount"}
-LABELLED = {"status", "listing_status", "priority", "type", "event_type", "plan_tier", "membership_tier"}
+MONEY = {
+    "booking_value",
+    "estimated_budget",
+    "plan_price",
+    "price_per_night",
+    "total_revenue",
+    "last_payment_amount",
+    "high_value_owner_min_value",
+    "high_value_guest_min_value",
+}
+LABELLED = {
+    "status",
+    "listing_status",
+    "priority",
+    "type",
+    "event_type",
+    "plan_tier",
+    "membership_tier",
+    "premium_tier",
+}
 # Long text is named, never quoted, so the log stays one readable line.
 LONG_TEXT = {"message", "notes", "internal_notes", "bank_details", "description"}
 # Fields that follow from a status change and would only repeat it.

@@ -1,15 +1,16 @@
-"""Admin forms: the contact profile, new contacts, logged enquiries and working an enquiry."""
+"""Admin forms: the contact profile, new contacts, logged enquiries, working an enquiry and segment rules."""
 
 from datetime import date
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..contacts import NormalisedEmail, NormalisedPhone
-from ..fields import OneLine
-from ..models import CONTACT_STATUSES, EVENT_TYPES, PRIORITIES
+from ..engagement import UNANSWERED_WINDOW
+from ..fields import OneLine, WholeNumberField
+from ..models import CONTACT_STATUSES, EVENT_TYPES, PRIORITIES, TIERS
 
 
 class ContactForm(FlaskForm):
@@ -88,3 +89,23 @@ class LogEnquiryForm(FlaskForm):
     estimated_budget = StringField("Budget (£)")
     message = TextAreaField("What they asked")
     acknowledge = BooleanField("E-mail the guest an acknowledgement")
+
+
+class SegmentRulesForm(FlaskForm):
+    """The rules the daily job puts contacts in segments by; field names are engagement.RULE_DEFAULTS keys."""
+
+    high_value_owner_min_value = WholeNumberField("Owner: booked on their listings, at least (£)", 1, 10_000_000)
+    high_value_guest_min_value = WholeNumberField("Guest: their bookings, at least (£)", 1, 10_000_000)
+    premium_tier = SelectField(
+        "Paid membership of this plan",
+        choices=[SelectChoice(t, t.capitalize()) for t in TIERS],
+        validators=[InputRequired("Choose a plan."), AnyOf(TIERS, "Choose bronze, silver or gold.")],
+        validate_choice=False,  # AnyOf says it in words an admin understands
+    )
+    inactive_after_days = WholeNumberField("No enquiry, reply or listing change for this many days", 7, 3650)
+    at_risk_failed_payments = WholeNumberField("Failed payments on a paid membership, at least", 1, 12)
+    at_risk_unanswered_count = WholeNumberField("Recent enquiries left unanswered, at least", 1, 1000)
+    # Only enquiries of the last UNANSWERED_WINDOW count, so a longer wait could never be met.
+    at_risk_unanswered_days = WholeNumberField(
+        "… each unanswered for more than this many days", 1, UNANSWERED_WINDOW.days - 1
+    )

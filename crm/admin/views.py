@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import listings, settings, sync, wording
+from .. import listings, sync, wording
 from ..activity import add_interaction, diff, just_added, log_activity
 from ..auth import admin_required
 from ..auth.views import safe_next
@@ -727,36 +727,4 @@ def reject(crm_property_id: int):
         crm_property_id,
         lambda prop: listings.reject(prop, current_user, request.form.get("reason")),
         "Rejected: {title}. The owner will see your reason.",
-    )
-
-
-# --- Settings --------------------------------------------------------------------------------------
-
-
-@bp.route("/settings", methods=["GET", "POST"])
-def settings_page():
-    """Admin settings: guests' contact details before a reply, and when an enquiry needs a reply."""
-    # A form without the field (an older page still open) keeps the current threshold.
-    hours = request.form.get("needs_reply_hours", "").strip() or str(settings.needs_reply_hours())
-    if request.method == "POST":
-        if not (hours.isdigit() and 1 <= int(hours) <= 24 * 14):
-            return render(
-                "admin/settings.html",
-                status=422,
-                hours=hours,
-                hours_error="Enter a number of hours from 1 to 336.",
-                see_before_reply=request.form.get("owners_see_guest_contact_before_reply") == "yes",
-            )
-        settings.set(
-            settings.GUEST_CONTACT_BEFORE_REPLY, request.form.get("owners_see_guest_contact_before_reply") == "yes"
-        )
-        settings.set(settings.NEEDS_REPLY_HOURS, int(hours))
-        db.session.commit()
-        flash("Settings saved.", "success")
-        return redirect_to(url_for("admin.settings_page"))
-    return render(
-        "admin/settings.html",
-        see_before_reply=settings.owners_see_guest_contact_before_reply(),
-        hours=settings.needs_reply_hours(),
-        hours_error=None,
     )
