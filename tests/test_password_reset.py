@@ -8,7 +8,7 @@ from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from crm.extensions import db
 from crm.models import AccountToken, EmailMessage, ThrottleEvent, User, utcnow
@@ -18,8 +18,11 @@ from .builders import PASSWORD, make_user
 NEW_PASSWORD = "a brand new password"
 
 
-def request_reset(client, address: str):
-    return client.post("/forgot-password", data={"email": address})
+def request_reset(client, address: str, **options):
+    """Ask for a reset link and close the response, as a server does once it has sent it."""
+    response = client.post("/forgot-password", data={"email": address}, **options)
+    response.close()
+    return response
 
 
 def reset_links(to: str) -> list[str]:
@@ -45,6 +48,43 @@ def test_the_answer_is_the_same_whether_or_not_the_address_has_an_account(client
     page = client.get(known.headers["Location"])
     assert b"If an account uses that address" in page.data
     assert [m.to_address for m in db.session.scalars(select(EmailMessage))] == ["owner@example.com"]
+
+
+def test_the_request_does_the_same_work_whether_or_not_the_address_has_an_account(client, owner):
+    """Timing must not tell either: before its answer is sent, the request runs the same statements for any address."""
+
+    def answer(address: str):
+        statements: list[str] = []
+
+        def record(connection, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            response = client.post("/forgot-password", data={"email": address})
+            body = response.get_data()  # sent in full, still not closed
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        return response, body, statements
+
+    known, known_body, known_sql = answer(owner.email)
+    unknown, unknown_body, unknown_sql = answer("nobody@example.com")
+    assert (known.status_code, known_body, sorted(known.headers.items())) == (
+        unknown.status_code,
+        unknown_body,
+        sorted(unknown.headers.items()),
+    )
+    assert known_sql == unknown_sql
+    assert not [s for s in known_sql if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert db.session.scalar(select(func.count()).select_from(EmailMessage)) == 0
+    assert db.session.scalar(select(func.count()).select_from(AccountToken)) == 0
+
+    # Once each answer has gone, the account that exists gets its link; the other address gets nothing.
+    known.close()
+    unknown.close()
+    db.session.rollback()  # read what the work after the answers committed
+    assert [m.to_address for m in db.session.scalars(select(EmailMessage))] == ["owner@example.com"]
+    assert len(reset_links(owner.email)) == 1
 
 
 def test_a_reset_link_sets_a_new_password_once_and_ends_every_sign_in(app, client, owner):
@@ -151,7 +191,7 @@ def test_reset_emails_are_throttled_per_recipient(app, client, owner):
     assert len(reset_links(owner.email)) == 3
     # From another address too: the limit is the recipient's, kept in the database.
     other = app.test_client()
-    other.post("/forgot-password", data={"email": owner.email}, environ_base={"REMOTE_ADDR": "203.0.113.4"})
+    request_reset(other, owner.email, environ_base={"REMOTE_ADDR": "203.0.113.4"})
     assert len(reset_links(owner.email)) == 3
     db.session.execute(update(ThrottleEvent).values(created_at=utcnow() - timedelta(hours=1, seconds=1)))
     db.session.commit()

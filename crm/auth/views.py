@@ -1,6 +1,7 @@
 """Owner sign-up, sign-in and sign-out, and setting a password from an e-mailed link."""
 
 import math
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -187,14 +188,33 @@ def send_password_reset(email: str) -> None:
     mail.queue(user.email, "password_reset", user=user, reset_url=mail.link("auth.reset_password", token=token))
 
 
+def after_the_answer(work: Callable[[], None]) -> Callable[[], None]:
+    """Wrap `work` to run, with the app and a session of its own, once the response has been sent."""
+    app = current_app._get_current_object()
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                work()
+                sync.commit()
+            except Exception:  # the answer has gone; the person can ask again
+                db.session.rollback()
+                app.logger.exception("A password reset request failed after its answer was sent")
+
+    return run
+
+
 @bp.route("/forgot-password", methods=["GET", "POST"])
 def forgot_password():
     """Ask for a reset link; the answer is the same whether or not the address has an account."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        send_password_reset(form.email.data)
-        sync.commit()
-        return redirect_to(url_for("auth.forgot_password", sent=1))
+        response = redirect_to(url_for("auth.forgot_password", sent=1))
+        # Looking the address up, issuing a link and queueing the e-mail take time only for an account that
+        # exists, so none of it happens before the answer: the request itself does the same work for any address.
+        email = form.email.data
+        response.call_on_close(after_the_answer(lambda: send_password_reset(email)))
+        return response
     status = 422 if form.is_submitted() else 200
     return render("auth/forgot_password.html", status=status, form=form, sent=request.args.get("sent") == "1")
 
