@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from crm import sync
 from crm.enquiries.status import change_status
+from crm.exports import safe_cell
 from crm.extensions import db
 from crm.models import (
     STAGE_RANK,
@@ -25,7 +26,7 @@ from crm.models import (
 )
 from crm.reports import queries
 from crm.reports.period import Period, PeriodError, from_args, preset
-from crm.reports.sections import SECTIONS, safe_cell
+from crm.reports.sections import SECTIONS
 
 from .builders import enquiry_data, make_property
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 
 from .. import settings
 from ..engagement import LAST_SEGMENT_RUN
+from ..exports import SafeWriter
 from . import queries
 from .period import Period
 
@@ -218,25 +218,21 @@ SECTIONS: dict[str, Section] = {
     )
 }
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-
-def safe_cell(value: Any) -> Any:
-    """Neutralise a cell a spreadsheet would run as a formula, by prefixing a quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+def tables_csv(title: str, tables: list[Table], period: Period) -> str:
+    """Tables one after another, each under its caption, below a line naming them and the period."""
+    buffer = io.StringIO()
+    writer = SafeWriter(buffer)  # no cell reaches a spreadsheet as a live formula
+    writer.writerow([title, period.start.isoformat(), period.end.isoformat()])
+    for table in tables:
+        writer.writerow([])
+        writer.writerow([table.caption])
+        writer.writerow([c.label for c in table.columns])
+        for row in table.rows:
+            writer.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in table.columns])
+    return buffer.getvalue()
 
 
 def to_csv(section: Section, data: dict[str, Any], period: Period) -> str:
-    """The section's tables one after another, each under its caption, for the period."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([safe_cell(section.title), period.start.isoformat(), period.end.isoformat()])
-    for table in section.tables(data):
-        writer.writerow([])
-        writer.writerow([safe_cell(table.caption)])
-        writer.writerow([safe_cell(c.label) for c in table.columns])
-        for row in table.rows:
-            writer.writerow([safe_cell("" if row.get(c.key) is None else row.get(c.key)) for c in table.columns])
-    return buffer.getvalue()
+    """The section's tables, for the period."""
+    return tables_csv(section.title, section.tables(data), period)
