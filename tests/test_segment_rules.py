@@ -93,7 +93,7 @@ def test_the_settings_page_shows_the_rules_in_force(client, signed_in_admin):
     assert page.status_code == 200
     html = page.text
     assert '<h2 id="segments-heading">Segments</h2>' in html
-    assert 'action="/admin/crm/settings/segments"' in html
+    assert 'action="/admin/crm/settings/segments#segments"' in html
     assert re.search(r'name="inactive_after_days"[^>]*value="90"', html)
     assert re.search(r'name="high_value_owner_min_value"[^>]*value="20000"', html)
     assert '<option selected value="gold">Gold</option>' in html

@@ -1,6 +1,7 @@
 """Accounts in Chromium: a forgotten password reset by e-mail, and an admin inviting another admin."""
 
 import re
+import time
 
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -21,11 +22,16 @@ def assert_accessible_at_both_widths(page) -> None:
 
 
 def emailed_link(to: str, path: str) -> str:
-    db.session.rollback()  # read what the server committed since
-    body = db.session.scalars(
-        select(EmailMessage.text_body).where(EmailMessage.to_address == to).order_by(EmailMessage.id.desc())
-    ).first()
-    return re.search(rf"http://testserver({path}/\S+)", body).group(1)
+    """The link in the newest e-mail to `to`; a reset e-mail is queued just after its answer, so wait for it."""
+    deadline = time.monotonic() + 10
+    while True:
+        db.session.rollback()  # read what the server committed since
+        body = db.session.scalars(
+            select(EmailMessage.text_body).where(EmailMessage.to_address == to).order_by(EmailMessage.id.desc())
+        ).first()
+        if body is not None or time.monotonic() > deadline:
+            return re.search(rf"http://testserver({path}/\S+)", body).group(1)
+        time.sleep(0.05)
 
 
 def sign_in(page, email: str, password: str = PASSWORD) -> None:
