@@ -97,3 +97,43 @@ def test_an_owner_downloads_insights_and_sees_what_needs_a_reply(page, live_serv
     assert re.fullmatch(r"insights-listings-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.csv", download.suggested_filename)
     rows = list(csv.reader(io.StringIO(open(download.path(), encoding="utf-8").read())))
     assert rows[4] == ["Harbour View House", "0", "3", "1", "0.3333", "2400.0"]
+
+
+def test_the_header_search_is_live_and_keyboard_friendly(page, admin, owner, live_property):
+    sign_in(page, admin.email)
+    page.goto("/admin/crm")
+    search = page.get_by_role("searchbox", name="Search the CRM")
+    search.press_sequentially("oliv", delay=40)
+    results = page.locator("#header-search-panel")
+    olivia = results.get_by_role("link", name="Olivia Owner")
+    expect(olivia).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/admin/crm$"))  # the page stays where it was
+    check_page(page)
+    screenshot(page, "header-search-live")
+
+    search.press("ArrowDown")
+    expect(results.locator("a").first).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(results).to_be_empty()
+    expect(search).to_be_focused()
+
+    search.fill("")
+    search.press_sequentially("harbour", delay=40)
+    expect(results.get_by_role("link", name="Harbour View House")).to_be_visible()
+    page.keyboard.press("Tab")  # out of the box, onto the first result
+    expect(results.get_by_role("link", name="Harbour View House")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Harbour View House")).to_be_visible()
+
+    # Enter opens the full results page; there, typing updates the results and the URL.
+    search = page.get_by_role("searchbox", name="Search the CRM")
+    search.fill("owner@example")
+    search.press("Enter")
+    expect(page).to_have_url(re.compile(r"/admin/crm/search\?q=owner%40example"))
+    expect(page.locator("#search-results").get_by_role("link", name="Olivia Owner")).to_be_visible()
+    search.fill("")
+    search.press_sequentially("harb", delay=40)
+    expect(page.locator("#search-results").get_by_role("link", name="Harbour View House")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/admin/crm/search\?q=harb$"))
+    expect(page.locator("#search-results")).to_have_count(1)
+    check_page(page)
