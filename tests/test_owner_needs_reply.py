@@ -57,6 +57,9 @@ def test_owner_list_marks_the_same_enquiries_as_the_admin(client, auth, admin, o
     assert {waiting, fresh, answered, lost} <= {int(i) for i in re.findall(r'id="enquiry-(\d+)"', html)}
     assert badged_rows(html) == {waiting}
     assert "Olly Other" not in html
+    # The owner's Needs reply tab lists the same enquiries as the badge marks.
+    queue = client.get("/owner-dashboard/needs-reply").text
+    assert {int(i) for i in re.findall(r'href="/owner-dashboard/enquiries/(\d+)"', queue)} == {waiting}
 
     # The fragment htmx swaps in and a single row carry it too.
     fragment = client.get("/owner-dashboard/enquiries?q=wendy", headers={"HX-Request": "true"}).text
