@@ -137,6 +137,7 @@ def test_an_error_answer_shows_the_servers_own_message(page, owner, client, live
     page.goto("/owner-dashboard/enquiries")
     row = page.locator(f"#enquiry-{enquiry_id}")
     row.get_by_role("button", name="Change").click()
+    expect(row.get_by_label("Status", exact=True)).to_be_visible()  # the editor is open before the data changes
     # Another tab (or person) removes the listing's enquiry from this owner meanwhile: the answer is a 404.
     db.session.rollback()
     db.session.get(CrmEnquiry, enquiry_id).status = "spam"
