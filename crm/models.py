@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -507,6 +508,68 @@ class EnquiryStatusHistory(db.Model):
     reason: Mapped[str | None] = mapped_column(String(500))
     # When the enquiry moved on to its next status; None while it is still in this one.
     left_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ReportDay(db.Model):
+    """Non-spam enquiries by the day they arrived and one dimension's value: the reports' rollup.
+
+    Kept by database triggers (crm.reports.rollup) in the same transaction as every change to an
+    enquiry or a property's tier, and rebuilt from the rows by the daily job and the seed.
+    """
+
+    __tablename__ = "crm_report_days"
+
+    dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # The dimension's value ('' for none): a source, an event type, a tier or a lost reason.
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    enquiries: Mapped[int] = mapped_column(Integer, default=0)
+    # How many reached each stage after new (furthest_stage), and how many were lost at each stage.
+    contacted: Mapped[int] = mapped_column(Integer, default=0)
+    negotiating: Mapped[int] = mapped_column(Integer, default=0)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+    lost_new: Mapped[int] = mapped_column(Integer, default=0)
+    lost_contacted: Mapped[int] = mapped_column(Integer, default=0)
+    lost_negotiating: Mapped[int] = mapped_column(Integer, default=0)
+    lost_booked: Mapped[int] = mapped_column(Integer, default=0)
+    # Enquiries whose status is booked now, and their booking value.
+    bookings: Mapped[int] = mapped_column(Integer, default=0)
+    booking_value: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+class ReportDuration(db.Model):
+    """One measured time: an enquiry's first response, or a finished stay in an open status.
+
+    measure is first_response (row_id an enquiry, day its arrival) or the status stayed in (row_id a
+    status-history row, day when the stay began). bucket is a monotone step of seconds (two significant
+    digits), so a percentile is found by bucket counts, then one short indexed scan inside one bucket.
+    Kept by the same triggers as ReportDay.
+    """
+
+    __tablename__ = "crm_report_durations"
+    __table_args__ = (
+        Index("ix_crm_report_durations_bucket", "measure", "bucket", "seconds", "day"),
+        Index("ix_crm_report_durations_owner", "measure", "day", "owner_id", "seconds"),
+    )
+
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date)
+    seconds: Mapped[float] = mapped_column(Float)
+    bucket: Mapped[int] = mapped_column(Integer)
+    owner_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ReportDurationDay(db.Model):
+    """How many durations fell in each bucket on each day, with their total: the histogram percentiles read."""
+
+    __tablename__ = "crm_report_duration_days"
+
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    durations: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class Membership(db.Model):

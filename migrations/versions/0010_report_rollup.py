@@ -1,0 +1,76 @@
+"""Reports' rollup: enquiries by day, measured durations and their histogram, kept by triggers, backfilled.
+
+Revision ID: 0010
+Revises: 0003
+Create Date: 2026-11-21 14:30:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from crm.reports import rollup
+
+revision = "0010"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+COUNTERS = (
+    "enquiries",
+    "contacted",
+    "negotiating",
+    "booked",
+    "lost_new",
+    "lost_contacted",
+    "lost_negotiating",
+    "lost_booked",
+    "bookings",
+)
+
+
+def upgrade():
+    op.create_table(
+        "crm_report_days",
+        sa.Column("dimension", sa.String(length=20), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("key", sa.String(length=500), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTERS),
+        sa.Column("booking_value", sa.Numeric(precision=12, scale=2), nullable=False),
+        sa.PrimaryKeyConstraint("dimension", "day", "key", name=op.f("pk_crm_report_days")),
+    )
+    op.create_table(
+        "crm_report_durations",
+        sa.Column("measure", sa.String(length=20), nullable=False),
+        sa.Column("row_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.Column("bucket", sa.Integer(), nullable=False),
+        sa.Column("owner_id", sa.Integer(), nullable=True),
+        sa.PrimaryKeyConstraint("measure", "row_id", name=op.f("pk_crm_report_durations")),
+    )
+    with op.batch_alter_table("crm_report_durations", schema=None) as batch_op:
+        batch_op.create_index("ix_crm_report_durations_bucket", ["measure", "bucket", "seconds", "day"], unique=False)
+        batch_op.create_index("ix_crm_report_durations_owner", ["measure", "day", "owner_id", "seconds"], unique=False)
+    op.create_table(
+        "crm_report_duration_days",
+        sa.Column("measure", sa.String(length=20), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("bucket", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("durations", sa.Integer(), nullable=False),
+        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("measure", "day", "bucket", name=op.f("pk_crm_report_duration_days")),
+    )
+    connection = op.get_bind()
+    rollup.install(connection)
+    rollup.rebuild(connection)
+
+
+def downgrade():
+    rollup.uninstall(op.get_bind())
+    op.drop_table("crm_report_duration_days")
+    with op.batch_alter_table("crm_report_durations", schema=None) as batch_op:
+        batch_op.drop_index("ix_crm_report_durations_owner")
+        batch_op.drop_index("ix_crm_report_durations_bucket")
+    op.drop_table("crm_report_durations")
+    op.drop_table("crm_report_days")
