@@ -9,7 +9,7 @@ contribution is written once below and used by both the triggers and rebuild().
 
 from __future__ import annotations
 
-from sqlalchemy import literal_column, text
+from sqlalchemy import literal_column
 from sqlalchemy.engine import Connection
 
 from ..extensions import db
@@ -143,7 +143,9 @@ def add_stay(r: str, dialect) -> list[str]:
     seconds = _seconds(f"{r}.left_at", f"{r}.changed_at", dialect)
     condition = f"{r}.to_status IN {TIMED} AND {r}.left_at IS NOT NULL"
     return [
-        _add_duration(f"{r}.to_status", f"{r}.id", _day(f"{r}.changed_at", dialect), seconds, "NULL", condition),
+        _add_duration(
+            f"{r}.to_status", f"{r}.id", _day(f"{r}.changed_at", dialect), seconds, "CAST(NULL AS INTEGER)", condition
+        ),
         _histogram(f"measure IN {TIMED}", f"{r}.id", 1),
     ]
 
@@ -255,44 +257,66 @@ def uninstall(connection: Connection) -> None:
 
 # --- Rebuilding from the rows --------------------------------------------------------------------------
 
+TABLES = {
+    "crm_report_days": ("dimension", "day", "key"),
+    "crm_report_durations": ("measure", "row_id"),
+    "crm_report_duration_days": ("measure", "day", "bucket"),
+}
 
-def rebuild_statements(dialect) -> list[str]:
-    """Recompute the three tables from crm_enquiries and the status history."""
+
+def expected_statements(dialect, into: dict[str, str]) -> list[str]:
+    """Fill the tables named in `into` (one per rollup table) with the rollup recomputed from the rows."""
+    days, durations, histogram = (into[name] for name in TABLES)
     parts = counters("e")
-    statements = [
-        "DELETE FROM crm_report_days",
-        "DELETE FROM crm_report_durations",
-        "DELETE FROM crm_report_duration_days",
-    ]
+    statements = []
     for name, (key, condition) in dimensions("e").items():
         values = ", ".join(f"SUM({expression})" for expression in parts.values())
         statements.append(
-            f"INSERT INTO crm_report_days (dimension, day, key, {', '.join(parts)}) "
+            f"INSERT INTO {days} (dimension, day, key, {', '.join(parts)}) "
             f"SELECT '{name}', {_day('e.created_at', dialect)}, {key}, {values} FROM crm_enquiries e "
             f"WHERE e.status <> 'spam' AND {condition} GROUP BY 2, 3"
         )
     responses = _seconds("e.first_response_at", "e.created_at", dialect)
     stays = _seconds("h.left_at", "h.changed_at", dialect)
     statements += [
-        "INSERT INTO crm_report_durations (measure, row_id, day, seconds, bucket, owner_id) "
+        f"INSERT INTO {durations} (measure, row_id, day, seconds, bucket, owner_id) "
         f"SELECT 'first_response', id, d, s, {bucket('s')}, owner_id FROM (SELECT e.id, "
         f"{_day('e.created_at', dialect)} AS d, {responses} AS s, e.owner_id FROM crm_enquiries e "
         "WHERE e.status <> 'spam' AND e.first_response_at IS NOT NULL) AS f",
-        "INSERT INTO crm_report_durations (measure, row_id, day, seconds, bucket, owner_id) "
-        f"SELECT to_status, id, d, s, {bucket('s')}, NULL FROM (SELECT h.to_status, h.id, "
+        f"INSERT INTO {durations} (measure, row_id, day, seconds, bucket, owner_id) "
+        f"SELECT to_status, id, d, s, {bucket('s')}, CAST(NULL AS INTEGER) FROM (SELECT h.to_status, h.id, "
         f"{_day('h.changed_at', dialect)} AS d, {stays} AS s FROM crm_enquiry_status_history h "
         f"WHERE h.to_status IN {TIMED} AND h.left_at IS NOT NULL) AS f",
-        "INSERT INTO crm_report_duration_days (measure, day, bucket, durations, seconds) "
-        "SELECT measure, day, bucket, COUNT(*), SUM(seconds) FROM crm_report_durations GROUP BY 1, 2, 3",
+        f"INSERT INTO {histogram} (measure, day, bucket, durations, seconds) "
+        f"SELECT measure, day, bucket, COUNT(*), SUM(seconds) FROM {durations} GROUP BY 1, 2, 3",
     ]
     return statements
 
 
-def rebuild(connection: Connection | None = None) -> None:
-    """Recompute the rollup from the rows, in the caller's transaction; running it twice changes nothing."""
+def rebuild(connection: Connection | None = None) -> int:
+    """Correct the rollup to what the rows say, in the caller's transaction; return how many rows it changed.
+
+    The rollup is recomputed into temporary tables and only the rows that differ are replaced, so a
+    second run straight after the first changes nothing (and says 0).
+    """
     connection = connection or db.session.connection()
     if connection.dialect.name == "postgresql":
         # No enquiry may change between reading the rows and writing their sums.
-        connection.execute(text("LOCK TABLE crm_enquiries, crm_enquiry_status_history, crm_properties IN SHARE MODE"))
-    for statement in rebuild_statements(connection.dialect):
+        connection.exec_driver_sql("LOCK TABLE crm_enquiries, crm_enquiry_status_history, crm_properties IN SHARE MODE")
+    expected = {name: f"expected_{name}" for name in TABLES}
+    for name, copy in expected.items():
+        connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {copy} AS SELECT * FROM {name} WHERE 1 = 0")
+    for statement in expected_statements(connection.dialect, expected):
         connection.exec_driver_sql(statement)
+    changed = 0
+    for name, keys in TABLES.items():
+        copy, key = expected[name], ", ".join(keys)
+        changed += connection.exec_driver_sql(
+            f"DELETE FROM {name} WHERE ({key}) IN "
+            f"(SELECT {key} FROM (SELECT * FROM {name} EXCEPT SELECT * FROM {copy}) AS stale)"
+        ).rowcount
+        changed += connection.exec_driver_sql(
+            f"INSERT INTO {name} SELECT * FROM {copy} EXCEPT SELECT * FROM {name}"
+        ).rowcount
+        connection.exec_driver_sql(f"DROP TABLE {copy}")
+    return changed
