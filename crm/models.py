@@ -549,7 +549,7 @@ class ReportDuration(db.Model):
     __tablename__ = "crm_report_durations"
     __table_args__ = (
         Index("ix_crm_report_durations_bucket", "measure", "bucket", "seconds", "day"),
-        Index("ix_crm_report_durations_owner", "measure", "day", "owner_id", "seconds"),
+        Index("ix_crm_report_durations_owner", "measure", "owner_id", "seconds", "day"),
     )
 
     measure: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -567,6 +567,19 @@ class ReportDurationDay(db.Model):
 
     measure: Mapped[str] = mapped_column(String(20), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    durations: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ReportDurationMonth(db.Model):
+    """The same histogram by month, so a long period reads a month's row instead of each of its days."""
+
+    __tablename__ = "crm_report_duration_months"
+
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # The first day of the month.
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     durations: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)

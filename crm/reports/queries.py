@@ -9,10 +9,10 @@ ix_crm_enquiries_report (created_at first, then every column they group by).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy import Select, case, exists, func, select, union_all
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -27,6 +27,7 @@ from ..models import (
     ReportDay,
     ReportDuration,
     ReportDurationDay,
+    ReportDurationMonth,
     Segment,
 )
 from .definitions import BOOKED, BOOKING_VALUE, COUNTED, PAID_STATUSES, count_if, rate
@@ -135,17 +136,42 @@ def durations(period: Period, measures: tuple[str, ...]) -> dict[str, dict[str, 
     The histogram says which bucket holds each rank; one scan of that bucket's rows in seconds order
     (ix_crm_report_durations_bucket) finds the value itself.
     """
-    h = ReportDurationDay
+    h, m = ReportDurationDay, ReportDurationMonth
+    spans = [(h, h.day, start, end) for start, end in _loose_days(period)]
+    whole = _whole_months(period)
+    if whole is not None:
+        spans.append((m, m.month, *whole))
+    histogram = union_all(
+        *(
+            select(t.measure, t.bucket, t.durations, t.seconds).where(t.measure.in_(measures), on >= start, on <= end)
+            for t, on, start, end in spans
+        )
+    ).subquery()
     found: dict[str, list] = {m: [] for m in measures}
     for measure, bucket, n, total in db.session.execute(
-        select(h.measure, h.bucket, func.sum(h.durations), func.sum(h.seconds))
-        .where(h.measure.in_(measures), h.day >= period.start, h.day <= period.end)
-        .group_by(h.measure, h.bucket)
-        .order_by(h.measure, h.bucket)
+        select(histogram.c.measure, histogram.c.bucket, func.sum(histogram.c.durations), func.sum(histogram.c.seconds))
+        .group_by(histogram.c.measure, histogram.c.bucket)
+        .order_by(histogram.c.measure, histogram.c.bucket)
     ):
         if n:
             found[measure].append((bucket, n, total))
     return {measure: _summary(measure, period, buckets) for measure, buckets in found.items()}
+
+
+def _whole_months(period: Period) -> tuple[date, date] | None:
+    """The first days of the first and the last month that lie wholly inside the period, if any."""
+    first = period.start if period.start.day == 1 else (period.start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    last = (period.end + timedelta(days=1)).replace(day=1) - timedelta(days=1)  # the last whole month's last day
+    return (first, last.replace(day=1)) if first <= last else None
+
+
+def _loose_days(period: Period) -> list[tuple[date, date]]:
+    """The period's days outside its whole months, as one or two (first, last) ranges."""
+    whole = _whole_months(period)
+    if whole is None:
+        return [(period.start, period.end)]
+    after = (whole[1].replace(day=28) + timedelta(days=4)).replace(day=1)
+    return [(period.start, whole[0] - timedelta(days=1)), (after, period.end)]
 
 
 def _summary(measure: str, period: Period, buckets: list) -> dict[str, Any]:
@@ -192,7 +218,8 @@ def slowest_owners(period: Period, limit: int = SLOWEST) -> list[dict[str, Any]]
     """The owners whose median first reply took longest in the period (owners with at least 3 replies)."""
     d = ReportDuration
     responded = (d.measure == "first_response", d.day >= period.start, d.day <= period.end, d.owner_id.is_not(None))
-    rows = [r for r in _percentiles(d.seconds, responded, d.owner_id) if r["count"] >= 3]
+    candidates = _slowest_candidates(responded, limit)
+    rows = [r for r in _percentiles(d.seconds, (*responded, d.owner_id.in_(candidates)), d.owner_id) if r["count"] >= 3]
     rows.sort(key=lambda r: (-r["median"], r["key"]))
     rows = rows[:limit]
     names = _contact_names([r["key"] for r in rows])
@@ -206,6 +233,53 @@ def slowest_owners(period: Period, limit: int = SLOWEST) -> list[dict[str, Any]]
         }
         for r in rows
     ]
+
+
+# The first round's thresholds: a minute, doubling up to about three weeks; later rounds split one gap in 16.
+FIRST_THRESHOLDS = tuple(60.0 * 2**i for i in range(16))
+ROUNDS = 6
+
+
+def _slowest_candidates(responded: tuple, limit: int) -> list[int]:
+    """The owners (3 replies or more) that can be among the `limit` slowest by median, without sorting every reply.
+
+    An owner's nearest-rank median is at least t when more than n - (n+1)//2 of its n replies took t or
+    longer, and one pass of sums per owner (ix_crm_report_durations_owner, no sort) tells that for many
+    thresholds at once. Owners whose median is provably below `limit` others' are dropped; each round
+    narrows the thresholds inside the gap where the cut falls, over the owners left.
+    """
+    d = ReportDuration
+    thresholds, sure, unsure = FIRST_THRESHOLDS, [], None
+    for _ in range(ROUNDS):
+        n = func.count()
+        statement = (
+            select(d.owner_id, n, *(func.sum(case((d.seconds >= t, 1), else_=0)) for t in thresholds))
+            .where(*responded)
+            .group_by(d.owner_id)
+            .having(n >= 3)
+        )
+        if unsure is not None:
+            statement = statement.where(d.owner_id.in_(unsure))
+        levels: dict[int, list[int]] = {}
+        for owner_id, count, *longer in db.session.execute(statement):
+            needed = count - (count + 1) // 2 + 1
+            levels.setdefault(sum(1 for g in longer if g >= needed), []).append(owner_id)
+        wanted, cut = limit - len(sure), None
+        for level in sorted(levels, reverse=True):
+            if wanted <= len(levels[level]):
+                cut = level
+                break
+            sure += levels[level]
+            wanted -= len(levels[level])
+        if cut is None:
+            return sure
+        unsure = levels[cut]
+        if len(unsure) <= 4 * limit or cut == 0:
+            break
+        low = thresholds[cut - 1]
+        high = thresholds[cut] if cut < len(thresholds) else low * 2
+        thresholds = tuple(low + (high - low) * j / 16 for j in range(16))
+    return sure + unsure
 
 
 def time_in_status(period: Period) -> list[dict[str, Any]]:

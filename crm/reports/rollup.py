@@ -1,7 +1,7 @@
 """The reports' rollup: enquiries by day, and every measured duration, kept by database triggers.
 
-Triggers, not application hooks, keep crm_report_days, crm_report_durations and crm_report_duration_days
-in step: they run in the same transaction as every change to an enquiry, a status-history row or a
+Triggers, not application hooks, keep crm_report_days, crm_report_durations and its histogram
+(crm_report_duration_days and _months) in step: they run in the same transaction as every change to an enquiry, a status-history row or a
 property's tier, whichever code path (ORM, bulk UPDATE, a cascade) made it. rebuild() recomputes all
 three from the rows (the daily job and the seed call it; a second run changes nothing). Each figure's
 contribution is written once below and used by both the triggers and rebuild().
@@ -13,7 +13,7 @@ from sqlalchemy import literal_column
 from sqlalchemy.engine import Connection
 
 from ..extensions import db
-from .sql import day_of, seconds_between
+from .sql import day_of, month_start, seconds_between
 
 TIMED_STATUSES = ("new", "contacted", "negotiating")
 STAGE_COUNTERS = {"contacted": 1, "negotiating": 2, "booked": 3}
@@ -68,6 +68,10 @@ def _day(column: str, dialect) -> str:
     return _sql(day_of(literal_column(column)), dialect)
 
 
+def _month(column: str, dialect) -> str:
+    return _sql(month_start(literal_column(column)), dialect)
+
+
 def _seconds(later: str, earlier: str, dialect) -> str:
     return _sql(seconds_between(literal_column(later), literal_column(earlier)), dialect)
 
@@ -98,14 +102,19 @@ def add_enquiry(r: str, sign: int, dialect) -> str:
     )
 
 
-def _histogram(measure_condition: str, row_id: str, sign: int) -> str:
+def _histogram(measure_condition: str, row_id: str, sign: int, dialect) -> list[str]:
+    """Count (sign 1) or uncount (sign -1) one recorded duration in the histogram by day and by month."""
     sign_seconds = "seconds" if sign > 0 else "-seconds"
-    return (
-        "INSERT INTO crm_report_duration_days (measure, day, bucket, durations, seconds) "
-        f"SELECT measure, day, bucket, {sign}, {sign_seconds} FROM crm_report_durations "
+    return [
+        f"INSERT INTO {table} (measure, {span}, bucket, durations, seconds) "
+        f"SELECT measure, {start}, bucket, {sign}, {sign_seconds} FROM crm_report_durations "
         f"WHERE {measure_condition} AND row_id = {row_id}"
-        + _upsert("crm_report_duration_days", ("measure", "day", "bucket"), ["durations", "seconds"])
-    )
+        + _upsert(table, ("measure", span, "bucket"), ["durations", "seconds"])
+        for table, span, start in (
+            ("crm_report_duration_days", "day", "day"),
+            ("crm_report_duration_months", "month", _month("day", dialect)),
+        )
+    ]
 
 
 def _add_duration(measure: str, row: str, day: str, seconds: str, owner: str, condition: str) -> str:
@@ -124,13 +133,13 @@ def add_first_response(r: str, dialect) -> list[str]:
         _add_duration(
             "'first_response'", f"{r}.id", _day(f"{r}.created_at", dialect), seconds, f"{r}.owner_id", condition
         ),
-        _histogram("measure = 'first_response'", f"{r}.id", 1),
+        *_histogram("measure = 'first_response'", f"{r}.id", 1, dialect),
     ]
 
 
-def remove_first_response(r: str) -> list[str]:
+def remove_first_response(r: str, dialect) -> list[str]:
     return [
-        _histogram("measure = 'first_response'", f"{r}.id", -1),
+        *_histogram("measure = 'first_response'", f"{r}.id", -1, dialect),
         f"DELETE FROM crm_report_durations WHERE measure = 'first_response' AND row_id = {r}.id",
     ]
 
@@ -146,13 +155,13 @@ def add_stay(r: str, dialect) -> list[str]:
         _add_duration(
             f"{r}.to_status", f"{r}.id", _day(f"{r}.changed_at", dialect), seconds, "CAST(NULL AS INTEGER)", condition
         ),
-        _histogram(f"measure IN {TIMED}", f"{r}.id", 1),
+        *_histogram(f"measure IN {TIMED}", f"{r}.id", 1, dialect),
     ]
 
 
-def remove_stay(r: str) -> list[str]:
+def remove_stay(r: str, dialect) -> list[str]:
     return [
-        _histogram(f"measure IN {TIMED}", f"{r}.id", -1),
+        *_histogram(f"measure IN {TIMED}", f"{r}.id", -1, dialect),
         f"DELETE FROM crm_report_durations WHERE measure IN {TIMED} AND row_id = {r}.id",
     ]
 
@@ -183,16 +192,16 @@ def _sqlite_triggers(dialect) -> list[str]:
         f"CREATE TRIGGER crm_enquiries_report_insert AFTER INSERT ON crm_enquiries BEGIN "
         f"{body([add_enquiry('NEW', 1, dialect), *add_first_response('NEW', dialect)])}; END",
         f"CREATE TRIGGER crm_enquiries_report_update AFTER UPDATE OF {enquiry_columns} ON crm_enquiries BEGIN "
-        f"{body([add_enquiry('OLD', -1, dialect), *remove_first_response('OLD')])}; "
+        f"{body([add_enquiry('OLD', -1, dialect), *remove_first_response('OLD', dialect)])}; "
         f"{body([add_enquiry('NEW', 1, dialect), *add_first_response('NEW', dialect)])}; END",
         f"CREATE TRIGGER crm_enquiries_report_delete AFTER DELETE ON crm_enquiries BEGIN "
-        f"{body([add_enquiry('OLD', -1, dialect), *remove_first_response('OLD')])}; END",
+        f"{body([add_enquiry('OLD', -1, dialect), *remove_first_response('OLD', dialect)])}; END",
         f"CREATE TRIGGER crm_enquiry_status_history_report_insert AFTER INSERT ON crm_enquiry_status_history "
         f"BEGIN {body(add_stay('NEW', dialect))}; END",
         f"CREATE TRIGGER crm_enquiry_status_history_report_update AFTER UPDATE OF {history_columns} "
-        f"ON crm_enquiry_status_history BEGIN {body([*remove_stay('OLD'), *add_stay('NEW', dialect)])}; END",
+        f"ON crm_enquiry_status_history BEGIN {body([*remove_stay('OLD', dialect), *add_stay('NEW', dialect)])}; END",
         f"CREATE TRIGGER crm_enquiry_status_history_report_delete AFTER DELETE ON crm_enquiry_status_history "
-        f"BEGIN {body(remove_stay('OLD'))}; END",
+        f"BEGIN {body(remove_stay('OLD', dialect))}; END",
         "CREATE TRIGGER crm_properties_report_tier AFTER UPDATE OF membership_tier ON crm_properties "
         "WHEN COALESCE(OLD.membership_tier, '') <> COALESCE(NEW.membership_tier, '') "
         f"BEGIN {move_tier(dialect)}; END",
@@ -215,14 +224,14 @@ def _postgresql_triggers(dialect) -> list[str]:
     return [
         *_postgresql_function(
             "crm_enquiries_report",
-            [add_enquiry("OLD", -1, dialect), *remove_first_response("OLD")],
+            [add_enquiry("OLD", -1, dialect), *remove_first_response("OLD", dialect)],
             [add_enquiry("NEW", 1, dialect), *add_first_response("NEW", dialect)],
             "crm_enquiries",
             f"INSERT OR DELETE OR UPDATE OF {', '.join(ENQUIRY_COLUMNS)}",
         ),
         *_postgresql_function(
             "crm_enquiry_status_history_report",
-            remove_stay("OLD"),
+            remove_stay("OLD", dialect),
             add_stay("NEW", dialect),
             "crm_enquiry_status_history",
             f"INSERT OR DELETE OR UPDATE OF {', '.join(HISTORY_COLUMNS)}",
@@ -261,12 +270,13 @@ TABLES = {
     "crm_report_days": ("dimension", "day", "key"),
     "crm_report_durations": ("measure", "row_id"),
     "crm_report_duration_days": ("measure", "day", "bucket"),
+    "crm_report_duration_months": ("measure", "month", "bucket"),
 }
 
 
 def expected_statements(dialect, into: dict[str, str]) -> list[str]:
     """Fill the tables named in `into` (one per rollup table) with the rollup recomputed from the rows."""
-    days, durations, histogram = (into[name] for name in TABLES)
+    days, durations, histogram, by_month = (into[name] for name in TABLES)
     parts = counters("e")
     statements = []
     for name, (key, condition) in dimensions("e").items():
@@ -289,6 +299,8 @@ def expected_statements(dialect, into: dict[str, str]) -> list[str]:
         f"WHERE h.to_status IN {TIMED} AND h.left_at IS NOT NULL) AS f",
         f"INSERT INTO {histogram} (measure, day, bucket, durations, seconds) "
         f"SELECT measure, day, bucket, COUNT(*), SUM(seconds) FROM {durations} GROUP BY 1, 2, 3",
+        f"INSERT INTO {by_month} (measure, month, bucket, durations, seconds) "
+        f"SELECT measure, {_month('day', dialect)}, bucket, COUNT(*), SUM(seconds) FROM {durations} GROUP BY 1, 2, 3",
     ]
     return statements
 

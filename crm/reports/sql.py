@@ -84,3 +84,21 @@ def _day_sqlite(element, compiler, **kw):
 @compiles(day_of, "postgresql")
 def _day_postgresql(element, compiler, **kw):
     return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
+
+
+class month_start(FunctionElement):  # noqa: N801
+    """The first day of a date's month."""
+
+    type = Date()
+    inherit_cache = True
+    name = "month_start"
+
+
+@compiles(month_start, "sqlite")
+def _month_start_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+@compiles(month_start, "postgresql")
+def _month_start_postgresql(element, compiler, **kw):
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"

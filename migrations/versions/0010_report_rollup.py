@@ -1,4 +1,4 @@
-"""Reports' rollup: enquiries by day, measured durations and their histogram, kept by triggers, backfilled.
+"""Reports' rollup: enquiries by day, measured durations and their histogram by day and month, kept by triggers, backfilled.
 
 Revision ID: 0010
 Revises: 0003
@@ -51,7 +51,7 @@ def upgrade():
     )
     with op.batch_alter_table("crm_report_durations", schema=None) as batch_op:
         batch_op.create_index("ix_crm_report_durations_bucket", ["measure", "bucket", "seconds", "day"], unique=False)
-        batch_op.create_index("ix_crm_report_durations_owner", ["measure", "day", "owner_id", "seconds"], unique=False)
+        batch_op.create_index("ix_crm_report_durations_owner", ["measure", "owner_id", "seconds", "day"], unique=False)
     op.create_table(
         "crm_report_duration_days",
         sa.Column("measure", sa.String(length=20), nullable=False),
@@ -61,6 +61,15 @@ def upgrade():
         sa.Column("seconds", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("measure", "day", "bucket", name=op.f("pk_crm_report_duration_days")),
     )
+    op.create_table(
+        "crm_report_duration_months",
+        sa.Column("measure", sa.String(length=20), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("bucket", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("durations", sa.Integer(), nullable=False),
+        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("measure", "month", "bucket", name=op.f("pk_crm_report_duration_months")),
+    )
     connection = op.get_bind()
     rollup.install(connection)
     rollup.rebuild(connection)
@@ -68,6 +77,7 @@ def upgrade():
 
 def downgrade():
     rollup.uninstall(op.get_bind())
+    op.drop_table("crm_report_duration_months")
     op.drop_table("crm_report_duration_days")
     with op.batch_alter_table("crm_report_durations", schema=None) as batch_op:
         batch_op.drop_index("ix_crm_report_durations_owner")
