@@ -22,7 +22,7 @@ from crm.models import (
 from crm.reports import queries, rollup
 from crm.reports.period import Period
 
-from .builders import enquiry_data, make_property
+from .builders import enquiry_data, make_property, make_user
 
 # (walk through the statuses by the API, extra fields of the enquiry)
 WALKS = [
@@ -216,3 +216,33 @@ def test_the_triggers_keep_the_rollup_equal_to_a_rebuild(driven, client):
     histogram = [r for r in kept["crm_report_duration_days"] if r[3]]
     assert [r[:4] for r in histogram] == [r[:4] for r in rebuilt["crm_report_duration_days"]]
     assert [r[4] for r in histogram] == pytest.approx([r[4] for r in rebuilt["crm_report_duration_days"]])
+
+
+def test_the_slowest_owners_are_the_owners_with_the_longest_median_reply(client, auth, admin):
+    """Six owners whose medians all fall within one threshold gap, so the search narrows it before choosing."""
+    reply_hours = {n: [9 + n, 10 + 0.7 * n, 16 - n / 3, 11 + n / 5] for n in range(6)}
+    for n, replies in reply_hours.items():
+        owner = make_user("owner", email=f"slow{n}@example.com")
+        prop = make_property(owner, title=f"Slow House {n}")
+        for hours_taken in replies[: 3 + n % 2]:
+            enquiry_id = client.post("/api/enquiry", json=enquiry_data(prop)).json["id"]
+            auth.login(admin.email)
+            put_status(client, enquiry_id, "contacted")
+            replied = db.session.get(CrmEnquiry, enquiry_id).first_response_at
+            db.session.execute(
+                update(CrmEnquiry)
+                .where(CrmEnquiry.id == enquiry_id)
+                .values(created_at=replied - timedelta(hours=hours_taken))
+            )
+            db.session.commit()
+    replies: dict[int, list[float]] = {}
+    for e in db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.first_response_at.is_not(None))):
+        replies.setdefault(e.owner_id, []).append((e.first_response_at - e.created_at).total_seconds())
+    ranked = sorted(replies, key=lambda owner_id: (-nearest_rank(replies[owner_id], 50), owner_id))
+    for limit in (1, 2, 6):
+        slowest = queries.slowest_owners(this_year(), limit=limit)
+        assert [r["owner_id"] for r in slowest] == ranked[:limit]
+        for row in slowest:
+            assert row["median_hours"] == hours(nearest_rank(replies[row["owner_id"]], 50) / 3600)
+            assert row["p90_hours"] == hours(nearest_rank(replies[row["owner_id"]], 90) / 3600)
+            assert row["responded"] == len(replies[row["owner_id"]])
