@@ -700,6 +700,9 @@ class Segment(db.Model):
         Index("ix_crm_segments_contact", "contact_id", "segment", "removed_at"),
         Index("ix_crm_segments_segment", "segment", "removed_at"),
         Index("ix_crm_segments_current", "removed_at", "added_at", "id"),
+        # The reports' segments section counts who joined and left in a period, or at one run, by segment.
+        Index("ix_crm_segments_added", "added_at", "segment"),
+        Index("ix_crm_segments_removed", "removed_at", "segment"),
         CheckConstraint("engagement_score BETWEEN 0 AND 100", name="engagement_score_range"),
     )
 

@@ -312,6 +312,9 @@ def rebuild(connection: Connection | None = None) -> int:
     second run straight after the first changes nothing (and says 0).
     """
     connection = connection or db.session.connection()
+    # A later migration that copies crm_enquiries in SQLite batch mode drops its triggers: put them back.
+    uninstall(connection)
+    install(connection)
     if connection.dialect.name == "postgresql":
         # No enquiry may change between reading the rows and writing their sums.
         connection.exec_driver_sql("LOCK TABLE crm_enquiries, crm_enquiry_status_history, crm_properties IN SHARE MODE")

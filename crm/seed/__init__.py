@@ -75,7 +75,6 @@ class Generator(People, Listings, Memberships, Enquiries):
         for index in indexes:
             index.create(db.session.connection())
         self.done("indexes rebuilt", len(indexes))
-        rollup.install(db.session.connection())
         self.done("report rollup", rollup.rebuild(db.session.connection()))
         self.reset_sequences()
         started = time.perf_counter()

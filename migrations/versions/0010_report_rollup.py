@@ -1,4 +1,5 @@
-"""Reports' rollup: enquiries by day, measured durations and their histogram by day and month, kept by triggers, backfilled.
+"""Reports' rollup: enquiries by day, measured durations and their histogram by day and month, kept by triggers,
+backfilled; indexes for the segments section's joined and left counts.
 
 Revision ID: 0010
 Revises: 0003
@@ -70,13 +71,18 @@ def upgrade():
         sa.Column("seconds", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("measure", "month", "bucket", name=op.f("pk_crm_report_duration_months")),
     )
-    connection = op.get_bind()
-    rollup.install(connection)
-    rollup.rebuild(connection)
+    with op.batch_alter_table("crm_segments", schema=None) as batch_op:
+        batch_op.create_index("ix_crm_segments_added", ["added_at", "segment"], unique=False)
+        batch_op.create_index("ix_crm_segments_removed", ["removed_at", "segment"], unique=False)
+    # Installs the triggers, then fills the tables from the rows already there.
+    rollup.rebuild(op.get_bind())
 
 
 def downgrade():
     rollup.uninstall(op.get_bind())
+    with op.batch_alter_table("crm_segments", schema=None) as batch_op:
+        batch_op.drop_index("ix_crm_segments_removed")
+        batch_op.drop_index("ix_crm_segments_added")
     op.drop_table("crm_report_duration_months")
     op.drop_table("crm_report_duration_days")
     with op.batch_alter_table("crm_report_durations", schema=None) as batch_op:
