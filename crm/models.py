@@ -254,6 +254,8 @@ class Payment(db.Model):
     """A Stripe payment for a membership, as Stripe reported it."""
 
     __tablename__ = "payments"
+    # The reports' membership revenue and renewals: a period's paid payments from one index range.
+    __table_args__ = (Index("ix_payments_status_paid", "status", "paid_at", "user_id", "amount"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Empty only while Stripe has told us of a payment for a subscription we cannot yet tie to an owner.
@@ -540,7 +542,7 @@ class ReportDay(db.Model):
 class ReportDuration(db.Model):
     """One measured time: an enquiry's first response, or a finished stay in an open status.
 
-    measure is first_response (row_id an enquiry, day its arrival) or the status stayed in (row_id a
+    measure is first_response (id an enquiry's, day its arrival) or the status stayed in (id a
     status-history row, day when the stay began). bucket is a monotone step of seconds (two significant
     digits), so a percentile is found by bucket counts, then one short indexed scan inside one bucket.
     Kept by the same triggers as ReportDay.
@@ -553,7 +555,8 @@ class ReportDuration(db.Model):
     )
 
     measure: Mapped[str] = mapped_column(String(20), primary_key=True)
-    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # The measured row's own id: the enquiry's, or the status-history row's.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     day: Mapped[date] = mapped_column(Date)
     seconds: Mapped[float] = mapped_column(Float)
     bucket: Mapped[int] = mapped_column(Integer)

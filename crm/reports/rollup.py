@@ -102,13 +102,13 @@ def add_enquiry(r: str, sign: int, dialect) -> str:
     )
 
 
-def _histogram(measure_condition: str, row_id: str, sign: int, dialect) -> list[str]:
+def _histogram(measure_condition: str, source_id: str, sign: int, dialect) -> list[str]:
     """Count (sign 1) or uncount (sign -1) one recorded duration in the histogram by day and by month."""
     sign_seconds = "seconds" if sign > 0 else "-seconds"
     return [
         f"INSERT INTO {table} (measure, {span}, bucket, durations, seconds) "
         f"SELECT measure, {start}, bucket, {sign}, {sign_seconds} FROM crm_report_durations "
-        f"WHERE {measure_condition} AND row_id = {row_id}"
+        f"WHERE {measure_condition} AND id = {source_id}"
         + _upsert(table, ("measure", span, "bucket"), ["durations", "seconds"])
         for table, span, start in (
             ("crm_report_duration_days", "day", "day"),
@@ -119,7 +119,7 @@ def _histogram(measure_condition: str, row_id: str, sign: int, dialect) -> list[
 
 def _add_duration(measure: str, row: str, day: str, seconds: str, owner: str, condition: str) -> str:
     return (
-        "INSERT INTO crm_report_durations (measure, row_id, day, seconds, bucket, owner_id) "
+        "INSERT INTO crm_report_durations (measure, id, day, seconds, bucket, owner_id) "
         f"SELECT m, rid, d, s, {bucket('s')}, o FROM (SELECT {measure} AS m, {row} AS rid, {day} AS d, "
         f"{seconds} AS s, {owner} AS o WHERE {condition}) AS f"
     )
@@ -140,7 +140,7 @@ def add_first_response(r: str, dialect) -> list[str]:
 def remove_first_response(r: str, dialect) -> list[str]:
     return [
         *_histogram("measure = 'first_response'", f"{r}.id", -1, dialect),
-        f"DELETE FROM crm_report_durations WHERE measure = 'first_response' AND row_id = {r}.id",
+        f"DELETE FROM crm_report_durations WHERE measure = 'first_response' AND id = {r}.id",
     ]
 
 
@@ -162,7 +162,7 @@ def add_stay(r: str, dialect) -> list[str]:
 def remove_stay(r: str, dialect) -> list[str]:
     return [
         *_histogram(f"measure IN {TIMED}", f"{r}.id", -1, dialect),
-        f"DELETE FROM crm_report_durations WHERE measure IN {TIMED} AND row_id = {r}.id",
+        f"DELETE FROM crm_report_durations WHERE measure IN {TIMED} AND id = {r}.id",
     ]
 
 
@@ -268,7 +268,7 @@ def uninstall(connection: Connection) -> None:
 
 TABLES = {
     "crm_report_days": ("dimension", "day", "key"),
-    "crm_report_durations": ("measure", "row_id"),
+    "crm_report_durations": ("measure", "id"),
     "crm_report_duration_days": ("measure", "day", "bucket"),
     "crm_report_duration_months": ("measure", "month", "bucket"),
 }
@@ -289,11 +289,11 @@ def expected_statements(dialect, into: dict[str, str]) -> list[str]:
     responses = _seconds("e.first_response_at", "e.created_at", dialect)
     stays = _seconds("h.left_at", "h.changed_at", dialect)
     statements += [
-        f"INSERT INTO {durations} (measure, row_id, day, seconds, bucket, owner_id) "
+        f"INSERT INTO {durations} (measure, id, day, seconds, bucket, owner_id) "
         f"SELECT 'first_response', id, d, s, {bucket('s')}, owner_id FROM (SELECT e.id, "
         f"{_day('e.created_at', dialect)} AS d, {responses} AS s, e.owner_id FROM crm_enquiries e "
         "WHERE e.status <> 'spam' AND e.first_response_at IS NOT NULL) AS f",
-        f"INSERT INTO {durations} (measure, row_id, day, seconds, bucket, owner_id) "
+        f"INSERT INTO {durations} (measure, id, day, seconds, bucket, owner_id) "
         f"SELECT to_status, id, d, s, {bucket('s')}, CAST(NULL AS INTEGER) FROM (SELECT h.to_status, h.id, "
         f"{_day('h.changed_at', dialect)} AS d, {stays} AS s FROM crm_enquiry_status_history h "
         f"WHERE h.to_status IN {TIMED} AND h.left_at IS NOT NULL) AS f",

@@ -1,5 +1,6 @@
-"""Reports' rollup: enquiries by day, measured durations and their histogram by day and month, kept by triggers,
-backfilled; indexes for the segments section's joined and left counts.
+"""Reports' rollup: enquiries by day, measured durations and their histogram by day and month.
+
+Kept by triggers and backfilled here; plus indexes for the segments section and membership revenue.
 
 Revision ID: 0010
 Revises: 0003
@@ -43,12 +44,12 @@ def upgrade():
     op.create_table(
         "crm_report_durations",
         sa.Column("measure", sa.String(length=20), nullable=False),
-        sa.Column("row_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("seconds", sa.Float(), nullable=False),
         sa.Column("bucket", sa.Integer(), nullable=False),
         sa.Column("owner_id", sa.Integer(), nullable=True),
-        sa.PrimaryKeyConstraint("measure", "row_id", name=op.f("pk_crm_report_durations")),
+        sa.PrimaryKeyConstraint("measure", "id", name=op.f("pk_crm_report_durations")),
     )
     with op.batch_alter_table("crm_report_durations", schema=None) as batch_op:
         batch_op.create_index("ix_crm_report_durations_bucket", ["measure", "bucket", "seconds", "day"], unique=False)
@@ -74,12 +75,16 @@ def upgrade():
     with op.batch_alter_table("crm_segments", schema=None) as batch_op:
         batch_op.create_index("ix_crm_segments_added", ["added_at", "segment"], unique=False)
         batch_op.create_index("ix_crm_segments_removed", ["removed_at", "segment"], unique=False)
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.create_index("ix_payments_status_paid", ["status", "paid_at", "user_id", "amount"], unique=False)
     # Installs the triggers, then fills the tables from the rows already there.
     rollup.rebuild(op.get_bind())
 
 
 def downgrade():
     rollup.uninstall(op.get_bind())
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index("ix_payments_status_paid")
     with op.batch_alter_table("crm_segments", schema=None) as batch_op:
         batch_op.drop_index("ix_crm_segments_removed")
         batch_op.drop_index("ix_crm_segments_added")
