@@ -539,6 +539,24 @@ class ReportDay(db.Model):
     booking_value: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
 
 
+class ReportMonth(db.Model):
+    """Non-spam enquiries by the month they arrived and their owner or property (key 0: none).
+
+    Owners and properties are too many for a daily rollup to be smaller than the enquiries; by month it
+    is, and a period reads its whole months here and its loose days from the enquiries. Kept like ReportDay.
+    """
+
+    __tablename__ = "crm_report_months"
+
+    dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # The first day of the month.
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    enquiries: Mapped[int] = mapped_column(Integer, default=0)
+    bookings: Mapped[int] = mapped_column(Integer, default=0)
+    booking_value: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
 class ReportDuration(db.Model):
     """One measured time: an enquiry's first response, or a finished stay in an open status.
 

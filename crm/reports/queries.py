@@ -9,10 +9,10 @@ ix_crm_enquiries_report (created_at first, then every column they group by).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, select, union_all
+from sqlalchemy import Select, case, exists, func, literal, select, union_all
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -28,11 +28,12 @@ from ..models import (
     ReportDuration,
     ReportDurationDay,
     ReportDurationMonth,
+    ReportMonth,
     Segment,
 )
 from .definitions import BOOKED, BOOKING_VALUE, COUNTED, PAID_STATUSES, count_if, rate
 from .period import Period
-from .sql import month_of, no_index, seconds_between
+from .sql import month_of, seconds_between
 
 E = CrmEnquiry
 D = ReportDay
@@ -358,11 +359,7 @@ def breakdown(period: Period, dimension: str, limit: int = TOP) -> list[dict[str
         rows = _rolled_up(period, dimension, limit)
         names = {}
     else:
-        key = {"property": E.property_id, "owner": E.owner_id}[dimension]
-        statement = select(key, func.count(), count_if(BOOKED), BOOKING_VALUE).where(*_in(period, ()))
-        rows = db.session.execute(
-            statement.group_by(no_index(key)).order_by(func.count().desc(), key).limit(limit)
-        ).all()
+        rows = _by_entity(period, dimension, limit)
         names = _names(dimension, [r[0] for r in rows if r[0]])
     return [
         {
@@ -393,6 +390,43 @@ def _rolled_up(period: Period, dimension: str, limit: int) -> list[tuple]:
         .limit(limit)
     )
     return [(k or None, n, b, v) for k, n, b, v in rows]
+
+
+def _by_entity(period: Period, dimension: str, limit: int) -> list[tuple]:
+    """(owner or property id, enquiries, bookings, value), largest first: whole months from the rollup,
+    the period's loose days from the enquiries (ix_crm_enquiries_report); id None for none."""
+    column = {"property": E.property_id, "owner": E.owner_id}[dimension]
+    m = ReportMonth
+    parts = [
+        select(
+            func.coalesce(column, 0).label("k"),
+            literal(1).label("n"),
+            case((BOOKED, 1), else_=0).label("b"),
+            case((BOOKED, E.booking_value), else_=0).label("v"),
+        ).where(
+            COUNTED,
+            E.created_at >= datetime.combine(start, time.min),
+            E.created_at < datetime.combine(end + timedelta(days=1), time.min),
+        )
+        for start, end in _loose_days(period)
+    ]
+    whole = _whole_months(period)
+    if whole is not None:
+        parts.append(
+            select(m.key, m.enquiries, m.bookings, m.booking_value).where(
+                m.dimension == dimension, m.month >= whole[0], m.month <= whole[1]
+            )
+        )
+    rows = union_all(*parts).subquery()
+    enquiries = func.sum(rows.c.n)
+    found = db.session.execute(
+        select(rows.c.k, enquiries, _sum(rows.c.b), _sum(rows.c.v))
+        .group_by(rows.c.k)
+        .having(enquiries > 0)
+        .order_by(enquiries.desc(), rows.c.k)
+        .limit(limit)
+    )
+    return [(k or None, n, b, v) for k, n, b, v in found]
 
 
 def _names(dimension: str, ids: list[int]) -> dict[int, str]:

@@ -1,7 +1,7 @@
 """The reports' rollup: enquiries by day, and every measured duration, kept by database triggers.
 
-Triggers, not application hooks, keep crm_report_days, crm_report_durations and its histogram
-(crm_report_duration_days and _months) in step: they run in the same transaction as every change to an enquiry, a status-history row or a
+Triggers, not application hooks, keep crm_report_days, crm_report_months (by owner and property),
+crm_report_durations and its histogram (crm_report_duration_days and _months) in step: they run in the same transaction as every change to an enquiry, a status-history row or a
 property's tier, whichever code path (ORM, bulk UPDATE, a cascade) made it. rebuild() recomputes all
 three from the rows (the daily job and the seed call it; a second run changes nothing). Each figure's
 contribution is written once below and used by both the triggers and rebuild().
@@ -87,19 +87,36 @@ def _upsert(table: str, keys: tuple[str, ...], columns: list[str]) -> str:
     return f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}"
 
 
-def add_enquiry(r: str, sign: int, dialect) -> str:
-    """Add (sign 1) or take away (sign -1) the enquiry row `r` in crm_report_days."""
+ENTITIES = {"owner": "owner_id", "property": "property_id"}
+
+
+def entity_counters(r: str) -> dict[str, str]:
+    """Each crm_report_months counter's contribution of one (non-spam) enquiry row `r`."""
+    found = counters(r)
+    return {name: found[name] for name in ("enquiries", "bookings", "booking_value")}
+
+
+def add_enquiry(r: str, sign: int, dialect) -> list[str]:
+    """Add (sign 1) or take away (sign -1) the enquiry row `r` in crm_report_days and crm_report_months."""
     parts = counters(r)
     keyed = " UNION ALL ".join(
         f"SELECT '{name}' AS dimension, {key} AS key WHERE {condition}"
         for name, (key, condition) in dimensions(r).items()
     )
     values = ", ".join(f"{sign} * ({expression})" for expression in parts.values())
-    return (
+    entity_parts = entity_counters(r)
+    entities = " UNION ALL ".join(
+        f"SELECT '{name}' AS dimension, COALESCE({r}.{column}, 0) AS key" for name, column in ENTITIES.items()
+    )
+    entity_values = ", ".join(f"{sign} * ({expression})" for expression in entity_parts.values())
+    return [
         f"INSERT INTO crm_report_days (dimension, day, key, {', '.join(parts)}) "
         f"SELECT d.dimension, {_day(f'{r}.created_at', dialect)}, d.key, {values} FROM ({keyed}) AS d "
-        f"WHERE {r}.status <> 'spam'" + _upsert("crm_report_days", ("dimension", "day", "key"), list(parts))
-    )
+        f"WHERE {r}.status <> 'spam'" + _upsert("crm_report_days", ("dimension", "day", "key"), list(parts)),
+        f"INSERT INTO crm_report_months (dimension, month, key, {', '.join(entity_parts)}) "
+        f"SELECT d.dimension, {_month(f'{r}.created_at', dialect)}, d.key, {entity_values} FROM ({entities}) AS d "
+        f"WHERE {r}.status <> 'spam'" + _upsert("crm_report_months", ("dimension", "month", "key"), list(entity_parts)),
+    ]
 
 
 def _histogram(measure_condition: str, source_id: str, sign: int, dialect) -> list[str]:
@@ -190,12 +207,12 @@ def _sqlite_triggers(dialect) -> list[str]:
     enquiry_columns, history_columns = ", ".join(ENQUIRY_COLUMNS), ", ".join(HISTORY_COLUMNS)
     return [
         f"CREATE TRIGGER crm_enquiries_report_insert AFTER INSERT ON crm_enquiries BEGIN "
-        f"{body([add_enquiry('NEW', 1, dialect), *add_first_response('NEW', dialect)])}; END",
+        f"{body([*add_enquiry('NEW', 1, dialect), *add_first_response('NEW', dialect)])}; END",
         f"CREATE TRIGGER crm_enquiries_report_update AFTER UPDATE OF {enquiry_columns} ON crm_enquiries BEGIN "
-        f"{body([add_enquiry('OLD', -1, dialect), *remove_first_response('OLD', dialect)])}; "
-        f"{body([add_enquiry('NEW', 1, dialect), *add_first_response('NEW', dialect)])}; END",
+        f"{body([*add_enquiry('OLD', -1, dialect), *remove_first_response('OLD', dialect)])}; "
+        f"{body([*add_enquiry('NEW', 1, dialect), *add_first_response('NEW', dialect)])}; END",
         f"CREATE TRIGGER crm_enquiries_report_delete AFTER DELETE ON crm_enquiries BEGIN "
-        f"{body([add_enquiry('OLD', -1, dialect), *remove_first_response('OLD', dialect)])}; END",
+        f"{body([*add_enquiry('OLD', -1, dialect), *remove_first_response('OLD', dialect)])}; END",
         f"CREATE TRIGGER crm_enquiry_status_history_report_insert AFTER INSERT ON crm_enquiry_status_history "
         f"BEGIN {body(add_stay('NEW', dialect))}; END",
         f"CREATE TRIGGER crm_enquiry_status_history_report_update AFTER UPDATE OF {history_columns} "
@@ -224,8 +241,8 @@ def _postgresql_triggers(dialect) -> list[str]:
     return [
         *_postgresql_function(
             "crm_enquiries_report",
-            [add_enquiry("OLD", -1, dialect), *remove_first_response("OLD", dialect)],
-            [add_enquiry("NEW", 1, dialect), *add_first_response("NEW", dialect)],
+            [*add_enquiry("OLD", -1, dialect), *remove_first_response("OLD", dialect)],
+            [*add_enquiry("NEW", 1, dialect), *add_first_response("NEW", dialect)],
             "crm_enquiries",
             f"INSERT OR DELETE OR UPDATE OF {', '.join(ENQUIRY_COLUMNS)}",
         ),
@@ -271,12 +288,13 @@ TABLES = {
     "crm_report_durations": ("measure", "id"),
     "crm_report_duration_days": ("measure", "day", "bucket"),
     "crm_report_duration_months": ("measure", "month", "bucket"),
+    "crm_report_months": ("dimension", "month", "key"),
 }
 
 
 def expected_statements(dialect, into: dict[str, str]) -> list[str]:
     """Fill the tables named in `into` (one per rollup table) with the rollup recomputed from the rows."""
-    days, durations, histogram, by_month = (into[name] for name in TABLES)
+    days, durations, histogram, by_month, entities = (into[name] for name in TABLES)
     parts = counters("e")
     statements = []
     for name, (key, condition) in dimensions("e").items():
@@ -285,6 +303,14 @@ def expected_statements(dialect, into: dict[str, str]) -> list[str]:
             f"INSERT INTO {days} (dimension, day, key, {', '.join(parts)}) "
             f"SELECT '{name}', {_day('e.created_at', dialect)}, {key}, {values} FROM crm_enquiries e "
             f"WHERE e.status <> 'spam' AND {condition} GROUP BY 2, 3"
+        )
+    entity_parts = entity_counters("e")
+    for name, column in ENTITIES.items():
+        values = ", ".join(f"SUM({expression})" for expression in entity_parts.values())
+        statements.append(
+            f"INSERT INTO {entities} (dimension, month, key, {', '.join(entity_parts)}) "
+            f"SELECT '{name}', {_month('e.created_at', dialect)}, COALESCE(e.{column}, 0), {values} "
+            "FROM crm_enquiries e WHERE e.status <> 'spam' GROUP BY 2, 3"
         )
     responses = _seconds("e.first_response_at", "e.created_at", dialect)
     stays = _seconds("h.left_at", "h.changed_at", dialect)

@@ -43,31 +43,6 @@ def _month_postgresql(element, compiler, **kw):
     return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
 
 
-class no_index(FunctionElement):  # noqa: N801
-    """A column that SQLite's planner may not walk an index of (written +column there).
-
-    Grouping a period's enquiries by owner or property, SQLite would otherwise walk that column's index
-    to skip a sort and read every row from the table, instead of one range of the covering report index.
-    """
-
-    inherit_cache = True
-    name = "no_index"
-
-    def __init__(self, column):
-        super().__init__(column)
-        self.type = column.type
-
-
-@compiles(no_index)
-def _no_index(element, compiler, **kw):
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(no_index, "sqlite")
-def _no_index_sqlite(element, compiler, **kw):
-    return f"+{compiler.process(element.clauses, **kw)}"
-
-
 class day_of(FunctionElement):  # noqa: N801
     """A timestamp's calendar day."""
 

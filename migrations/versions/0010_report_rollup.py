@@ -1,4 +1,4 @@
-"""Reports' rollup: enquiries by day, measured durations and their histogram by day and month.
+"""Reports' rollup: enquiries by day and by month, measured durations and their histogram by day and month.
 
 Kept by triggers and backfilled here; plus indexes for the segments section and membership revenue.
 
@@ -40,6 +40,16 @@ def upgrade():
         *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTERS),
         sa.Column("booking_value", sa.Numeric(precision=12, scale=2), nullable=False),
         sa.PrimaryKeyConstraint("dimension", "day", "key", name=op.f("pk_crm_report_days")),
+    )
+    op.create_table(
+        "crm_report_months",
+        sa.Column("dimension", sa.String(length=20), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("key", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("enquiries", sa.Integer(), nullable=False),
+        sa.Column("bookings", sa.Integer(), nullable=False),
+        sa.Column("booking_value", sa.Numeric(precision=12, scale=2), nullable=False),
+        sa.PrimaryKeyConstraint("dimension", "month", "key", name=op.f("pk_crm_report_months")),
     )
     op.create_table(
         "crm_report_durations",
@@ -94,4 +104,5 @@ def downgrade():
         batch_op.drop_index("ix_crm_report_durations_owner")
         batch_op.drop_index("ix_crm_report_durations_bucket")
     op.drop_table("crm_report_durations")
+    op.drop_table("crm_report_months")
     op.drop_table("crm_report_days")
