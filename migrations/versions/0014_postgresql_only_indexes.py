@@ -5,7 +5,7 @@ SQLite serves these reads from ix_crm_segments_current and ix_crm_segments_segme
 sorted every current segment row for each page. Partial indexes give it the order directly.
 
 Revision ID: 0014
-Revises: 0003
+Revises: 0010
 Create Date: 2026-11-21 14:30:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0003"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
