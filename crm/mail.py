@@ -17,14 +17,14 @@ import smtplib
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 
 from flask import Flask, current_app, render_template
 from sqlalchemy import func, or_, select, update
 
-from .database import will_write
+from .database import InsertOrIgnore, will_write
 from .extensions import db
 from .formatting import one_line
 from .models import EmailMessage, utcnow
@@ -42,43 +42,46 @@ def queue(
     reply_to: str | None = None,
     **context,
 ) -> EmailMessage | None:
-    """Queue a message rendered from templates/email/<template>.{txt,html}; once per dedupe_key."""
-    if dedupe_key is not None:
-        existing = db.session.scalar(select(EmailMessage.id).where(EmailMessage.dedupe_key == dedupe_key))
-        if existing is not None:
-            return None
+    """Queue a message rendered from templates/email/<template>.{txt,html}; once per dedupe_key (else return None)."""
     context.setdefault("base_url", current_app.config["PUBLIC_BASE_URL"])
     context.setdefault("link", link)
     text = render_template(f"email/{template}.txt", **context)
     html = render_template(f"email/{template}.html", **context)
     subject, _, body = text.partition("\n")
-    message = EmailMessage(
-        to_address=to,
-        subject=subject.removeprefix("Subject:").strip(),
-        text_body=body.strip() + "\n",
-        html_body=html,
-        reply_to=reply_to,
-        dedupe_key=dedupe_key,
-        enquiry_id=enquiry_id,
-        template=template,
-        message_id=make_msgid(domain=MESSAGE_ID_DOMAIN),
+    # One statement whether or not the key was taken, and safe when two transactions queue the same key at once.
+    message = db.session.scalar(
+        InsertOrIgnore(EmailMessage)
+        .values(
+            to_address=to,
+            subject=subject.removeprefix("Subject:").strip(),
+            text_body=body.strip() + "\n",
+            html_body=html,
+            reply_to=reply_to,
+            dedupe_key=dedupe_key,
+            enquiry_id=enquiry_id,
+            template=template,
+            message_id=make_msgid(domain=MESSAGE_ID_DOMAIN),
+        )
+        .returning(EmailMessage)
     )
-    db.session.add(message)
-    db.session.info.setdefault("emails", []).append(message)
+    if message is not None:
+        # Ids, not the rows: after the commit they are all the deliverer needs, without reading the rows back.
+        db.session.info.setdefault("emails", []).append(message.id)
     return message
+
+
+def queued_since(to: str, template: str, since: datetime):
+    """Return a select() counting the messages from `template` queued for `to` since `since`, sent or not."""
+    return (
+        select(func.count())
+        .select_from(EmailMessage)
+        .where(EmailMessage.to_address == to, EmailMessage.template == template, EmailMessage.created_at >= since)
+    )
 
 
 def sent_recently(to: str, template: str, *, within: timedelta) -> int:
     """Count the messages from `template` queued for `to` within the last `within`, sent or not."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(EmailMessage)
-        .where(
-            EmailMessage.to_address == to,
-            EmailMessage.template == template,
-            EmailMessage.created_at >= utcnow() - within,
-        )
-    )
+    return db.session.scalar(queued_since(to, template, utcnow() - within))
 
 
 def link(endpoint: str, **values) -> str:

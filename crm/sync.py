@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import mail
 from .activity import add_interaction, diff, log_activity
-from .database import insert_or_ignore
+from .database import InsertOrIgnore, insert_or_ignore
 from .extensions import db
 from .memberships.rules import PAID_STATUSES
 from .models import (
@@ -76,7 +76,7 @@ def commit() -> None:
         run(event)
     emails = db.session.info.pop("emails", [])
     db.session.commit()
-    mail.after_commit([message.id for message in emails if message.id is not None])
+    mail.after_commit(emails)
 
 
 def run(event: SyncEvent) -> bool:
@@ -115,7 +115,7 @@ def apply(event_id: int) -> bool:
     applied = run(event)
     emails = db.session.info.pop("emails", [])
     db.session.commit()
-    mail.after_commit([message.id for message in emails if message.id is not None])
+    mail.after_commit(emails)
     return applied
 
 
@@ -198,10 +198,11 @@ def property_fields(prop: Property) -> dict:
 
 def ensure_crm_property(prop: Property, actor: User | None = None, reason: str | None = None) -> CrmProperty:
     """Create or bring up to date the CRM copy of a platform property."""
-    owner = ensure_owner_contact(prop.owner)
     crm_property = db.session.scalar(select(CrmProperty).where(CrmProperty.property_id == prop.id))
     fields = property_fields(prop)
     if crm_property is None:
+        # The owner's contact comes first; a CRM property that exists already has one.
+        owner = ensure_owner_contact(prop.owner)
         crm_property = CrmProperty(
             property_id=prop.id, owner_id=owner.id, membership_tier=current_tier(owner.id), **fields
         )
@@ -257,24 +258,27 @@ def ensure_guest_contact(name: str, email: str, phone: str | None, event_type: s
         return contact
     first, _, last = (name or "").strip().partition(" ")
     # Two first enquiries from one address at the same instant: one insert wins, the other finds its row.
-    created = insert_or_ignore(
-        Contact,
-        type="guest",
-        email=email.strip().lower(),
-        first_name=first[:80],
-        last_name=last.strip()[:80],
-        phone=phone,
-        event_type=event_type,
-    )
-    contact = contact_for_email(email)
-    if created:
-        log_activity(
-            "contact",
-            contact.id,
-            "created",
-            changed_fields={"type": {"before": None, "after": "guest"}},
-            reason="First enquiry received",
+    contact = db.session.scalar(
+        InsertOrIgnore(Contact)
+        .values(
+            type="guest",
+            email=email.strip().lower(),
+            first_name=first[:80],
+            last_name=last.strip()[:80],
+            phone=phone,
+            event_type=event_type,
         )
+        .returning(Contact)
+    )
+    if contact is None:
+        return contact_for_email(email)
+    log_activity(
+        "contact",
+        contact.id,
+        "created",
+        changed_fields={"type": {"before": None, "after": "guest"}},
+        reason="First enquiry received",
+    )
     return contact
 
 
@@ -333,6 +337,13 @@ def on_enquiry_received(payload: dict) -> None:
     enquiry = db.session.get(Enquiry, payload["enquiry_id"])
     if enquiry is None:
         return
+    # The audit rows added below go in one flush at the end, one INSERT per table, not one per query on the way.
+    with db.session.no_autoflush:
+        record_enquiry(enquiry)
+
+
+def record_enquiry(enquiry: Enquiry) -> None:
+    """Create the CRM enquiry of a platform enquiry, with its guest, first status, timeline message and audit entry."""
     crm_property = ensure_crm_property(enquiry.property)
     contact = ensure_guest_contact(enquiry.guest_name, enquiry.guest_email, enquiry.guest_phone, enquiry.event_type)
     details = {
@@ -364,10 +375,15 @@ def on_enquiry_received(payload: dict) -> None:
         **fit_flags(crm_property, enquiry),
     ):
         return
-    crm_enquiry = db.session.get(CrmEnquiry, enquiry.id)
+    if status != "spam":  # spam never counts as an enquiry
+        db.session.execute(
+            update(CrmProperty)
+            .where(CrmProperty.id == crm_property.id)
+            .values(enquiry_count=CrmProperty.enquiry_count + 1)
+        )
     db.session.add(
         EnquiryStatusHistory(
-            enquiry_id=crm_enquiry.id,
+            enquiry_id=enquiry.id,
             from_status=None,
             to_status=status,
             changed_at=enquiry.created_at,
@@ -375,12 +391,6 @@ def on_enquiry_received(payload: dict) -> None:
             reason="; ".join(enquiry.spam_reasons or []) or None,
         )
     )
-    if status != "spam":  # spam never counts as an enquiry
-        db.session.execute(
-            update(CrmProperty)
-            .where(CrmProperty.id == crm_property.id)
-            .values(enquiry_count=CrmProperty.enquiry_count + 1)
-        )
     add_interaction(
         contact.id,
         "message",
@@ -388,14 +398,14 @@ def on_enquiry_received(payload: dict) -> None:
         initiated_by="contact",
         subject=f"Enquiry about {crm_property.title}",
         content=enquiry.message,
-        enquiry_id=crm_enquiry.id,
+        enquiry_id=enquiry.id,
         property_id=crm_property.id,
         created_at=enquiry.created_at,
         meta={"source": enquiry.source, "spam_reasons": list(enquiry.spam_reasons or [])},
     )
     log_activity(
         "enquiry",
-        crm_enquiry.id,
+        enquiry.id,
         "created",
         ip_address=enquiry.ip_address,
         changed_fields={"status": {"before": None, "after": status}},

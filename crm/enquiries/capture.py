@@ -6,11 +6,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
+from sqlalchemy.orm import joinedload
 
 from .. import mail, settings, sync
 from ..contacts import normalise_email, normalise_phone
@@ -139,8 +140,8 @@ def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
         except ValueError:
             errors["property_id"] = "That is not a property id."
         else:
-            prop = db.session.get(Property, prop_id) if 0 < prop_id < 2**62 else None
-            if prop is None or not prop.is_live:
+            prop = live_property(prop_id) if 0 < prop_id < 2**62 else None
+            if prop is None:
                 errors["property_id"] = "That property is not taking enquiries."
             else:
                 clean["property"] = prop
@@ -217,11 +218,77 @@ def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
     return clean, errors
 
 
-# --- Spam -----------------------------------------------------------------------------------
+# --- Spam and repeats -----------------------------------------------------------------------
+
+
+def live_property(property_id: int) -> Property | None:
+    """Return the live property with its owner (the e-mails name them), locked until the enquiry commits.
+
+    The lock serialises enquiries per property, so two identical submits at one instant make one row:
+    PostgreSQL takes the row lock here; SQLite already serialises writers (BEGIN IMMEDIATE).
+    """
+    return db.session.scalar(
+        select(Property)
+        .options(joinedload(Property.owner, innerjoin=True))
+        .where(Property.id == property_id, Property.status == "live")
+        .with_for_update(of=Property)
+    )
+
+
+class Checks(NamedTuple):
+    """What the database says about a submission as it arrives."""
+
+    repeat_id: int | None  # the enquiry it repeats, if any
+    from_address: int  # enquiries in the last hour from this e-mail address and IP address
+    from_ip: int  # enquiries in the last hour from this IP address
+    acknowledgements: int  # acknowledgements queued to this address within ACK_WINDOW
+    show_guest: Any  # the stored setting, None if unset
+
+
+def arrival_checks(submission: Submission) -> Checks:
+    """Look up the repeat, the spam counts, the acknowledgement cap and the setting the e-mails need, in one query.
+
+    Run after live_property() took its lock, so that a repeat committed meanwhile is seen (PostgreSQL gives each
+    statement a fresh snapshot).
+    """
+    now = utcnow()
+    since = now - timedelta(hours=1)
+    ip_address = submission.ip_address
+
+    def enquiries(*conditions):
+        return select(func.count()).select_from(Enquiry).where(Enquiry.created_at >= since, *conditions)
+
+    repeat = (
+        select(Enquiry.id)
+        .where(
+            Enquiry.property_id == submission.property.id,
+            Enquiry.guest_email == submission.guest_email,
+            Enquiry.event_date == submission.event_date if submission.event_date else Enquiry.event_date.is_(None),
+            Enquiry.created_at >= now - DUPLICATE_WINDOW,
+        )
+        .order_by(Enquiry.id)
+        .limit(1)
+    )
+    # Counted per address AND sending IP: a flood typed with someone else's address from elsewhere
+    # must not get that person's own genuine enquiry held as spam (the per-IP limit catches the flood).
+    same_ip = Enquiry.ip_address == ip_address if ip_address else Enquiry.ip_address.is_(None)
+    from_address = enquiries(Enquiry.guest_email == submission.guest_email, same_ip)
+    from_ip = enquiries(Enquiry.ip_address == ip_address) if ip_address else select(literal(0))
+    acknowledgements = mail.queued_since(submission.guest_email, "enquiry_guest", now - ACK_WINDOW)
+    row = db.session.execute(
+        select(
+            repeat.scalar_subquery(),
+            from_address.scalar_subquery(),
+            from_ip.scalar_subquery(),
+            acknowledgements.scalar_subquery(),
+            settings.stored(settings.GUEST_CONTACT_BEFORE_REPLY),
+        )
+    ).one()
+    return Checks(*row)
 
 
 def spam_reasons(
-    clean: dict[str, Any], *, ip_address: str | None, honeypot: str | None, seconds: float | None, timed: bool
+    submission: Submission, checks: Checks, *, honeypot: str | None, seconds: float | None, timed: bool
 ) -> list[str]:
     """List why a submission looks like spam; an empty list means it does not."""
     config = current_app.config
@@ -233,32 +300,13 @@ def spam_reasons(
             reasons.append("form token missing or not valid")
         elif seconds < config["SPAM_MIN_SECONDS"]:
             reasons.append(f"sent {seconds:.1f} s after the form was served")
-    since = utcnow() - timedelta(hours=1)
     limit_email = config["SPAM_MAX_PER_HOUR"]
-    if clean.get("guest_email"):
-        # Counted per address AND sending IP: a flood typed with someone else's address from elsewhere
-        # must not get that person's own genuine enquiry held as spam (the per-IP limit catches the flood).
-        count = db.session.scalar(
-            select(func.count())
-            .select_from(Enquiry)
-            .where(
-                Enquiry.guest_email == clean["guest_email"],
-                Enquiry.created_at >= since,
-                Enquiry.ip_address == ip_address if ip_address else Enquiry.ip_address.is_(None),
-            )
-        )
-        if count >= limit_email:
-            reasons.append(f"more than {limit_email} enquiries from this e-mail address in an hour")
+    if checks.from_address >= limit_email:
+        reasons.append(f"more than {limit_email} enquiries from this e-mail address in an hour")
     limit_ip = config["SPAM_MAX_PER_IP_HOUR"]
-    if ip_address:
-        count = db.session.scalar(
-            select(func.count())
-            .select_from(Enquiry)
-            .where(Enquiry.ip_address == ip_address, Enquiry.created_at >= since)
-        )
-        if count >= limit_ip:
-            reasons.append(f"more than {limit_ip} enquiries from IP address {ip_address} in an hour")
-    links = len(LINK.findall(clean.get("message", "")))
+    if submission.ip_address and checks.from_ip >= limit_ip:
+        reasons.append(f"more than {limit_ip} enquiries from IP address {submission.ip_address} in an hour")
+    links = len(LINK.findall(submission.message))
     if links > MAX_LINKS:
         reasons.append(f"message contains {links} links")
     return reasons
@@ -267,36 +315,16 @@ def spam_reasons(
 # --- Storing --------------------------------------------------------------------------------
 
 
-def find_repeat(submission: Submission) -> Enquiry | None:
-    """Return the enquiry this one repeats: same e-mail, property and event date within 10 minutes."""
-    return db.session.scalar(
-        select(Enquiry)
-        .where(
-            Enquiry.property_id == submission.property.id,
-            Enquiry.guest_email == submission.guest_email,
-            Enquiry.event_date == submission.event_date if submission.event_date else Enquiry.event_date.is_(None),
-            Enquiry.created_at >= utcnow() - DUPLICATE_WINDOW,
-        )
-        .order_by(Enquiry.id)
-        .limit(1)
-    )
-
-
-def store(submission: Submission) -> tuple[int, bool]:
+def store(submission: Submission, checks: Checks) -> tuple[int, bool]:
     """Store the enquiry, or record it on the one it repeats, with its sync event and e-mail; commit once.
 
     Return the enquiry's id (read before the commit, so answering needs no second transaction) and
     whether it is new.
     """
-    # Serialise enquiries per property so two identical submits at one instant make one row.
-    # SQLite already serialises writers (BEGIN IMMEDIATE); PostgreSQL takes the row lock here.
-    db.session.execute(select(Property.id).where(Property.id == submission.property.id).with_for_update())
-    repeat = find_repeat(submission)
-    if repeat is not None:
-        record_repeat(repeat, submission)
-        enquiry_id = repeat.id
+    if checks.repeat_id is not None:
+        record_repeat(db.session.get(Enquiry, checks.repeat_id), submission)
         sync.commit()
-        return enquiry_id, False
+        return checks.repeat_id, False
     enquiry = Enquiry(
         property_id=submission.property.id,
         guest_email=submission.guest_email,
@@ -317,7 +345,7 @@ def store(submission: Submission) -> tuple[int, bool]:
     db.session.flush()
     sync.record("enquiry.received", enquiry_id=enquiry.id)
     if not enquiry.spam_reasons:
-        queue_arrival_emails(enquiry, guest=submission.acknowledge_guest)
+        queue_arrival_emails(enquiry, guest=submission.acknowledge_guest, checks=checks)
     enquiry_id = enquiry.id
     sync.commit()
     return enquiry_id, True
@@ -338,15 +366,21 @@ def record_repeat(first: Enquiry, submission: Submission) -> None:
         )
 
 
-def queue_arrival_emails(enquiry: Enquiry, guest: bool = True) -> None:
+def queue_arrival_emails(enquiry: Enquiry, guest: bool = True, checks: Checks | None = None) -> None:
     """Queue the owner's notification and (unless told not to) the guest's acknowledgement, once per enquiry.
 
     Acknowledgements to one address are capped per hour (counted in the outbox, so every worker
     agrees): anyone can type someone else's address, and it must not become a way to flood them.
+    Capture passes its arrival `checks`, which already hold the count and the setting.
     """
     prop = enquiry.property
+    if checks is None:
+        acknowledgements = mail.sent_recently(enquiry.guest_email, "enquiry_guest", within=ACK_WINDOW)
+        show_guest = settings.owners_see_guest_contact_before_reply()
+    else:
+        acknowledgements = checks.acknowledgements
+        show_guest = settings.owners_see_guest_contact_before_reply(checks.show_guest)
     # When owners see a guest's details only after replying, the e-mail must not give them away either.
-    show_guest = settings.owners_see_guest_contact_before_reply()
     mail.queue(
         prop.owner.email,
         "enquiry_owner",
@@ -357,12 +391,7 @@ def queue_arrival_emails(enquiry: Enquiry, guest: bool = True) -> None:
         owner=prop.owner,
         show_guest=show_guest,
     )
-    if not guest:
-        return
-    if (
-        mail.sent_recently(enquiry.guest_email, "enquiry_guest", within=ACK_WINDOW)
-        >= current_app.config["ACK_MAX_PER_HOUR"]
-    ):
+    if not guest or acknowledgements >= current_app.config["ACK_MAX_PER_HOUR"]:
         return
     mail.queue(
         enquiry.guest_email, "enquiry_guest", dedupe_key=f"enquiry:{enquiry.id}:guest", enquiry=enquiry, property=prop
@@ -390,18 +419,11 @@ def capture(
     if errors:
         db.session.rollback()
         raise Invalid(errors)
-    prop = clean.pop("property")
-    seconds = seconds_on_form(token, prop.id) if timed else None
-    reasons = (
-        [] if by_hand else spam_reasons(clean, ip_address=ip_address, honeypot=honeypot, seconds=seconds, timed=timed)
-    )
     submission = Submission(
-        property=prop,
-        source=source,
-        ip_address=ip_address,
-        user_agent=user_agent,
-        spam_reasons=reasons,
-        acknowledge_guest=acknowledge,
-        **clean,
+        source=source, ip_address=ip_address, user_agent=user_agent, acknowledge_guest=acknowledge, **clean
     )
-    return store(submission)
+    checks = arrival_checks(submission)
+    if not by_hand:
+        seconds = seconds_on_form(token, submission.property.id) if timed else None
+        submission.spam_reasons = spam_reasons(submission, checks, honeypot=honeypot, seconds=seconds, timed=timed)
+    return store(submission, checks)
