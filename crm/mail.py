@@ -90,7 +90,8 @@ def link(endpoint: str, **values) -> str:
     return current_app.config["PUBLIC_BASE_URL"] + path
 
 
-def build_mime(message: EmailMessage) -> MimeMessage:
+def build_mime(message) -> MimeMessage:
+    """Build the MIME message of a stored one (an EmailMessage or a row of its columns)."""
     mime = MimeMessage()
     # Header values on one line: a CR or LF in a stored value must not start a header of its own.
     mime["From"] = one_line(current_app.config["MAIL_FROM"])
@@ -113,16 +114,18 @@ class Postbox:
         self.config = config
         self.smtp: smtplib.SMTP | None = None
 
-    def send(self, message_id: int, mime: MimeMessage) -> None:
+    def send(self, message) -> None:
+        """Send a stored message (a row of its columns)."""
         config = self.config
         if not config["MAIL_SERVER"]:
-            text = mime.get_body(("plain",)).get_content()
+            # Printed from the stored text: building the MIME message would cost more than the printing.
             print(
-                f"--- e-mail {message_id} (no MAIL_SERVER set) ---\nTo: {mime['To']}\nSubject: {mime['Subject']}"
-                f"\n\n{text}",
+                f"--- e-mail {message.id} (no MAIL_SERVER set) ---\nTo: {one_line(message.to_address)}"
+                f"\nSubject: {one_line(message.subject)}\n\n{message.text_body}",
                 file=sys.stderr,
             )
             return
+        mime = build_mime(message)
         if self.smtp is None:
             smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
             if config["MAIL_USE_TLS"]:
@@ -145,8 +148,12 @@ class Postbox:
             self.smtp = None
 
 
-def claim(ids: list[int] | None, limit: int) -> tuple[str, list[EmailMessage]]:
-    """Claim up to `limit` pending messages (of `ids`, or any) for this deliverer; return the token and them."""
+def claim(ids: list[int] | None, limit: int) -> tuple[str, list]:
+    """Claim up to `limit` pending messages (of `ids`, or any) for this deliverer; return the token and them.
+
+    The messages come back as rows of their columns, read by the claim itself (UPDATE ... RETURNING), so
+    sending them needs no further query and no transaction held open.
+    """
     now = utcnow()
     token = secrets.token_hex(16)
     claimable = (
@@ -163,15 +170,11 @@ def claim(ids: list[int] | None, limit: int) -> tuple[str, list[EmailMessage]]:
         update(EmailMessage)
         .where(EmailMessage.id.in_(candidates.scalar_subquery()), *claimable)
         .values(claim_token=token, claimed_until=now + lease, attempts=EmailMessage.attempts + 1)
+        .returning(*EmailMessage.__table__.columns)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).all()
     db.session.commit()
-    if not claimed:
-        return token, []
-    messages = list(
-        db.session.scalars(select(EmailMessage).where(EmailMessage.claim_token == token).order_by(EmailMessage.id))
-    )
-    return token, messages
+    return token, sorted(claimed, key=lambda message: message.id)
 
 
 def finish(message_id: int, token: str, **values) -> bool:
@@ -199,26 +202,25 @@ def deliver(ids: list[int] | None = None) -> tuple[int, int]:
         while True:
             started = time.monotonic()
             token, batch = claim(ids, BATCH_SIZE)
-            outgoing = [(message.id, build_mime(message)) for message in batch]
-            # No transaction (and so no lock) is held while talking to the SMTP server.
-            db.session.rollback()
-            if not outgoing:
+            if not batch:
                 break
-            for message_id, mime in outgoing:
+            for message in batch:
                 if time.monotonic() - started > usable:
-                    finish(message_id, token)
+                    finish(message.id, token)
                     continue
                 try:
-                    postbox.send(message_id, mime)
+                    postbox.send(message)
                 except Exception as error:  # the outbox keeps it; the next deliverer retries
                     failed += 1
-                    current_app.logger.warning("E-mail %s to %s not delivered: %s", message_id, mime["To"], error)
-                    finish(message_id, token, last_error=f"{type(error).__name__}: {error}"[:2000])
+                    current_app.logger.warning(
+                        "E-mail %s to %s not delivered: %s", message.id, one_line(message.to_address), error
+                    )
+                    finish(message.id, token, last_error=f"{type(error).__name__}: {error}"[:2000])
                 else:
                     sent += 1
-                    if not finish(message_id, token, status="sent", sent_at=utcnow(), last_error=None):
-                        current_app.logger.error("E-mail %s was sent after its claim lapsed", message_id)
-            if failed or len(outgoing) < BATCH_SIZE:
+                    if not finish(message.id, token, status="sent", sent_at=utcnow(), last_error=None):
+                        current_app.logger.error("E-mail %s was sent after its claim lapsed", message.id)
+            if failed or len(batch) < BATCH_SIZE:
                 break  # the server is failing, or nothing more is waiting
     finally:
         postbox.close()
