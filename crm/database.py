@@ -1,5 +1,8 @@
 """Engine tuning: SQLite in WAL mode with write transactions that queue for the lock."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -40,7 +43,10 @@ def configure_engine(engine: Engine) -> None:
 def wants_write_lock() -> bool:
     """Tell whether the current unit of work will write: any non-GET request, or one marked by will_write()."""
     if has_request_context():
-        return request.method not in READ_METHODS or request.environ.get("crm.db_write", False)
+        environ = request.environ
+        if environ.get("crm.db_reading_first", False):
+            return False
+        return request.method not in READ_METHODS or environ.get("crm.db_write", False)
     return has_app_context() and g.get("db_write", False)
 
 
@@ -71,6 +77,32 @@ class InsertOrIgnore(Insert):
 
     inherit_cache = True
     _post_values_clause = DoNothingOnConflict()
+
+
+@contextmanager
+def reading_first() -> Iterator[None]:
+    """Run the block's queries in a read transaction of their own, which ends with the block; what they loaded stays loaded.
+
+    A write request takes SQLite's one write lock with its first query (BEGIN IMMEDIATE) and holds it until it
+    commits, and every other writer waits meanwhile: look-ups and checks done in such a block first keep that
+    lock short. Once the unit of work has begun (a query ran already), the block is simply part of it.
+    """
+    session = db.session()
+    if not has_request_context() or session.in_transaction():
+        yield
+        return
+    request.environ["crm.db_reading_first"] = True
+    try:
+        yield
+    finally:
+        del request.environ["crm.db_reading_first"]
+    # Committing a transaction that only read ends it; the rows it loaded are not expired, so the write
+    # that follows does not read them again. (After an error, the request's teardown rolls it back.)
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def insert_or_ignore(model, **values) -> int | None:

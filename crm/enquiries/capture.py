@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import mail, settings, sync
 from ..contacts import normalise_email, normalise_phone
+from ..database import reading_first
 from ..extensions import db
 from ..fields import is_one_line
 from ..models import EVENT_TYPES, Enquiry, Property, utcnow
@@ -222,23 +223,17 @@ def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def live_property(property_id: int) -> Property | None:
-    """Return the live property with its owner (the e-mails name them), locked until the enquiry commits.
-
-    The lock serialises enquiries per property, so two identical submits at one instant make one row:
-    PostgreSQL takes the row lock here; SQLite already serialises writers (BEGIN IMMEDIATE).
-    """
+    """Return the live property with its owner, whom the e-mails name."""
     return db.session.scalar(
         select(Property)
         .options(joinedload(Property.owner, innerjoin=True))
         .where(Property.id == property_id, Property.status == "live")
-        .with_for_update(of=Property)
     )
 
 
 class Checks(NamedTuple):
-    """What the database says about a submission as it arrives."""
+    """What the database says about a submission before it is stored."""
 
-    repeat_id: int | None  # the enquiry it repeats, if any
     from_address: int  # enquiries in the last hour from this e-mail address and IP address
     from_ip: int  # enquiries in the last hour from this IP address
     acknowledgements: int  # acknowledgements queued to this address within ACK_WINDOW
@@ -246,10 +241,10 @@ class Checks(NamedTuple):
 
 
 def arrival_checks(submission: Submission) -> Checks:
-    """Look up the repeat, the spam counts, the acknowledgement cap and the setting the e-mails need, in one query.
+    """Read the spam counts, the acknowledgement cap and the setting the e-mails need, in one query.
 
-    Run after live_property() took its lock, so that a repeat committed meanwhile is seen (PostgreSQL gives each
-    statement a fresh snapshot).
+    They are rate limits, read before the write lock is taken: submissions in flight at the same moment are
+    not counted, the repeat (find_repeat) is checked under the lock.
     """
     now = utcnow()
     since = now - timedelta(hours=1)
@@ -258,17 +253,6 @@ def arrival_checks(submission: Submission) -> Checks:
     def enquiries(*conditions):
         return select(func.count()).select_from(Enquiry).where(Enquiry.created_at >= since, *conditions)
 
-    repeat = (
-        select(Enquiry.id)
-        .where(
-            Enquiry.property_id == submission.property.id,
-            Enquiry.guest_email == submission.guest_email,
-            Enquiry.event_date == submission.event_date if submission.event_date else Enquiry.event_date.is_(None),
-            Enquiry.created_at >= now - DUPLICATE_WINDOW,
-        )
-        .order_by(Enquiry.id)
-        .limit(1)
-    )
     # Counted per address AND sending IP: a flood typed with someone else's address from elsewhere
     # must not get that person's own genuine enquiry held as spam (the per-IP limit catches the flood).
     same_ip = Enquiry.ip_address == ip_address if ip_address else Enquiry.ip_address.is_(None)
@@ -277,7 +261,6 @@ def arrival_checks(submission: Submission) -> Checks:
     acknowledgements = mail.queued_since(submission.guest_email, "enquiry_guest", now - ACK_WINDOW)
     row = db.session.execute(
         select(
-            repeat.scalar_subquery(),
             from_address.scalar_subquery(),
             from_ip.scalar_subquery(),
             acknowledgements.scalar_subquery(),
@@ -315,16 +298,41 @@ def spam_reasons(
 # --- Storing --------------------------------------------------------------------------------
 
 
+def lock_property(property_id: int) -> None:
+    """Serialise enquiries per property, so two identical submits at one instant make one row.
+
+    PostgreSQL takes the row lock here; SQLite already serialises writers (BEGIN IMMEDIATE).
+    """
+    db.session.execute(select(Property.id).where(Property.id == property_id).with_for_update())
+
+
+def find_repeat(submission: Submission) -> int | None:
+    """Return the id of the enquiry this one repeats: same e-mail, property and event date within 10 minutes."""
+    return db.session.scalar(
+        select(Enquiry.id)
+        .where(
+            Enquiry.property_id == submission.property.id,
+            Enquiry.guest_email == submission.guest_email,
+            Enquiry.event_date == submission.event_date if submission.event_date else Enquiry.event_date.is_(None),
+            Enquiry.created_at >= utcnow() - DUPLICATE_WINDOW,
+        )
+        .order_by(Enquiry.id)
+        .limit(1)
+    )
+
+
 def store(submission: Submission, checks: Checks) -> tuple[int, bool]:
     """Store the enquiry, or record it on the one it repeats, with its sync event and e-mail; commit once.
 
     Return the enquiry's id (read before the commit, so answering needs no second transaction) and
     whether it is new.
     """
-    if checks.repeat_id is not None:
-        record_repeat(db.session.get(Enquiry, checks.repeat_id), submission)
+    lock_property(submission.property.id)
+    repeat_id = find_repeat(submission)
+    if repeat_id is not None:
+        record_repeat(db.session.get(Enquiry, repeat_id), submission)
         sync.commit()
-        return checks.repeat_id, False
+        return repeat_id, False
     enquiry = Enquiry(
         property_id=submission.property.id,
         guest_email=submission.guest_email,
@@ -415,14 +423,17 @@ def capture(
     An enquiry an admin logs `by_hand` (it came by phone or e-mail) skips the spam checks, and the guest
     gets an acknowledgement only if `acknowledge`.
     """
-    clean, errors = validate(data)
+    # Validation and look-ups first, in a read transaction: the write lock is held only while storing.
+    with reading_first():
+        clean, errors = validate(data)
+        if not errors:
+            submission = Submission(
+                source=source, ip_address=ip_address, user_agent=user_agent, acknowledge_guest=acknowledge, **clean
+            )
+            checks = arrival_checks(submission)
     if errors:
         db.session.rollback()
         raise Invalid(errors)
-    submission = Submission(
-        source=source, ip_address=ip_address, user_agent=user_agent, acknowledge_guest=acknowledge, **clean
-    )
-    checks = arrival_checks(submission)
     if not by_hand:
         seconds = seconds_on_form(token, submission.property.id) if timed else None
         submission.spam_reasons = spam_reasons(submission, checks, honeypot=honeypot, seconds=seconds, timed=timed)

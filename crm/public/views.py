@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from wtforms import ValidationError
 
 from .. import sync
-from ..database import will_write
+from ..database import reading_first, will_write
 from ..enquiries.capture import FIELDS, Invalid, capture, form_token
 from ..extensions import csrf, db
 from ..htmx import render
@@ -88,7 +88,8 @@ def show(property_id: int):
 @csrf.exempt
 def enquire(property_id: int):
     """Take an enquiry from the property page's form."""
-    prop = db.session.get(Property, property_id)
+    with reading_first():  # capture takes the write lock only to store
+        prop = db.session.get(Property, property_id)
     if prop is None or not prop.is_live:
         abort(404)
     values = {name: request.form.get(name, "") for name in FIELDS}
