@@ -17,15 +17,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import mail
-from .activity import add_interaction, diff, log_activity
+from .activity import activity_values, add_interaction, diff, interaction_values, log_activity
 from .database import InsertOrIgnore, insert_or_ignore
 from .extensions import db
 from .memberships.rules import PAID_STATUSES
 from .models import (
+    ActivityLog,
     Contact,
     CrmEnquiry,
     CrmProperty,
@@ -59,7 +60,7 @@ def record(kind: str, **payload) -> SyncEvent:
     """Record a CRM sync event in the current transaction; sync.commit() applies it."""
     if kind not in HANDLERS:
         raise KeyError(f"No sync handler for {kind!r}")
-    event = SyncEvent(kind=kind, payload=payload)
+    event = SyncEvent(kind=kind, payload=payload, status="pending", attempts=0)
     db.session.add(event)
     db.session.info.setdefault("sync_events", []).append(event)
     return event
@@ -71,9 +72,15 @@ def commit() -> None:
     A CRM fault rolls back only its own savepoint: the platform write still commits, with its event
     pending and its error recorded for `flask crm sync`. E-mail goes out after the commit.
     """
+    events = db.session.info.pop("sync_events", [])
+    # An event not written yet is written once, with its outcome, rather than inserted pending and then updated.
+    unwritten = [event for event in events if event in db.session.new]
+    for event in unwritten:
+        db.session.expunge(event)
     db.session.flush()
-    for event in db.session.info.pop("sync_events", []):
+    for event in events:
         run(event)
+    db.session.add_all(unwritten)
     emails = db.session.info.pop("emails", [])
     db.session.commit()
     mail.after_commit(emails)
@@ -246,8 +253,11 @@ def current_tier(contact_id: int) -> str | None:
     )
 
 
-def ensure_guest_contact(name: str, email: str, phone: str | None, event_type: str | None) -> Contact:
-    """Find the contact by normalised e-mail (owner or guest), or create a guest."""
+GUEST_CREATED = {"changed_fields": {"type": {"before": None, "after": "guest"}}, "reason": "First enquiry received"}
+
+
+def guest_contact(name: str, email: str, phone: str | None, event_type: str | None) -> tuple[Contact, bool]:
+    """Find the contact by normalised e-mail (owner or guest), or create a guest; say whether it was created."""
     contact = contact_for_email(email)
     if contact is not None:
         if contact.type == "guest":
@@ -255,7 +265,7 @@ def ensure_guest_contact(name: str, email: str, phone: str | None, event_type: s
                 contact.phone = phone
             if event_type:
                 contact.event_type = event_type
-        return contact
+        return contact, False
     first, _, last = (name or "").strip().partition(" ")
     # Two first enquiries from one address at the same instant: one insert wins, the other finds its row.
     contact = db.session.scalar(
@@ -271,14 +281,15 @@ def ensure_guest_contact(name: str, email: str, phone: str | None, event_type: s
         .returning(Contact)
     )
     if contact is None:
-        return contact_for_email(email)
-    log_activity(
-        "contact",
-        contact.id,
-        "created",
-        changed_fields={"type": {"before": None, "after": "guest"}},
-        reason="First enquiry received",
-    )
+        return contact_for_email(email), False
+    return contact, True
+
+
+def ensure_guest_contact(name: str, email: str, phone: str | None, event_type: str | None) -> Contact:
+    """Find the contact by normalised e-mail (owner or guest), or create a guest and log it."""
+    contact, created = guest_contact(name, email, phone, event_type)
+    if created:
+        log_activity("contact", contact.id, "created", **GUEST_CREATED)
     return contact
 
 
@@ -334,18 +345,12 @@ def on_property_saved(payload: dict) -> None:
 
 @handler("enquiry.received")
 def on_enquiry_received(payload: dict) -> None:
+    """Create the CRM enquiry of a platform enquiry, with its guest, first status, timeline message and audit entries."""
     enquiry = db.session.get(Enquiry, payload["enquiry_id"])
     if enquiry is None:
         return
-    # The audit rows added below go in one flush at the end, one INSERT per table, not one per query on the way.
-    with db.session.no_autoflush:
-        record_enquiry(enquiry)
-
-
-def record_enquiry(enquiry: Enquiry) -> None:
-    """Create the CRM enquiry of a platform enquiry, with its guest, first status, timeline message and audit entry."""
     crm_property = ensure_crm_property(enquiry.property)
-    contact = ensure_guest_contact(enquiry.guest_name, enquiry.guest_email, enquiry.guest_phone, enquiry.event_type)
+    contact, created = guest_contact(enquiry.guest_name, enquiry.guest_email, enquiry.guest_phone, enquiry.event_type)
     details = {
         "event_type": enquiry.event_type,
         "event_date": enquiry.event_date,
@@ -357,6 +362,7 @@ def record_enquiry(enquiry: Enquiry) -> None:
         "guest_name": enquiry.guest_name,
     }
     status = "spam" if enquiry.spam_reasons else "new"
+    spam_reasons = list(enquiry.spam_reasons or [])
     # The CRM enquiry shares the platform enquiry's id, so the id a guest is given is the CRM's too.
     # Applied twice (a replay racing another), the second insert does nothing and neither does the rest.
     if not insert_or_ignore(
@@ -368,7 +374,7 @@ def record_enquiry(enquiry: Enquiry) -> None:
         source_enquiry_id=enquiry.id,
         status=status,
         source=enquiry.source,
-        spam_reasons=list(enquiry.spam_reasons or []),
+        spam_reasons=spam_reasons,
         created_at=enquiry.created_at,
         last_updated_at=enquiry.created_at,
         **details,
@@ -381,35 +387,46 @@ def record_enquiry(enquiry: Enquiry) -> None:
             .where(CrmProperty.id == crm_property.id)
             .values(enquiry_count=CrmProperty.enquiry_count + 1)
         )
-    db.session.add(
-        EnquiryStatusHistory(
-            enquiry_id=enquiry.id,
-            from_status=None,
-            to_status=status,
-            changed_at=enquiry.created_at,
-            performed_by="system",
-            reason="; ".join(enquiry.spam_reasons or []) or None,
+    # The audit rows go in as plain INSERTs (both activity entries in one): nothing here reads them back.
+    activity = [
+        activity_values(
+            "enquiry",
+            enquiry.id,
+            "created",
+            ip_address=enquiry.ip_address,
+            changed_fields={"status": {"before": None, "after": status}},
+            reason=("Quarantined as spam: " + "; ".join(spam_reasons)) if spam_reasons else None,
         )
+    ]
+    if created:
+        activity.insert(0, activity_values("contact", contact.id, "created", **GUEST_CREATED))
+    # render_nulls keeps every row's columns the same, so the rows go to the database as one batch.
+    db.session.execute(insert(ActivityLog).execution_options(render_nulls=True), activity)
+    db.session.execute(
+        insert(EnquiryStatusHistory),
+        {
+            "enquiry_id": enquiry.id,
+            "from_status": None,
+            "to_status": status,
+            "changed_at": enquiry.created_at,
+            "performed_by": "system",
+            "reason": "; ".join(spam_reasons) or None,
+        },
     )
-    add_interaction(
-        contact.id,
-        "message",
-        direction="inbound",
-        initiated_by="contact",
-        subject=f"Enquiry about {crm_property.title}",
-        content=enquiry.message,
-        enquiry_id=enquiry.id,
-        property_id=crm_property.id,
-        created_at=enquiry.created_at,
-        meta={"source": enquiry.source, "spam_reasons": list(enquiry.spam_reasons or [])},
-    )
-    log_activity(
-        "enquiry",
-        enquiry.id,
-        "created",
-        ip_address=enquiry.ip_address,
-        changed_fields={"status": {"before": None, "after": status}},
-        reason=("Quarantined as spam: " + "; ".join(enquiry.spam_reasons)) if enquiry.spam_reasons else None,
+    db.session.execute(
+        insert(Interaction),
+        interaction_values(
+            contact.id,
+            "message",
+            direction="inbound",
+            initiated_by="contact",
+            subject=f"Enquiry about {crm_property.title}",
+            content=enquiry.message,
+            enquiry_id=enquiry.id,
+            property_id=crm_property.id,
+            created_at=enquiry.created_at,
+            meta={"source": enquiry.source, "spam_reasons": spam_reasons},
+        ),
     )
 
 

@@ -351,9 +351,9 @@ def store(submission: Submission, checks: Checks) -> tuple[int, bool]:
     )
     db.session.add(enquiry)
     db.session.flush()
-    sync.record("enquiry.received", enquiry_id=enquiry.id)
     if not enquiry.spam_reasons:
         queue_arrival_emails(enquiry, guest=submission.acknowledge_guest, checks=checks)
+    sync.record("enquiry.received", enquiry_id=enquiry.id)
     enquiry_id = enquiry.id
     sync.commit()
     return enquiry_id, True
