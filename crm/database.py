@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import g, has_app_context, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.dml import Insert
@@ -105,15 +105,28 @@ def reading_first() -> Iterator[None]:
         session.expire_on_commit = expire
 
 
+def table_values(model, values: dict) -> dict:
+    """Key values given by the model's attribute names by its table's column keys (`meta` is column `metadata`)."""
+    columns = model.__mapper__.columns
+    return {columns[name].key: value for name, value in values.items()}
+
+
 def insert_or_ignore(model, **values) -> int | None:
     """Insert one row unless it clashes with a unique key (ON CONFLICT DO NOTHING); return its id, or None.
 
     Unlike a look-up followed by an insert, this is safe when two transactions insert the same key at once:
-    PostgreSQL makes the second wait for the first and then do nothing.
+    PostgreSQL makes the second wait for the first and then do nothing. It is a plain INSERT on the table with
+    the values as parameters: the ORM's bulk-insert layer would cost more than the statement.
     """
+    table = model.__table__
+    (key,) = table.primary_key
     # RETURNING rather than rowcount, which PostgreSQL's driver leaves at -1 for such an insert.
-    (key,) = model.__table__.primary_key
-    return db.session.scalar(InsertOrIgnore(model).values(**values).returning(key))
+    return db.session.scalar(InsertOrIgnore(table).returning(key), table_values(model, values))
+
+
+def insert_rows(model, rows: list[dict]) -> None:
+    """Insert rows (values by attribute name, the same names in each) in one plain INSERT, reading nothing back."""
+    db.session.execute(insert(model.__table__), [table_values(model, row) for row in rows])
 
 
 class likely(FunctionElement):

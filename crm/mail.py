@@ -22,9 +22,9 @@ from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 
 from flask import Flask, current_app, render_template
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Row, func, or_, select, update
 
-from .database import InsertOrIgnore, will_write
+from .database import InsertOrIgnore, table_values, will_write
 from .extensions import db
 from .formatting import one_line
 from .models import EmailMessage, utcnow
@@ -41,31 +41,34 @@ def queue(
     enquiry_id: int | None = None,
     reply_to: str | None = None,
     **context,
-) -> EmailMessage | None:
-    """Queue a message rendered from templates/email/<template>.{txt,html}; once per dedupe_key (else return None)."""
+) -> Row | None:
+    """Queue a message rendered from templates/email/<template>.{txt,html}, once per dedupe_key.
+
+    Return the queued message's id and message_id, or None if its dedupe_key was queued already.
+    """
     context.setdefault("base_url", current_app.config["PUBLIC_BASE_URL"])
     context.setdefault("link", link)
     text = render_template(f"email/{template}.txt", **context)
     html = render_template(f"email/{template}.html", **context)
     subject, _, body = text.partition("\n")
-    # One statement whether or not the key was taken, and safe when two transactions queue the same key at once.
-    message = db.session.scalar(
-        InsertOrIgnore(EmailMessage)
-        .values(
-            to_address=to,
-            subject=subject.removeprefix("Subject:").strip(),
-            text_body=body.strip() + "\n",
-            html_body=html,
-            reply_to=reply_to,
-            dedupe_key=dedupe_key,
-            enquiry_id=enquiry_id,
-            template=template,
-            message_id=make_msgid(domain=MESSAGE_ID_DOMAIN),
-        )
-        .returning(EmailMessage)
-    )
+    values = {
+        "to_address": to,
+        "subject": subject.removeprefix("Subject:").strip(),
+        "text_body": body.strip() + "\n",
+        "html_body": html,
+        "reply_to": reply_to,
+        "dedupe_key": dedupe_key,
+        "enquiry_id": enquiry_id,
+        "template": template,
+        "message_id": make_msgid(domain=MESSAGE_ID_DOMAIN),
+    }
+    # One plain INSERT whether or not the key was taken, safe when two transactions queue the same key at once.
+    table = EmailMessage.__table__
+    message = db.session.execute(
+        InsertOrIgnore(table).returning(table.c.id, table.c.message_id), table_values(EmailMessage, values)
+    ).first()
     if message is not None:
-        # Ids, not the rows: after the commit they are all the deliverer needs, without reading the rows back.
+        # After the commit the deliverer needs the ids only, so nothing is read back.
         db.session.info.setdefault("emails", []).append(message.id)
     return message
 

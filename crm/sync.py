@@ -17,12 +17,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import mail
 from .activity import activity_values, add_interaction, diff, interaction_values, log_activity
-from .database import InsertOrIgnore, insert_or_ignore
+from .database import insert_or_ignore, insert_rows
 from .extensions import db
 from .memberships.rules import PAID_STATUSES
 from .models import (
@@ -256,41 +256,44 @@ def current_tier(contact_id: int) -> str | None:
 GUEST_CREATED = {"changed_fields": {"type": {"before": None, "after": "guest"}}, "reason": "First enquiry received"}
 
 
-def guest_contact(name: str, email: str, phone: str | None, event_type: str | None) -> tuple[Contact, bool]:
-    """Find the contact by normalised e-mail (owner or guest), or create a guest; say whether it was created."""
-    contact = contact_for_email(email)
-    if contact is not None:
-        if contact.type == "guest":
-            if phone and not contact.phone:
-                contact.phone = phone
-            if event_type:
-                contact.event_type = event_type
-        return contact, False
+def guest_contact(name: str, email: str, phone: str | None, event_type: str | None) -> tuple[int, bool]:
+    """Find the contact by normalised e-mail (owner or guest), or create a guest; return its id and whether it is new."""
+    email = email.strip().lower()
+    found = db.session.execute(
+        select(Contact.id, Contact.type, Contact.phone, Contact.event_type).where(Contact.email == email)
+    ).first()
+    if found is not None:
+        changes = {}
+        if found.type == "guest":
+            if phone and not found.phone:
+                changes["phone"] = phone
+            if event_type and event_type != found.event_type:
+                changes["event_type"] = event_type
+        if changes:
+            db.session.execute(update(Contact).where(Contact.id == found.id).values(**changes))
+        return found.id, False
     first, _, last = (name or "").strip().partition(" ")
     # Two first enquiries from one address at the same instant: one insert wins, the other finds its row.
-    contact = db.session.scalar(
-        InsertOrIgnore(Contact)
-        .values(
-            type="guest",
-            email=email.strip().lower(),
-            first_name=first[:80],
-            last_name=last.strip()[:80],
-            phone=phone,
-            event_type=event_type,
-        )
-        .returning(Contact)
+    contact_id = insert_or_ignore(
+        Contact,
+        type="guest",
+        email=email,
+        first_name=first[:80],
+        last_name=last.strip()[:80],
+        phone=phone,
+        event_type=event_type,
     )
-    if contact is None:
-        return contact_for_email(email), False
-    return contact, True
+    if contact_id is None:
+        return db.session.scalar(select(Contact.id).where(Contact.email == email)), False
+    return contact_id, True
 
 
 def ensure_guest_contact(name: str, email: str, phone: str | None, event_type: str | None) -> Contact:
     """Find the contact by normalised e-mail (owner or guest), or create a guest and log it."""
-    contact, created = guest_contact(name, email, phone, event_type)
+    contact_id, created = guest_contact(name, email, phone, event_type)
     if created:
-        log_activity("contact", contact.id, "created", **GUEST_CREATED)
-    return contact
+        log_activity("contact", contact_id, "created", **GUEST_CREATED)
+    return db.session.get(Contact, contact_id)
 
 
 def fit_flags(crm_property: CrmProperty, enquiry: Enquiry, exclude_id: int | None = None) -> dict[str, bool]:
@@ -350,7 +353,9 @@ def on_enquiry_received(payload: dict) -> None:
     if enquiry is None:
         return
     crm_property = ensure_crm_property(enquiry.property)
-    contact, created = guest_contact(enquiry.guest_name, enquiry.guest_email, enquiry.guest_phone, enquiry.event_type)
+    contact_id, created = guest_contact(
+        enquiry.guest_name, enquiry.guest_email, enquiry.guest_phone, enquiry.event_type
+    )
     details = {
         "event_type": enquiry.event_type,
         "event_date": enquiry.event_date,
@@ -368,7 +373,7 @@ def on_enquiry_received(payload: dict) -> None:
     if not insert_or_ignore(
         CrmEnquiry,
         id=enquiry.id,
-        contact_id=contact.id,
+        contact_id=contact_id,
         owner_id=crm_property.owner_id,
         property_id=crm_property.id,
         source_enquiry_id=enquiry.id,
@@ -399,34 +404,37 @@ def on_enquiry_received(payload: dict) -> None:
         )
     ]
     if created:
-        activity.insert(0, activity_values("contact", contact.id, "created", **GUEST_CREATED))
-    # render_nulls keeps every row's columns the same, so the rows go to the database as one batch.
-    db.session.execute(insert(ActivityLog).execution_options(render_nulls=True), activity)
-    db.session.execute(
-        insert(EnquiryStatusHistory),
-        {
-            "enquiry_id": enquiry.id,
-            "from_status": None,
-            "to_status": status,
-            "changed_at": enquiry.created_at,
-            "performed_by": "system",
-            "reason": "; ".join(spam_reasons) or None,
-        },
+        activity.insert(0, activity_values("contact", contact_id, "created", **GUEST_CREATED))
+    insert_rows(ActivityLog, activity)
+    insert_rows(
+        EnquiryStatusHistory,
+        [
+            {
+                "enquiry_id": enquiry.id,
+                "from_status": None,
+                "to_status": status,
+                "changed_at": enquiry.created_at,
+                "performed_by": "system",
+                "reason": "; ".join(spam_reasons) or None,
+            }
+        ],
     )
-    db.session.execute(
-        insert(Interaction),
-        interaction_values(
-            contact.id,
-            "message",
-            direction="inbound",
-            initiated_by="contact",
-            subject=f"Enquiry about {crm_property.title}",
-            content=enquiry.message,
-            enquiry_id=enquiry.id,
-            property_id=crm_property.id,
-            created_at=enquiry.created_at,
-            meta={"source": enquiry.source, "spam_reasons": spam_reasons},
-        ),
+    insert_rows(
+        Interaction,
+        [
+            interaction_values(
+                contact_id,
+                "message",
+                direction="inbound",
+                initiated_by="contact",
+                subject=f"Enquiry about {crm_property.title}",
+                content=enquiry.message,
+                enquiry_id=enquiry.id,
+                property_id=crm_property.id,
+                created_at=enquiry.created_at,
+                meta={"source": enquiry.source, "spam_reasons": spam_reasons},
+            )
+        ],
     )
 
 
