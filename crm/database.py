@@ -1,5 +1,7 @@
 """Engine tuning: SQLite in WAL mode with write transactions that queue for the lock."""
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,6 +17,8 @@ from sqlalchemy.types import NullType
 from .extensions import db
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+# How long a write waits for SQLite's one write lock before it fails with "database is locked".
+BUSY_TIMEOUT_MS = 15000
 
 
 def configure_engine(engine: Engine) -> None:
@@ -29,7 +33,7 @@ def configure_engine(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -37,7 +41,35 @@ def configure_engine(engine: Engine) -> None:
     def on_begin(connection):
         # A deferred transaction that later writes cannot wait for the lock once another
         # writer has committed ("database is locked"); an IMMEDIATE one queues up front.
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_write_lock() else "BEGIN")
+        if not wants_write_lock():
+            connection.exec_driver_sql("BEGIN")
+        elif not begin_immediate(connection.connection.dbapi_connection):
+            # Still locked after BUSY_TIMEOUT_MS: one last wait, with SQLite's own busy handler and its error.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def begin_immediate(dbapi_connection) -> bool:
+    """Begin a write transaction, trying again in short steps while another writer holds the lock; say whether it began.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20 ... ms between tries, longer than most of our write
+    transactions last, so a writer queued behind another would sleep on well after the lock was free.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.0001
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return True
+            except sqlite3.OperationalError as error:
+                # The low byte is the primary code: SQLITE_BUSY and its extended forms.
+                if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    return False
+            time.sleep(pause)
+            pause = min(2 * pause, 0.002)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def wants_write_lock() -> bool:

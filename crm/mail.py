@@ -115,12 +115,13 @@ class Postbox:
 
     def __init__(self, config):
         self.config = config
+        self.prints = not config["MAIL_SERVER"]
         self.smtp: smtplib.SMTP | None = None
 
     def send(self, message) -> None:
         """Send a stored message (a row of its columns)."""
         config = self.config
-        if not config["MAIL_SERVER"]:
+        if self.prints:
             # Printed from the stored text: building the MIME message would cost more than the printing.
             print(
                 f"--- e-mail {message.id} (no MAIL_SERVER set) ---\nTo: {one_line(message.to_address)}"
@@ -182,14 +183,19 @@ def claim(ids: list[int] | None, limit: int) -> tuple[str, list]:
 
 def finish(message_id: int, token: str, **values) -> bool:
     """Record the outcome of one attempt and release the claim; False if the claim had lapsed."""
+    return finish_all([message_id], token, **values) == 1
+
+
+def finish_all(message_ids: list[int], token: str, **values) -> int:
+    """Record the same outcome for several messages of one claim and release them; return how many were still held."""
     done = db.session.execute(
         update(EmailMessage)
-        .where(EmailMessage.id == message_id, EmailMessage.claim_token == token)
+        .where(EmailMessage.id.in_(message_ids), EmailMessage.claim_token == token)
         .values(claim_token=None, claimed_until=None, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
-    return bool(done)
+    return done
 
 
 def deliver(ids: list[int] | None = None) -> tuple[int, int]:
@@ -207,6 +213,7 @@ def deliver(ids: list[int] | None = None) -> tuple[int, int]:
             token, batch = claim(ids, BATCH_SIZE)
             if not batch:
                 break
+            printed = []
             for message in batch:
                 if time.monotonic() - started > usable:
                     finish(message.id, token)
@@ -219,10 +226,17 @@ def deliver(ids: list[int] | None = None) -> tuple[int, int]:
                         "E-mail %s to %s not delivered: %s", message.id, one_line(message.to_address), error
                     )
                     finish(message.id, token, last_error=f"{type(error).__name__}: {error}"[:2000])
-                else:
-                    sent += 1
-                    if not finish(message.id, token, status="sent", sent_at=utcnow(), last_error=None):
-                        current_app.logger.error("E-mail %s was sent after its claim lapsed", message.id)
+                    continue
+                if postbox.prints:
+                    printed.append(message.id)
+                    continue
+                # Marked sent before the next one goes, so a deliverer that dies resends at most one message.
+                sent += 1
+                if not finish(message.id, token, status="sent", sent_at=utcnow(), last_error=None):
+                    current_app.logger.error("E-mail %s was sent after its claim lapsed", message.id)
+            if printed:
+                # Nothing left the machine, so the printed batch is marked sent in one statement.
+                sent += finish_all(printed, token, status="sent", sent_at=utcnow(), last_error=None)
             if failed or len(batch) < BATCH_SIZE:
                 break  # the server is failing, or nothing more is waiting
     finally:
@@ -268,8 +282,11 @@ class Deliverer:
 
     def run(self) -> None:
         poll = self.app.config["MAIL_POLL_SECONDS"]
+        gather = self.app.config["MAIL_GATHER_SECONDS"]
         while not self.stopping.is_set():
             self.wanted.wait(timeout=poll)
+            # Let the commits of the next moments queue their mail too: a burst then costs one claim, not one each.
+            self.stopping.wait(gather)
             self.wanted.clear()
             if self.stopping.is_set():
                 break
