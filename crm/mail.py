@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app
 from sqlalchemy import Row, func, or_, select, update
 
 from .database import InsertOrIgnore, table_values, will_write
@@ -48,8 +48,8 @@ def queue(
     """
     context.setdefault("base_url", current_app.config["PUBLIC_BASE_URL"])
     context.setdefault("link", link)
-    text = render_template(f"email/{template}.txt", **context)
-    html = render_template(f"email/{template}.html", **context)
+    text = render_email(f"email/{template}.txt", context)
+    html = render_email(f"email/{template}.html", context)
     subject, _, body = text.partition("\n")
     values = {
         "to_address": to,
@@ -71,6 +71,16 @@ def queue(
         # After the commit the deliverer needs the ids only, so nothing is read back.
         db.session.info.setdefault("emails", []).append(message.id)
     return message
+
+
+def render_email(name: str, context: dict) -> str:
+    """Render an e-mail template from its context alone.
+
+    Not flask.render_template: its context processors would bring in the request's user (a query, in a
+    POST inside the write transaction) and the like, which an e-mail must not depend on anyway: it renders
+    the same in a request, a job or the CLI.
+    """
+    return current_app.jinja_env.get_template(name).render(context)
 
 
 def queued_since(to: str, template: str, since: datetime):

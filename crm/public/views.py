@@ -101,6 +101,7 @@ def enquire(property_id: int):
             validate_csrf(request.form.get("csrf_token"))
         except (ValidationError, CSRFError):
             errors["_form"] = "Your page had been open a long time. Please check your details and press Send again."
+    sent = None
     if not errors:
         try:
             _enquiry_id, created = capture(
@@ -116,24 +117,24 @@ def enquire(property_id: int):
             errors = invalid.errors
         else:
             # Thank the sender by what they typed: a repeat's stored enquiry is the first sender's.
-            return render(
-                "public/property.html",
-                "enquiry_form",
-                property=prop,
-                sent=True,
-                guest_name=values["guest_name"].strip(),
-                guest_email=values["guest_email"].strip(),
-                repeated=not created,
-                today=utcnow().date(),
-            )
-    return render(
-        "public/property.html",
-        "enquiry_form",
-        status=422,
-        property=prop,
-        values=values,
-        errors=errors,
-        event_types=EVENT_TYPES,
-        token=request.form.get("form_token") or form_token(prop.id),
-        today=utcnow().date(),
-    )
+            sent = {
+                "sent": True,
+                "guest_name": values["guest_name"].strip(),
+                "guest_email": values["guest_email"].strip(),
+                "repeated": not created,
+            }
+    # The property is read again for the page (the commit expired it): a read, not another write transaction.
+    with reading_first():
+        if sent is not None:
+            return render("public/property.html", "enquiry_form", property=prop, today=utcnow().date(), **sent)
+        return render(
+            "public/property.html",
+            "enquiry_form",
+            status=422,
+            property=prop,
+            values=values,
+            errors=errors,
+            event_types=EVENT_TYPES,
+            token=request.form.get("form_token") or form_token(prop.id),
+            today=utcnow().date(),
+        )
