@@ -301,9 +301,11 @@ def spam_reasons(
 def lock_property(property_id: int) -> None:
     """Serialise enquiries per property, so two identical submits at one instant make one row.
 
-    PostgreSQL takes the row lock here; SQLite already serialises writers (BEGIN IMMEDIATE).
+    PostgreSQL takes the row lock here. SQLite has one writer at a time (BEGIN IMMEDIATE) and would only
+    ignore FOR UPDATE, so it is spared the round trip.
     """
-    db.session.execute(select(Property.id).where(Property.id == property_id).with_for_update())
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.execute(select(Property.id).where(Property.id == property_id).with_for_update())
 
 
 def find_repeat(submission: Submission) -> int | None:
