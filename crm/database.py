@@ -4,9 +4,10 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 from flask import g, has_app_context, has_request_context, request
-from sqlalchemy import event, insert
+from sqlalchemy import Table, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.dml import Insert
@@ -143,6 +144,12 @@ def table_values(model, values: dict) -> dict:
     return {columns[name].key: value for name, value in values.items()}
 
 
+@cache
+def insert_or_ignore_statement(table: Table) -> InsertOrIgnore:
+    """Return the table's INSERT ... ON CONFLICT DO NOTHING RETURNING its key, built once (values go as parameters)."""
+    return InsertOrIgnore(table).returning(*table.primary_key)
+
+
 def insert_or_ignore(model, **values) -> int | None:
     """Insert one row unless it clashes with a unique key (ON CONFLICT DO NOTHING); return its id, or None.
 
@@ -150,15 +157,19 @@ def insert_or_ignore(model, **values) -> int | None:
     PostgreSQL makes the second wait for the first and then do nothing. It is a plain INSERT on the table with
     the values as parameters: the ORM's bulk-insert layer would cost more than the statement.
     """
-    table = model.__table__
-    (key,) = table.primary_key
     # RETURNING rather than rowcount, which PostgreSQL's driver leaves at -1 for such an insert.
-    return db.session.scalar(InsertOrIgnore(table).returning(key), table_values(model, values))
+    return db.session.scalar(insert_or_ignore_statement(model.__table__), table_values(model, values))
+
+
+@cache
+def insert_statement(table: Table):
+    """Return the table's plain INSERT, built once (values go as parameters)."""
+    return insert(table)
 
 
 def insert_rows(model, rows: list[dict]) -> None:
     """Insert rows (values by attribute name, the same names in each) in one plain INSERT, reading nothing back."""
-    db.session.execute(insert(model.__table__), [table_values(model, row) for row in rows])
+    db.session.execute(insert_statement(model.__table__), [table_values(model, row) for row in rows])
 
 
 class likely(FunctionElement):

@@ -17,9 +17,10 @@ import smtplib
 import sys
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
+from functools import cache
 
 from flask import Flask, current_app
 from sqlalchemy import Row, func, or_, select, update
@@ -63,14 +64,18 @@ def queue(
         "message_id": make_msgid(domain=MESSAGE_ID_DOMAIN),
     }
     # One plain INSERT whether or not the key was taken, safe when two transactions queue the same key at once.
-    table = EmailMessage.__table__
-    message = db.session.execute(
-        InsertOrIgnore(table).returning(table.c.id, table.c.message_id), table_values(EmailMessage, values)
-    ).first()
+    message = db.session.execute(queue_statement(), table_values(EmailMessage, values)).first()
     if message is not None:
         # After the commit the deliverer needs the ids only, so nothing is read back.
         db.session.info.setdefault("emails", []).append(message.id)
     return message
+
+
+@cache
+def queue_statement():
+    """Return the outbox's INSERT ... ON CONFLICT DO NOTHING RETURNING id, message_id, built once."""
+    table = EmailMessage.__table__
+    return InsertOrIgnore(table).returning(table.c.id, table.c.message_id)
 
 
 def render_email(name: str, context: dict) -> str:
@@ -83,8 +88,8 @@ def render_email(name: str, context: dict) -> str:
     return current_app.jinja_env.get_template(name).render(context)
 
 
-def queued_since(to: str, template: str, since: datetime):
-    """Return a select() counting the messages from `template` queued for `to` since `since`, sent or not."""
+def queued_since(to, template: str, since):
+    """Return a select() counting the messages from `template` queued for `to` since `since` (values or bind parameters)."""
     return (
         select(func.count())
         .select_from(EmailMessage)

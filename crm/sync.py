@@ -15,9 +15,10 @@ import traceback
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import mail
@@ -256,12 +257,16 @@ def current_tier(contact_id: int) -> str | None:
 GUEST_CREATED = {"changed_fields": {"type": {"before": None, "after": "guest"}}, "reason": "First enquiry received"}
 
 
+@cache
+def contact_by_email():
+    """Return the select() of the columns guest_contact needs of the contact with an e-mail address, built once."""
+    return select(Contact.id, Contact.type, Contact.phone, Contact.event_type).where(Contact.email == bindparam("email"))
+
+
 def guest_contact(name: str, email: str, phone: str | None, event_type: str | None) -> tuple[int, bool]:
     """Find the contact by normalised e-mail (owner or guest), or create a guest; return its id and whether it is new."""
     email = email.strip().lower()
-    found = db.session.execute(
-        select(Contact.id, Contact.type, Contact.phone, Contact.event_type).where(Contact.email == email)
-    ).first()
+    found = db.session.execute(contact_by_email(), {"email": email}).first()
     if found is not None:
         changes = {}
         if found.type == "guest":
@@ -296,22 +301,27 @@ def ensure_guest_contact(name: str, email: str, phone: str | None, event_type: s
     return db.session.get(Contact, contact_id)
 
 
+@cache
+def booked_on_query(excluding: bool):
+    """Return the select() counting a property's bookings on a date (but one enquiry), built once; two shapes."""
+    query = (
+        select(func.count())
+        .select_from(CrmEnquiry)
+        .where(
+            CrmEnquiry.property_id == bindparam("property_id"),
+            CrmEnquiry.event_date == bindparam("event_date"),
+            CrmEnquiry.status == "booked",
+        )
+    )
+    return query.where(CrmEnquiry.id != bindparam("exclude_id")) if excluding else query
+
+
 def fit_flags(crm_property: CrmProperty, enquiry: Enquiry, exclude_id: int | None = None) -> dict[str, bool]:
     """Work out how well an enquiry fits its property, as it arrives."""
     date_booked = False
     if enquiry.event_date is not None:
-        query = (
-            select(func.count())
-            .select_from(CrmEnquiry)
-            .where(
-                CrmEnquiry.property_id == crm_property.id,
-                CrmEnquiry.event_date == enquiry.event_date,
-                CrmEnquiry.status == "booked",
-            )
-        )
-        if exclude_id is not None:
-            query = query.where(CrmEnquiry.id != exclude_id)
-        date_booked = db.session.scalar(query) > 0
+        values = {"property_id": crm_property.id, "event_date": enquiry.event_date, "exclude_id": exclude_id}
+        date_booked = db.session.scalar(booked_on_query(exclude_id is not None), values) > 0
     received = enquiry.created_at.date()
     return {
         "fit_over_capacity": bool(enquiry.estimated_guests and enquiry.estimated_guests > crm_property.max_guests),

@@ -6,11 +6,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any, NamedTuple
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, literal, select
+from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.orm import joinedload
 
 from .. import mail, settings, sync
@@ -224,10 +225,16 @@ def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
 
 def live_property(property_id: int) -> Property | None:
     """Return the live property with its owner, whom the e-mails name."""
-    return db.session.scalar(
+    return db.session.scalar(live_property_query(), {"property_id": property_id})
+
+
+@cache
+def live_property_query():
+    """Return the select() behind live_property, built once."""
+    return (
         select(Property)
         .options(joinedload(Property.owner, innerjoin=True))
-        .where(Property.id == property_id, Property.status == "live")
+        .where(Property.id == bindparam("property_id"), Property.status == "live")
     )
 
 
@@ -247,27 +254,37 @@ def arrival_checks(submission: Submission) -> Checks:
     not counted, the repeat (find_repeat) is checked under the lock.
     """
     now = utcnow()
-    since = now - timedelta(hours=1)
-    ip_address = submission.ip_address
-
-    def enquiries(*conditions):
-        return select(func.count()).select_from(Enquiry).where(Enquiry.created_at >= since, *conditions)
-
-    # Counted per address AND sending IP: a flood typed with someone else's address from elsewhere
-    # must not get that person's own genuine enquiry held as spam (the per-IP limit catches the flood).
-    same_ip = Enquiry.ip_address == ip_address if ip_address else Enquiry.ip_address.is_(None)
-    from_address = enquiries(Enquiry.guest_email == submission.guest_email, same_ip)
-    from_ip = enquiries(Enquiry.ip_address == ip_address) if ip_address else select(literal(0))
-    acknowledgements = mail.queued_since(submission.guest_email, "enquiry_guest", now - ACK_WINDOW)
     row = db.session.execute(
-        select(
-            from_address.scalar_subquery(),
-            from_ip.scalar_subquery(),
-            acknowledgements.scalar_subquery(),
-            settings.stored(settings.GUEST_CONTACT_BEFORE_REPLY),
-        )
+        arrival_checks_query(submission.ip_address is not None),
+        {
+            "guest_email": submission.guest_email,
+            "ip_address": submission.ip_address,
+            "since": now - timedelta(hours=1),
+            "acknowledged_since": now - ACK_WINDOW,
+        },
     ).one()
     return Checks(*row)
+
+
+@cache
+def arrival_checks_query(has_ip: bool):
+    """Return the select() behind arrival_checks, its values as bind parameters (built once; two shapes)."""
+
+    def enquiries(*conditions):
+        recent = Enquiry.created_at >= bindparam("since")
+        return select(func.count()).select_from(Enquiry).where(recent, *conditions).scalar_subquery()
+
+    ip_address = bindparam("ip_address", type_=Enquiry.ip_address.type)
+    # Counted per address AND sending IP: a flood typed with someone else's address from elsewhere
+    # must not get that person's own genuine enquiry held as spam (the per-IP limit catches the flood).
+    same_ip = Enquiry.ip_address == ip_address if has_ip else Enquiry.ip_address.is_(None)
+    guest_email = bindparam("guest_email", type_=Enquiry.guest_email.type)
+    return select(
+        enquiries(Enquiry.guest_email == guest_email, same_ip),
+        enquiries(Enquiry.ip_address == ip_address) if has_ip else literal(0),
+        mail.queued_since(guest_email, "enquiry_guest", bindparam("acknowledged_since")).scalar_subquery(),
+        settings.stored(settings.GUEST_CONTACT_BEFORE_REPLY),
+    )
 
 
 def spam_reasons(
@@ -311,12 +328,26 @@ def lock_property(property_id: int) -> None:
 def find_repeat(submission: Submission) -> int | None:
     """Return the id of the enquiry this one repeats: same e-mail, property and event date within 10 minutes."""
     return db.session.scalar(
+        repeat_query(submission.event_date is not None),
+        {
+            "property_id": submission.property.id,
+            "guest_email": submission.guest_email,
+            "event_date": submission.event_date,
+            "since": utcnow() - DUPLICATE_WINDOW,
+        },
+    )
+
+
+@cache
+def repeat_query(dated: bool):
+    """Return the select() behind find_repeat, its values as bind parameters (built once; two shapes)."""
+    return (
         select(Enquiry.id)
         .where(
-            Enquiry.property_id == submission.property.id,
-            Enquiry.guest_email == submission.guest_email,
-            Enquiry.event_date == submission.event_date if submission.event_date else Enquiry.event_date.is_(None),
-            Enquiry.created_at >= utcnow() - DUPLICATE_WINDOW,
+            Enquiry.property_id == bindparam("property_id"),
+            Enquiry.guest_email == bindparam("guest_email"),
+            Enquiry.event_date == bindparam("event_date") if dated else Enquiry.event_date.is_(None),
+            Enquiry.created_at >= bindparam("since"),
         )
         .order_by(Enquiry.id)
         .limit(1)
