@@ -1,4 +1,4 @@
-"""Engine tuning: SQLite in WAL mode with write transactions that queue for the lock."""
+"""Database plumbing: SQLite tuning (WAL, write transactions that queue for the lock) and the write helpers capture uses."""
 
 import sqlite3
 import time

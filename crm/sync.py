@@ -260,7 +260,9 @@ GUEST_CREATED = {"changed_fields": {"type": {"before": None, "after": "guest"}},
 @cache
 def contact_by_email():
     """Return the select() of the columns guest_contact needs of the contact with an e-mail address, built once."""
-    return select(Contact.id, Contact.type, Contact.phone, Contact.event_type).where(Contact.email == bindparam("email"))
+    return select(Contact.id, Contact.type, Contact.phone, Contact.event_type).where(
+        Contact.email == bindparam("email")
+    )
 
 
 def guest_contact(name: str, email: str, phone: str | None, event_type: str | None) -> tuple[int, bool]:
