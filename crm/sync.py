@@ -204,9 +204,15 @@ def property_fields(prop: Property) -> dict:
     }
 
 
+@cache
+def crm_property_query():
+    """Return the select() of a platform property's CRM copy, built once."""
+    return select(CrmProperty).where(CrmProperty.property_id == bindparam("property_id"))
+
+
 def ensure_crm_property(prop: Property, actor: User | None = None, reason: str | None = None) -> CrmProperty:
     """Create or bring up to date the CRM copy of a platform property."""
-    crm_property = db.session.scalar(select(CrmProperty).where(CrmProperty.property_id == prop.id))
+    crm_property = db.session.scalar(crm_property_query(), {"property_id": prop.id})
     fields = property_fields(prop)
     if crm_property is None:
         # The owner's contact comes first; a CRM property that exists already has one.
@@ -358,6 +364,16 @@ def on_property_saved(payload: dict) -> None:
     ensure_crm_property(prop, actor=actor, reason=payload.get("reason"))
 
 
+@cache
+def count_enquiry_statement():
+    """Return the UPDATE that counts one more enquiry on a CRM property, built once (on the table: nothing loaded
+    in the session needs the new count)."""
+    table = CrmProperty.__table__
+    return (
+        update(table).where(table.c.id == bindparam("crm_property_id")).values(enquiry_count=table.c.enquiry_count + 1)
+    )
+
+
 @handler("enquiry.received")
 def on_enquiry_received(payload: dict) -> None:
     """Create the CRM enquiry of a platform enquiry, with its guest, first status, timeline message and audit entries."""
@@ -399,11 +415,7 @@ def on_enquiry_received(payload: dict) -> None:
     ):
         return
     if status != "spam":  # spam never counts as an enquiry
-        db.session.execute(
-            update(CrmProperty)
-            .where(CrmProperty.id == crm_property.id)
-            .values(enquiry_count=CrmProperty.enquiry_count + 1)
-        )
+        db.session.execute(count_enquiry_statement(), {"crm_property_id": crm_property.id})
     # The audit rows go in as plain INSERTs (both activity entries in one): nothing here reads them back.
     activity = [
         activity_values(
