@@ -79,11 +79,12 @@ def commit() -> None:
     for event in unwritten:
         db.session.expunge(event)
     db.session.flush()
-    for event in events:
-        run(event)
+    failed = [event for event in events if not run(event)]
     db.session.add_all(unwritten)
     emails = db.session.info.pop("emails", [])
     db.session.commit()
+    for event in failed:  # logged once committed, so the line names the event's id
+        log_failure(event)
     mail.after_commit(emails)
 
 
@@ -97,7 +98,6 @@ def run(event: SyncEvent) -> bool:
                 raise RuntimeError(f"CRM sync for {kind} is switched off by CRM_SYNC_FAIL")
             HANDLERS[kind](payload)
     except Exception as error:  # any fault in the CRM must leave the platform write alone
-        current_app.logger.warning("CRM sync event %s (%s) failed: %s", event.id, kind, error)
         event.attempts += 1
         event.last_error = f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}"[:4000]
         return False
@@ -106,6 +106,13 @@ def run(event: SyncEvent) -> bool:
     event.processed_at = utcnow()
     event.last_error = None
     return True
+
+
+def log_failure(event: SyncEvent) -> None:
+    """Say in the log which event failed and why (the first line of its error)."""
+    current_app.logger.warning(
+        "CRM sync event %s (%s) failed: %s", event.id, event.kind, (event.last_error or "").partition("\n")[0]
+    )
 
 
 def apply(event_id: int) -> bool:
@@ -123,6 +130,8 @@ def apply(event_id: int) -> bool:
     applied = run(event)
     emails = db.session.info.pop("emails", [])
     db.session.commit()
+    if not applied:
+        log_failure(event)
     mail.after_commit(emails)
     return applied
 
