@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, make_response, request, stream_with_context, url_for
@@ -83,6 +84,11 @@ def admins(include_inactive: bool = False) -> list[User]:
     return list(db.session.scalars(query.order_by(User.first_name)))
 
 
+def assignees(active: list[User]) -> dict[int, str]:
+    """Return the names of the admins who can take assignments, by id: a row's look-up costs no loop."""
+    return {a.id: a.full_name for a in active}
+
+
 def get_or_404(model, record_id: int):
     record = db.session.get(model, record_id) if 0 < record_id < 2**62 else None
     if record is None:
@@ -96,8 +102,9 @@ def get_or_404(model, record_id: int):
 def list_context(tab: str) -> dict:
     spec = lists.LISTS[tab]
     state = lists.ListState.from_args(spec, request.args)
-    current = lists.page(state)
-    shown, capped = lists.capped_count(state.statement())
+    among, shown, capped = lists.matching(state.statement(), spec.model)
+    current = lists.page(state, among)
+    active = admins()
     return {
         "tab": tab,
         "spec": spec,
@@ -106,7 +113,8 @@ def list_context(tab: str) -> dict:
         "matching": shown,
         "matching_capped": capped,
         "total": lists.total_count(spec),
-        "admins": admins(),
+        "admins": active,
+        "assignees": assignees(active),
         "tabs": [lists.LISTS[t] for t in lists.TAB_ORDER],
         "statuses": ENQUIRY_STATUSES,
         "priorities": PRIORITIES,
@@ -129,7 +137,9 @@ def dashboard():
     tab = request.args.get("tab", "enquiries")
     if tab not in lists.LISTS:
         tab = "enquiries"
-    return render("admin/crm.html", "panel", stats=crm_stats(), **list_context(tab))
+    # A tab, filter or page answers with the panel alone, which shows no stat cards.
+    stats = None if is_htmx_fragment_request() else crm_stats()
+    return render("admin/crm.html", "panel", stats=stats, **list_context(tab))
 
 
 @bp.get("/stats")
@@ -157,6 +167,7 @@ def partial(template: str, block: str, status: int = 200, **context):
 
 def row(enquiry: CrmEnquiry, *, status: int = 200, editing: bool = False, form=None, error: str | None = None):
     """One enquiry's table row, the answer to every inline edit; `editing` shows its editor."""
+    active = admins()
     return partial(
         "admin/crm.html",
         "enquiry_row",
@@ -165,7 +176,8 @@ def row(enquiry: CrmEnquiry, *, status: int = 200, editing: bool = False, form=N
         editing=editing,
         form=form,
         error=error,
-        admins=admins(),
+        admins=active,
+        assignees=assignees(active),
         statuses=ENQUIRY_STATUSES,
         priorities=PRIORITIES,
         now=utcnow(),
@@ -425,15 +437,20 @@ def board_response():
     # Unfiltered, the stat cards' exact (cached) counts serve; filtered, a capped count does.
     exact = None if state.filters or state.search else crm_stats()["enquiries"]["by_status"]
     for status in BOARD_STATUSES:
-        statement = state.statement().where(CrmEnquiry.status == status)
-        count, capped = (exact[status], False) if exact else lists.capped_count(statement)
-        cards = list(
-            db.session.scalars(
-                statement.options(*spec.options)
-                .order_by(CrmEnquiry.last_updated_at.desc(), CrmEnquiry.id.desc())
-                .limit(BOARD_CARDS)
-            )
+        column = replace(
+            state,
+            filters={**state.filters, "status": status},
+            sort=spec.sort("updated"),
+            descending=True,
+            size=BOARD_CARDS,
+            after=None,
+            before=None,
         )
+        if exact:
+            among, count, capped = None, exact[status], False
+        else:
+            among, count, capped = lists.matching(column.statement(), CrmEnquiry)
+        cards = lists.page(column, among).rows
         columns.append({"status": status, "count": count, "capped": capped, "cards": cards})
     return render(
         "admin/board.html",
