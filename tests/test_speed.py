@@ -164,6 +164,7 @@ def test_a_filter_that_few_rows_match_pages_them_by_id_in_any_order(enquiries, s
         ("properties", {"sort": "enquiries"}, "ix_crm_properties_enquiries"),
         ("properties", {"sort": "revenue"}, "ix_crm_properties_revenue"),
         ("moderation", {}, "ix_crm_properties_status_updated"),
+        ("properties", {"status": "live"}, "ix_crm_properties_status_created"),
     ],
 )
 def test_the_property_sorts_and_the_moderation_queue_read_in_index_order(app, tab, args, index):

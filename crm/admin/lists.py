@@ -570,12 +570,12 @@ class Page:
     is_last: bool
 
 
-def page(state: ListState, among: list[int] | None = None) -> Page:
+def page(state: ListState, among: list[int] | None = None, options: tuple | None = None) -> Page:
     """Fetch one page of the list in keyset order: after a cursor, before one, or the last page.
 
     `among`, the ids of every matching row when there are at most COUNT_CAP of them (see matching),
     bounds the search to those rows: otherwise a filter that matches few rows, or none, can make the
-    database walk the whole list in its order looking for them.
+    database walk the whole list in its order looking for them. `options` replace the list's loader options.
     """
     spec, sort = state.spec, state.sort
     key = tuple_(sort.expression, spec.model.id)
@@ -613,7 +613,7 @@ def page(state: ListState, among: list[int] | None = None) -> Page:
     keys = keys[: state.size]
     if backwards:
         keys.reverse()
-    rows = _rows_by_id(spec, [k.id for k in keys])
+    rows = _rows_by_id(spec.model, [k.id for k in keys], spec.options if options is None else options)
     first_key = (keys[0].sort_value, keys[0].id) if keys else None
     last_key = (keys[-1].sort_value, keys[-1].id) if keys else None
     if backwards:
@@ -629,13 +629,11 @@ def page(state: ListState, among: list[int] | None = None) -> Page:
     )
 
 
-def _rows_by_id(spec: ListSpec, ids: list[int]) -> list:
-    """Load the records with these ids, with the list's options, in the order of `ids`."""
+def _rows_by_id(model: type, ids: list[int], options: tuple) -> list:
+    """Load the records with these ids, with these loader options, in the order of `ids`."""
     if not ids:
         return []
-    statement = select(spec.model).where(spec.model.id.in_(ids))
-    if spec.options:
-        statement = statement.options(*spec.options)
+    statement = select(model).where(model.id.in_(ids)).options(*options)
     found = {record.id: record for record in db.session.scalars(statement)}
     return [found[i] for i in ids if i in found]
 

@@ -11,7 +11,7 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import listings, settings, sync, wording
 from ..activity import add_interaction, diff, just_added, log_activity
@@ -47,6 +47,8 @@ from .forms import ContactForm, NoteForm
 bp = Blueprint("admin", __name__, url_prefix="/admin/crm")
 BOARD_STATUSES = ("new", "contacted", "negotiating", "booked", "lost")
 BOARD_CARDS = 25
+# A card shows its property's title and nothing of the owner.
+BOARD_CARD_OPTIONS = (joinedload(CrmEnquiry.property).load_only(CrmProperty.title),)
 STALE_AFTER = timedelta(days=7)
 BULK_LIMIT = 5000
 
@@ -450,7 +452,7 @@ def board_response():
             among, count, capped = None, exact[status], False
         else:
             among, count, capped = lists.matching(column.statement(), CrmEnquiry)
-        cards = lists.page(column, among).rows
+        cards = lists.page(column, among, BOARD_CARD_OPTIONS).rows
         columns.append({"status": status, "count": count, "capped": capped, "cards": cards})
     return render(
         "admin/board.html",

@@ -24,6 +24,9 @@ INDEXES = (
 def upgrade():
     for name, columns in INDEXES:
         op.create_index(name, "crm_properties", columns, unique=False)
+    # With statistics for the older indexes only, SQLite took a new index it knew nothing about over a
+    # better one it did (the live filter sorted by date read status-then-updated, then sorted).
+    op.execute("ANALYZE crm_properties")
 
 
 def downgrade():
