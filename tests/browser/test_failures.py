@@ -137,6 +137,7 @@ def test_an_error_answer_shows_the_servers_own_message(page, owner, client, live
     page.goto("/owner-dashboard/enquiries")
     row = page.locator(f"#enquiry-{enquiry_id}")
     row.get_by_role("button", name="Change").click()
+    expect(row.get_by_label("Status", exact=True)).to_be_visible()  # the editor is open before the data changes
     # Another tab (or person) removes the listing's enquiry from this owner meanwhile: the answer is a 404.
     db.session.rollback()
     db.session.get(CrmEnquiry, enquiry_id).status = "spam"
@@ -177,6 +178,21 @@ def slow_posts(page, pattern: str) -> None:
     page.route(pattern, handle)
 
 
+def hold_posts(page, pattern: str) -> list:
+    """Hold every POST to `pattern` until `release`: the request stays in flight for as long as the test needs."""
+    held = []
+    page.route(pattern, lambda route: held.append(route) if route.request.method == "POST" else route.continue_())
+    return held
+
+
+def release(page, pattern: str, held: list) -> None:
+    """Send the held requests on, and let later ones through."""
+    assert held, "no request was sent"
+    for route in held:
+        route.continue_()
+    page.unroute(pattern)
+
+
 def test_double_click_on_save_as_draft_makes_one_listing(page, owner):
     sign_in(page, "owner@example.com", r"/owner-dashboard$")
     page.goto("/owner-dashboard/properties/new")
@@ -199,11 +215,12 @@ def test_buttons_are_disabled_while_their_request_is_in_flight(page, owner, clie
     enquiry_id = enquire(client, live_property, guest_name="Dai Double")
     sign_in(page, "owner@example.com", r"/owner-dashboard$")
     page.goto(f"/owner-dashboard/enquiries/{enquiry_id}")
-    slow_posts(page, "**/notes")
+    held = hold_posts(page, "**/notes")
     page.get_by_label("Add a private note").fill("Only once, please.")
     page.get_by_role("button", name="Save note").click()
     expect(page.get_by_role("button", name="Save note")).to_be_disabled()
     page.get_by_role("button", name="Save note").click(force=True)
+    release(page, "**/notes", held)
     expect(page.get_by_text("Only once, please.").first).to_be_visible()
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Interaction).where(Interaction.type == "note")) == 1
