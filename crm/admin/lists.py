@@ -570,50 +570,26 @@ class Page:
     is_last: bool
 
 
-def page(state: ListState, among: list[int] | None = None, options: tuple | None = None) -> Page:
+def page(state: ListState, among: list[int] | None = None) -> Page:
     """Fetch one page of the list in keyset order: after a cursor, before one, or the last page.
 
     `among`, the ids of every matching row when there are at most COUNT_CAP of them (see matching),
     bounds the search to those rows: otherwise a filter that matches few rows, or none, can make the
-    database walk the whole list in its order looking for them. `options` replace the list's loader options.
+    database walk the whole list in its order looking for them.
     """
-    spec, sort = state.spec, state.sort
-    key = tuple_(sort.expression, spec.model.id)
     # Going backwards reads the reverse order and flips the rows back.
     backwards = state.before is not None
-    descending = state.descending != backwards
-    # The ids already meet the filters, and reading them by id is cheaper than testing the filters again.
-    statement = state.statement() if among is None else select(spec.model).where(spec.model.id.in_(among))
     position = None
     if state.before and state.before != "end":
         position = _decode(state, state.before)
     elif state.after and not backwards:
         position = _decode(state, state.after)
-    if position is not None:
-        value = literal(position[0], type_=sort.expression.type)
-        bound = tuple_(value, literal(position[1]))
-        # The plain range on the sort expression lets any index on it seek; the row value breaks ties.
-        if descending:
-            statement = statement.where(sort.expression <= value, key < bound)
-        else:
-            statement = statement.where(sort.expression >= value, key > bound)
-    order = (
-        (sort.expression.desc(), spec.model.id.desc()) if descending else (sort.expression.asc(), spec.model.id.asc())
-    )
-    # Order and limit the narrow keys first, then load the page's rows (and their joins) by id: sorting
-    # whole rows joined to their property and owner cost far more whenever the order needs a sort.
-    keys = []
-    if among != []:
-        keys = db.session.execute(
-            statement.with_only_columns(spec.model.id, sort.expression.label("sort_value"))
-            .order_by(*order)
-            .limit(state.size + 1)
-        ).all()
+    keys = [] if among == [] else db.session.execute(ordered_keys(state, among, position, backwards)).all()
     more = len(keys) > state.size
     keys = keys[: state.size]
     if backwards:
         keys.reverse()
-    rows = _rows_by_id(spec.model, [k.id for k in keys], spec.options if options is None else options)
+    rows = rows_by_id(state.spec.model, [k.id for k in keys], state.spec.options)
     first_key = (keys[0].sort_value, keys[0].id) if keys else None
     last_key = (keys[-1].sort_value, keys[-1].id) if keys else None
     if backwards:
@@ -629,7 +605,38 @@ def page(state: ListState, among: list[int] | None = None, options: tuple | None
     )
 
 
-def _rows_by_id(model: type, ids: list[int], options: tuple) -> list:
+def ordered_keys(
+    state: ListState, among: list[int] | None = None, position: tuple | None = None, backwards: bool = False
+) -> Select:
+    """Return a select() of the (id, sort_value) of one page's rows and one more, in list order.
+
+    Only the narrow keys are ordered and limited; rows_by_id loads the page's records after: sorting
+    whole rows joined to their property and owner cost far more whenever the order needs a sort.
+    """
+    spec, sort = state.spec, state.sort
+    descending = state.descending != backwards
+    # The ids already meet the filters, and reading them by id is cheaper than testing the filters again.
+    statement = state.statement() if among is None else select(spec.model).where(spec.model.id.in_(among))
+    if position is not None:
+        value = literal(position[0], type_=sort.expression.type)
+        bound = tuple_(value, literal(position[1]))
+        key = tuple_(sort.expression, spec.model.id)
+        # The plain range on the sort expression lets any index on it seek; the row value breaks ties.
+        if descending:
+            statement = statement.where(sort.expression <= value, key < bound)
+        else:
+            statement = statement.where(sort.expression >= value, key > bound)
+    order = (
+        (sort.expression.desc(), spec.model.id.desc()) if descending else (sort.expression.asc(), spec.model.id.asc())
+    )
+    return (
+        statement.with_only_columns(spec.model.id, sort.expression.label("sort_value"))
+        .order_by(*order)
+        .limit(state.size + 1)
+    )
+
+
+def rows_by_id(model: type, ids: list[int], options: tuple) -> list:
     """Load the records with these ids, with these loader options, in the order of `ids`."""
     if not ids:
         return []

@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, flash, make_response, request, stream_with_context, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -435,9 +435,9 @@ def board_response():
     # The columns are the statuses, so a status in the request (a move's new status) is no filter.
     args = {key: value for key, value in request.values.items() if key != "status"}
     state = lists.ListState.from_args(spec, args)
-    columns = []
     # Unfiltered, the stat cards' exact (cached) counts serve; filtered, a capped count does.
     exact = None if state.filters or state.search else crm_stats()["enquiries"]["by_status"]
+    counts, firsts = {}, []
     for status in BOARD_STATUSES:
         column = replace(
             state,
@@ -448,12 +448,23 @@ def board_response():
             after=None,
             before=None,
         )
-        if exact:
-            among, count, capped = None, exact[status], False
-        else:
-            among, count, capped = lists.matching(column.statement(), CrmEnquiry)
-        cards = lists.page(column, among, BOARD_CARD_OPTIONS).rows
-        columns.append({"status": status, "count": count, "capped": capped, "cards": cards})
+        among, count, capped = (None, exact[status], False) if exact else lists.matching(column.statement(), CrmEnquiry)
+        counts[status] = (count, capped)
+        if among != []:
+            firsts.append(select(lists.ordered_keys(column, among).subquery()))
+    # Every column's newest cards in one statement, then their records in one more.
+    keys = db.session.execute(union_all(*firsts)).all() if firsts else []
+    keys.sort(key=lambda k: (k.sort_value, k.id), reverse=True)
+    cards = lists.rows_by_id(CrmEnquiry, [k.id for k in keys], BOARD_CARD_OPTIONS)
+    columns = [
+        {
+            "status": status,
+            "count": counts[status][0],
+            "capped": counts[status][1],
+            "cards": [e for e in cards if e.status == status][:BOARD_CARDS],
+        }
+        for status in BOARD_STATUSES
+    ]
     return render(
         "admin/board.html",
         "board",
