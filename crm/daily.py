@@ -1,4 +1,5 @@
-"""The daily job: membership states, renewal reminders, owner digests, engagement scores and segments, sync replay.
+"""The daily job: membership states, renewal reminders, owner digests, engagement scores and segments, sync replay,
+and the reports' rollup checked against the rows.
 
 Every step compares what is with what should be and changes only the difference, so a second run
 straight after the first changes nothing.
@@ -19,6 +20,7 @@ from .extensions import db
 from .memberships import service as memberships
 from .memberships.rules import PAID_STATUSES
 from .models import Contact, CrmEnquiry, Membership, MembershipReminder, OwnerDigest, utcnow
+from .reports import rollup
 
 EXPIRING_WITHIN = timedelta(days=30)
 REMINDER_DAYS = (30, 7, 1)
@@ -149,6 +151,9 @@ def run_daily(today: date | None = None) -> list[str]:
     pruned = sessions.prune(now)
     db.session.commit()
     lines.append(f"Accounts: {pruned} ended sign-ins, used links and old throttle counts cleared.")
+    corrected = rollup.rebuild()
+    db.session.commit()
+    lines.append(f"Reports: {corrected} rollup rows corrected from the enquiries.")
     refresh_planner_statistics()
     return lines
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -253,6 +254,8 @@ class Payment(db.Model):
     """A Stripe payment for a membership, as Stripe reported it."""
 
     __tablename__ = "payments"
+    # The reports' membership revenue and renewals: a period's paid payments from one index range.
+    __table_args__ = (Index("ix_payments_status_paid", "status", "paid_at", "user_id", "amount"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Empty only while Stripe has told us of a payment for a subscription we cannot yet tie to an owner.
@@ -514,6 +517,100 @@ class EnquiryStatusHistory(db.Model):
     left_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class ReportDay(db.Model):
+    """Non-spam enquiries by the day they arrived and one dimension's value: the reports' rollup.
+
+    Kept by database triggers (crm.reports.rollup) in the same transaction as every change to an
+    enquiry or a property's tier, and rebuilt from the rows by the daily job and the seed.
+    """
+
+    __tablename__ = "crm_report_days"
+
+    dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # The dimension's value ('' for none): a source, an event type, a tier or a lost reason.
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    enquiries: Mapped[int] = mapped_column(Integer, default=0)
+    # How many reached each stage after new (furthest_stage), and how many were lost at each stage.
+    contacted: Mapped[int] = mapped_column(Integer, default=0)
+    negotiating: Mapped[int] = mapped_column(Integer, default=0)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+    lost_new: Mapped[int] = mapped_column(Integer, default=0)
+    lost_contacted: Mapped[int] = mapped_column(Integer, default=0)
+    lost_negotiating: Mapped[int] = mapped_column(Integer, default=0)
+    lost_booked: Mapped[int] = mapped_column(Integer, default=0)
+    # Enquiries whose status is booked now, and their booking value.
+    bookings: Mapped[int] = mapped_column(Integer, default=0)
+    booking_value: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+class ReportMonth(db.Model):
+    """Non-spam enquiries by the month they arrived and their owner or property (key 0: none).
+
+    Owners and properties are too many for a daily rollup to be smaller than the enquiries; by month it
+    is, and a period reads its whole months here and its loose days from the enquiries. Kept like ReportDay.
+    """
+
+    __tablename__ = "crm_report_months"
+
+    dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # The first day of the month.
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    enquiries: Mapped[int] = mapped_column(Integer, default=0)
+    bookings: Mapped[int] = mapped_column(Integer, default=0)
+    booking_value: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+class ReportDuration(db.Model):
+    """One measured time: an enquiry's first response, or a finished stay in an open status.
+
+    measure is first_response (id an enquiry's, day its arrival) or the status stayed in (id a
+    status-history row, day when the stay began). bucket is a monotone step of seconds (two significant
+    digits), so a percentile is found by bucket counts, then one short indexed scan inside one bucket.
+    Kept by the same triggers as ReportDay.
+    """
+
+    __tablename__ = "crm_report_durations"
+    __table_args__ = (
+        Index("ix_crm_report_durations_bucket", "measure", "bucket", "seconds", "day"),
+        Index("ix_crm_report_durations_owner", "measure", "owner_id", "seconds", "day"),
+    )
+
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # The measured row's own id: the enquiry's, or the status-history row's.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date)
+    seconds: Mapped[float] = mapped_column(Float)
+    bucket: Mapped[int] = mapped_column(Integer)
+    owner_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ReportDurationDay(db.Model):
+    """How many durations fell in each bucket on each day, with their total: the histogram percentiles read."""
+
+    __tablename__ = "crm_report_duration_days"
+
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    durations: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ReportDurationMonth(db.Model):
+    """The same histogram by month, so a long period reads a month's row instead of each of its days."""
+
+    __tablename__ = "crm_report_duration_months"
+
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # The first day of the month.
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    durations: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class Membership(db.Model):
     __tablename__ = "crm_memberships"
     __table_args__ = (
@@ -629,6 +726,9 @@ class Segment(db.Model):
         Index("ix_crm_segments_contact", "contact_id", "segment", "removed_at"),
         Index("ix_crm_segments_segment", "segment", "removed_at"),
         Index("ix_crm_segments_current", "removed_at", "added_at", "id"),
+        # The reports' segments section counts who joined and left in a period, or at one run, by segment.
+        Index("ix_crm_segments_added", "added_at", "segment"),
+        Index("ix_crm_segments_removed", "removed_at", "segment"),
         CheckConstraint("engagement_score BETWEEN 0 AND 100", name="engagement_score_range"),
     )
 

@@ -10,7 +10,6 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy import case, func, select
 
-from ..cache import cached
 from ..extensions import db
 from ..models import Contact, CrmEnquiry, CrmProperty, Membership, Property, Segment, utcnow
 from ..pagination import Keyset
@@ -59,11 +58,8 @@ def funnel(query) -> dict[str, Any]:
         period = period_from_args(args, utcnow().date(), default_days=FUNNEL_DAYS)
     except PeriodError as error:
         raise ApiError(400, str(error)) from None
-    # Reused until the CRM's data changes (crm.cache): a year of enquiries is not rescanned on every call.
-    figures, median = cached(
-        f"api:funnel:{period.start}:{period.end}",
-        lambda: (queries.funnel(period), queries.first_response(period)["median_hours"]),
-    )
+    # Both read the rollup (crm.reports.rollup), so a year of enquiries is not rescanned on every call.
+    figures, median = queries.funnel(period), queries.first_response(period)["median_hours"]
     return {
         "from": period.start,
         "to": period.end,

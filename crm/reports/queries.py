@@ -1,15 +1,18 @@
 """The report figures: each function aggregates in SQL over one period and returns plain rows.
 
-Enquiry figures read ix_crm_enquiries_report (created_at first, then every column they group by), so a
-period is one index range scan; `where` narrows them to one owner's or one property's enquiries.
+Platform-wide figures read the rollup (crm.reports.rollup): a period is a few hundred rows of
+crm_report_days, and a percentile is a histogram of crm_report_duration_days plus one short indexed
+scan of crm_report_durations. Figures narrowed by `where` (one owner's or one property's enquiries),
+and the breakdowns by owner and by property, read the enquiries themselves through
+ix_crm_enquiries_report (created_at first, then every column they group by).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy import Select, case, exists, func, literal, select, union_all
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -19,16 +22,21 @@ from ..models import (
     Contact,
     CrmEnquiry,
     CrmProperty,
-    EnquiryStatusHistory,
     Membership,
     Payment,
+    ReportDay,
+    ReportDuration,
+    ReportDurationDay,
+    ReportDurationMonth,
+    ReportMonth,
     Segment,
 )
 from .definitions import BOOKED, BOOKING_VALUE, COUNTED, PAID_STATUSES, count_if, rate
 from .period import Period
-from .sql import month_of, no_index, seconds_between
+from .sql import month_of, seconds_between
 
 E = CrmEnquiry
+D = ReportDay
 TOP = 20
 SLOWEST = 10
 TIMED_STATUSES = ("new", "contacted", "negotiating")
@@ -38,19 +46,36 @@ def _in(period: Period, where: tuple) -> tuple:
     return (COUNTED, period.contains(E.created_at), *where)
 
 
+def _days(period: Period, dimension: str) -> tuple:
+    """The rollup's rows of one dimension for the period's days."""
+    return (D.dimension == dimension, D.day >= period.start, D.day <= period.end)
+
+
+def _sum(column):
+    return func.coalesce(func.sum(column), 0)
+
+
 # --- The funnel ----------------------------------------------------------------------------------
 
 
 def funnel(period: Period, *where) -> dict[str, Any]:
     """Enquiries received in the period, how many reached each stage, and how many were lost at each."""
-    lost = E.status == "lost"
-    row = db.session.execute(
-        select(
+    if where:
+        lost = E.status == "lost"
+        counts = select(
             func.count(),
             *(count_if(E.furthest_stage >= rank) for rank in range(1, len(FUNNEL_STAGES))),
             *(count_if(lost & (E.furthest_stage == rank)) for rank in range(len(FUNNEL_STAGES))),
         ).where(*_in(period, where))
-    ).one()
+    else:
+        counts = select(
+            *(
+                _sum(c)
+                for c in (D.enquiries, D.contacted, D.negotiating, D.booked)
+                + (D.lost_new, D.lost_contacted, D.lost_negotiating, D.lost_booked)
+            )
+        ).where(*_days(period, "all"))
+    row = db.session.execute(counts).one()
     total, reached, lost_at = row[0], row[1 : len(FUNNEL_STAGES)], row[len(FUNNEL_STAGES) :]
     # Lost at booked: booked once, then lost (say, cancelled).
     stages = [{"stage": "new", "reached": total, "lost": lost_at[0]}]
@@ -106,22 +131,96 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 3600, 1)
 
 
+def durations(period: Period, measures: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Count, mean, nearest-rank median and 90th percentile seconds of each measure, from the rollup.
+
+    The histogram says which bucket holds each rank; one scan of that bucket's rows in seconds order
+    (ix_crm_report_durations_bucket) finds the value itself.
+    """
+    h, m = ReportDurationDay, ReportDurationMonth
+    spans = [(h, h.day, start, end) for start, end in _loose_days(period)]
+    whole = _whole_months(period)
+    if whole is not None:
+        spans.append((m, m.month, *whole))
+    histogram = union_all(
+        *(
+            select(t.measure, t.bucket, t.durations, t.seconds).where(t.measure.in_(measures), on >= start, on <= end)
+            for t, on, start, end in spans
+        )
+    ).subquery()
+    found: dict[str, list] = {m: [] for m in measures}
+    for measure, bucket, n, total in db.session.execute(
+        select(histogram.c.measure, histogram.c.bucket, func.sum(histogram.c.durations), func.sum(histogram.c.seconds))
+        .group_by(histogram.c.measure, histogram.c.bucket)
+        .order_by(histogram.c.measure, histogram.c.bucket)
+    ):
+        if n:
+            found[measure].append((bucket, n, total))
+    return {measure: _summary(measure, period, buckets) for measure, buckets in found.items()}
+
+
+def _whole_months(period: Period) -> tuple[date, date] | None:
+    """The first days of the first and the last month that lie wholly inside the period, if any."""
+    first = period.start if period.start.day == 1 else (period.start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    last = (period.end + timedelta(days=1)).replace(day=1) - timedelta(days=1)  # the last whole month's last day
+    return (first, last.replace(day=1)) if first <= last else None
+
+
+def _loose_days(period: Period) -> list[tuple[date, date]]:
+    """The period's days outside its whole months, as one or two (first, last) ranges."""
+    whole = _whole_months(period)
+    if whole is None:
+        return [(period.start, period.end)]
+    after = (whole[1].replace(day=28) + timedelta(days=4)).replace(day=1)
+    return [(period.start, whole[0] - timedelta(days=1)), (after, period.end)]
+
+
+def _summary(measure: str, period: Period, buckets: list) -> dict[str, Any]:
+    count = sum(n for _, n, _ in buckets)
+    if not count:
+        return {"median": None, "p90": None, "count": 0, "mean": None}
+    return {
+        "median": _ranked(measure, period, buckets, (count + 1) // 2),
+        "p90": _ranked(measure, period, buckets, (count * 9 + 9) // 10),
+        "count": count,
+        "mean": sum(total for _, _, total in buckets) / count,
+    }
+
+
+def _ranked(measure: str, period: Period, buckets: list, rank: int) -> float:
+    """The rank-th smallest duration of the measure in the period (rank from 1)."""
+    before, index = 0, 0
+    while before + buckets[index][1] < rank:
+        before += buckets[index][1]
+        index += 1
+    bucket = buckets[index][0]
+    d = ReportDuration
+    return db.session.scalar(
+        select(d.seconds)
+        .where(d.measure == measure, d.bucket == bucket, d.day >= period.start, d.day <= period.end)
+        .order_by(d.seconds)
+        .offset(rank - before - 1)
+        .limit(1)
+    )
+
+
 def first_response(period: Period, *where) -> dict[str, Any]:
     """Median and 90th percentile hours from arrival to the first reply, for enquiries received in the period."""
-    responded = (*_in(period, where), E.first_response_at.is_not(None))
-    rows = _percentiles(seconds_between(E.first_response_at, E.created_at), responded)
-    row = rows[0] if rows else {"median": None, "p90": None, "count": 0}
+    if where:
+        responded = (*_in(period, where), E.first_response_at.is_not(None))
+        rows = _percentiles(seconds_between(E.first_response_at, E.created_at), responded)
+        row = rows[0] if rows else {"median": None, "p90": None, "count": 0}
+    else:
+        row = durations(period, ("first_response",))["first_response"]
     return {"median_hours": _hours(row["median"]), "p90_hours": _hours(row["p90"]), "responded": row["count"] or 0}
 
 
 def slowest_owners(period: Period, limit: int = SLOWEST) -> list[dict[str, Any]]:
     """The owners whose median first reply took longest in the period (owners with at least 3 replies)."""
-    responded = (*_in(period, ()), E.first_response_at.is_not(None), E.owner_id.is_not(None))
-    rows = [
-        r
-        for r in _percentiles(seconds_between(E.first_response_at, E.created_at), responded, E.owner_id)
-        if r["count"] >= 3
-    ]
+    d = ReportDuration
+    responded = (d.measure == "first_response", d.day >= period.start, d.day <= period.end, d.owner_id.is_not(None))
+    candidates = _slowest_candidates(responded, limit)
+    rows = [r for r in _percentiles(d.seconds, (*responded, d.owner_id.in_(candidates)), d.owner_id) if r["count"] >= 3]
     rows.sort(key=lambda r: (-r["median"], r["key"]))
     rows = rows[:limit]
     names = _contact_names([r["key"] for r in rows])
@@ -137,19 +236,63 @@ def slowest_owners(period: Period, limit: int = SLOWEST) -> list[dict[str, Any]]
     ]
 
 
+# The first round's thresholds: a minute, doubling up to about three weeks; later rounds split one gap in 16.
+FIRST_THRESHOLDS = tuple(60.0 * 2**i for i in range(16))
+ROUNDS = 6
+
+
+def _slowest_candidates(responded: tuple, limit: int) -> list[int]:
+    """The owners (3 replies or more) that can be among the `limit` slowest by median, without sorting every reply.
+
+    An owner's nearest-rank median is at least t when more than n - (n+1)//2 of its n replies took t or
+    longer, and one pass of sums per owner (ix_crm_report_durations_owner, no sort) tells that for many
+    thresholds at once. Owners whose median is provably below `limit` others' are dropped; each round
+    narrows the thresholds inside the gap where the cut falls, over the owners left.
+    """
+    d = ReportDuration
+    thresholds, sure, unsure = FIRST_THRESHOLDS, [], None
+    for _ in range(ROUNDS):
+        n = func.count()
+        statement = (
+            select(d.owner_id, n, *(func.sum(case((d.seconds >= t, 1), else_=0)) for t in thresholds))
+            .where(*responded)
+            .group_by(d.owner_id)
+            .having(n >= 3)
+        )
+        if unsure is not None:
+            statement = statement.where(d.owner_id.in_(unsure))
+        levels: dict[int, list[int]] = {}
+        for owner_id, count, *longer in db.session.execute(statement):
+            needed = count - (count + 1) // 2 + 1
+            levels.setdefault(sum(1 for g in longer if g >= needed), []).append(owner_id)
+        wanted, cut = limit - len(sure), None
+        for level in sorted(levels, reverse=True):
+            if wanted <= len(levels[level]):
+                cut = level
+                break
+            sure += levels[level]
+            wanted -= len(levels[level])
+        if cut is None:
+            return sure
+        unsure = levels[cut]
+        if len(unsure) <= 4 * limit or cut == 0:
+            break
+        low = thresholds[cut - 1]
+        high = thresholds[cut] if cut < len(thresholds) else low * 2
+        thresholds = tuple(low + (high - low) * j / 16 for j in range(16))
+    return sure + unsure
+
+
 def time_in_status(period: Period) -> list[dict[str, Any]]:
     """Average and median hours enquiries spent in each open status, for stays that began in the period."""
-    h = EnquiryStatusHistory
-    ended = (period.contains(h.changed_at), h.to_status.in_(TIMED_STATUSES), h.left_at.is_not(None))
-    rows = {r["key"]: r for r in _percentiles(seconds_between(h.left_at, h.changed_at), ended, h.to_status)}
-    empty = {"count": 0, "mean": None, "median": None, "p90": None}
+    rows = durations(period, TIMED_STATUSES)
     return [
         {
             "status": s,
-            "stays": rows.get(s, empty)["count"],
-            "average_hours": _hours(rows.get(s, empty)["mean"]),
-            "median_hours": _hours(rows.get(s, empty)["median"]),
-            "p90_hours": _hours(rows.get(s, empty)["p90"]),
+            "stays": rows[s]["count"],
+            "average_hours": _hours(rows[s]["mean"]),
+            "median_hours": _hours(rows[s]["median"]),
+            "p90_hours": _hours(rows[s]["p90"]),
         }
         for s in TIMED_STATUSES
     ]
@@ -160,26 +303,27 @@ def time_in_status(period: Period) -> list[dict[str, Any]]:
 
 def lost_reasons(period: Period, *where) -> list[dict[str, Any]]:
     """Lost enquiries received in the period, by the reason given."""
-    reason = func.coalesce(E.lost_reason, "")
-    rows = db.session.execute(
-        select(reason, func.count())
-        .where(*_in(period, where), E.status == "lost")
-        .group_by(reason)
-        .order_by(func.count().desc(), reason)
-        .limit(TOP)
-    )
+    if where:
+        reason, lost = func.coalesce(E.lost_reason, ""), func.count()
+        statement = select(reason, lost).where(*_in(period, where), E.status == "lost")
+    else:
+        reason, lost = D.key, func.sum(D.enquiries)
+        statement = select(reason, lost).where(*_days(period, "lost_reason"))
+    rows = db.session.execute(statement.group_by(reason).having(lost > 0).order_by(lost.desc(), reason).limit(TOP))
     return [{"reason": r or "No reason given", "lost": n} for r, n in rows]
 
 
 def by_month(period: Period, *where) -> list[dict[str, Any]]:
     """Enquiries, bookings and booking value by the month the enquiry arrived, every month of the period."""
-    month = month_of(E.created_at)
-    found = {
-        m: (n, b, v)
-        for m, n, b, v in db.session.execute(
-            select(month, func.count(), count_if(BOOKED), BOOKING_VALUE).where(*_in(period, where)).group_by(month)
+    if where:
+        month = month_of(E.created_at)
+        statement = select(month, func.count(), count_if(BOOKED), BOOKING_VALUE).where(*_in(period, where))
+    else:
+        month = month_of(D.day)
+        statement = select(month, _sum(D.enquiries), _sum(D.bookings), _sum(D.booking_value)).where(
+            *_days(period, "all")
         )
-    }
+    found = {m: (n, b, v) for m, n, b, v in db.session.execute(statement.group_by(month))}
     return [
         {
             "month": m,
@@ -211,28 +355,12 @@ DIMENSIONS = {
 
 def breakdown(period: Period, dimension: str, limit: int = TOP) -> list[dict[str, Any]]:
     """Enquiries, bookings, conversion and booking value by one dimension, largest first."""
-    key = {
-        "source": E.source,
-        "event_type": E.event_type,
-        "tier": CrmProperty.membership_tier,
-        "property": E.property_id,
-        "owner": E.owner_id,
-    }[dimension]
-    statement = select(key, func.count(), count_if(BOOKED), BOOKING_VALUE).where(*_in(period, ()))
-    if dimension == "tier":
-        statement = statement.outerjoin(CrmProperty, CrmProperty.id == E.property_id)
-    grouped = statement.group_by(no_index(key) if dimension in ("owner", "property") else key)
-    rows = db.session.execute(grouped.order_by(func.count().desc(), key).limit(limit)).all()
-    if dimension == "property":
-        names = dict(
-            db.session.execute(
-                select(CrmProperty.id, CrmProperty.title).where(CrmProperty.id.in_([r[0] for r in rows if r[0]]))
-            ).all()
-        )
-    elif dimension == "owner":
-        names = _contact_names([r[0] for r in rows if r[0]])
-    else:
+    if dimension in ROLLED_UP:
+        rows = _rolled_up(period, dimension, limit)
         names = {}
+    else:
+        rows = _by_entity(period, dimension, limit)
+        names = _names(dimension, [r[0] for r in rows if r[0]])
     return [
         {
             "key": k,
@@ -244,6 +372,67 @@ def breakdown(period: Period, dimension: str, limit: int = TOP) -> list[dict[str
         }
         for k, n, b, v in rows
     ]
+
+
+# Dimensions the rollup keeps by day; owners and properties are too many for a daily rollup to be smaller.
+ROLLED_UP = ("source", "event_type", "tier")
+
+
+def _rolled_up(period: Period, dimension: str, limit: int) -> list[tuple]:
+    """(key, enquiries, bookings, value) from the rollup, largest first; its key '' stands for none."""
+    enquiries = func.sum(D.enquiries)
+    rows = db.session.execute(
+        select(D.key, enquiries, _sum(D.bookings), _sum(D.booking_value))
+        .where(*_days(period, dimension))
+        .group_by(D.key)
+        .having(enquiries > 0)
+        .order_by(enquiries.desc(), D.key)
+        .limit(limit)
+    )
+    return [(k or None, n, b, v) for k, n, b, v in rows]
+
+
+def _by_entity(period: Period, dimension: str, limit: int) -> list[tuple]:
+    """(owner or property id, enquiries, bookings, value), largest first: whole months from the rollup,
+    the period's loose days from the enquiries (ix_crm_enquiries_report); id None for none."""
+    column = {"property": E.property_id, "owner": E.owner_id}[dimension]
+    m = ReportMonth
+    parts = [
+        select(
+            func.coalesce(column, 0).label("k"),
+            literal(1).label("n"),
+            case((BOOKED, 1), else_=0).label("b"),
+            case((BOOKED, E.booking_value), else_=0).label("v"),
+        ).where(
+            COUNTED,
+            E.created_at >= datetime.combine(start, time.min),
+            E.created_at < datetime.combine(end + timedelta(days=1), time.min),
+        )
+        for start, end in _loose_days(period)
+    ]
+    whole = _whole_months(period)
+    if whole is not None:
+        parts.append(
+            select(m.key, m.enquiries, m.bookings, m.booking_value).where(
+                m.dimension == dimension, m.month >= whole[0], m.month <= whole[1]
+            )
+        )
+    rows = union_all(*parts).subquery()
+    enquiries = func.sum(rows.c.n)
+    found = db.session.execute(
+        select(rows.c.k, enquiries, _sum(rows.c.b), _sum(rows.c.v))
+        .group_by(rows.c.k)
+        .having(enquiries > 0)
+        .order_by(enquiries.desc(), rows.c.k)
+        .limit(limit)
+    )
+    return [(k or None, n, b, v) for k, n, b, v in found]
+
+
+def _names(dimension: str, ids: list[int]) -> dict[int, str]:
+    if dimension == "owner":
+        return _contact_names(ids)
+    return dict(db.session.execute(select(CrmProperty.id, CrmProperty.title).where(CrmProperty.id.in_(ids))).all())
 
 
 def _contact_names(ids: list[int]) -> dict[int, str]:

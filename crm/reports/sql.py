@@ -1,6 +1,6 @@
 """SQL expressions the reports need that SQLite and PostgreSQL spell differently."""
 
-from sqlalchemy import Float, String
+from sqlalchemy import Date, Float, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -43,26 +43,37 @@ def _month_postgresql(element, compiler, **kw):
     return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
 
 
-class no_index(FunctionElement):  # noqa: N801
-    """A column that SQLite's planner may not walk an index of (written +column there).
+class day_of(FunctionElement):  # noqa: N801
+    """A timestamp's calendar day."""
 
-    Grouping a period's enquiries by owner or property, SQLite would otherwise walk that column's index
-    to skip a sort and read every row from the table, instead of one range of the covering report index.
-    """
-
+    type = Date()
     inherit_cache = True
-    name = "no_index"
-
-    def __init__(self, column):
-        super().__init__(column)
-        self.type = column.type
+    name = "day_of"
 
 
-@compiles(no_index)
-def _no_index(element, compiler, **kw):
-    return compiler.process(element.clauses, **kw)
+@compiles(day_of, "sqlite")
+def _day_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)})"
 
 
-@compiles(no_index, "sqlite")
-def _no_index_sqlite(element, compiler, **kw):
-    return f"+{compiler.process(element.clauses, **kw)}"
+@compiles(day_of, "postgresql")
+def _day_postgresql(element, compiler, **kw):
+    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
+
+
+class month_start(FunctionElement):  # noqa: N801
+    """The first day of a date's month."""
+
+    type = Date()
+    inherit_cache = True
+    name = "month_start"
+
+
+@compiles(month_start, "sqlite")
+def _month_start_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+@compiles(month_start, "postgresql")
+def _month_start_postgresql(element, compiler, **kw):
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"

@@ -7,15 +7,12 @@ from datetime import datetime
 from flask import Blueprint, Response, abort, request
 
 from ..auth import admin_required
-from ..cache import cached
 from ..htmx import render
 from ..models import utcnow
 from . import period as periods
 from .sections import SECTIONS, to_csv
 
 bp = Blueprint("reports", __name__, url_prefix="/admin/crm/reports")
-# A section's figures for a period are reused until the CRM's data changes, or for this long.
-FRESH_FOR = 300.0
 
 
 @bp.before_request
@@ -34,12 +31,11 @@ def period_or_error():
 
 
 def figures(section, period) -> tuple[dict, datetime]:
-    """Return the section's figures for the period and when they were computed."""
-    return cached(
-        f"report:{section.name}:{period.start}:{period.end}",
-        lambda: (section.compute(period), utcnow()),
-        max_age=FRESH_FOR,
-    )
+    """Return the section's figures for the period and when they were computed.
+
+    Computed on every request, not cached: they read the rollup, which the triggers keep current.
+    """
+    return section.compute(period), utcnow()
 
 
 def section_or_404(name: str):

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 
 from ..extensions import db
 from ..models import Contact, CrmEnquiry, CrmProperty, Enquiry, Membership, Property, User
+from ..reports import rollup
 from .enquiries import Enquiries
 from .listings import Listings
 from .memberships import Memberships
@@ -59,6 +60,8 @@ class Generator(People, Listings, Memberships, Enquiries):
         indexes = [index for model in BULK_TABLES for index in model.__table__.indexes]
         for index in indexes:
             index.drop(db.session.connection())
+        # Likewise the reports' rollup: summed once at the end, not trigger by trigger.
+        rollup.uninstall(db.session.connection())
         self.users()
         self.owner_contacts()
         self.properties()
@@ -72,6 +75,7 @@ class Generator(People, Listings, Memberships, Enquiries):
         for index in indexes:
             index.create(db.session.connection())
         self.done("indexes rebuilt", len(indexes))
+        self.done("report rollup", rollup.rebuild(db.session.connection()))
         self.reset_sequences()
         started = time.perf_counter()
         db.session.commit()

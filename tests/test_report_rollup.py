@@ -1,0 +1,254 @@
+"""The reports' rollup against the rows: changed through the real routes, corrected by the daily job, twice."""
+
+import math
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text, update
+
+from crm.extensions import db
+from crm.models import (
+    STAGE_RANK,
+    Contact,
+    CrmEnquiry,
+    CrmProperty,
+    EnquiryStatusHistory,
+    ReportDay,
+    ReportDuration,
+    ReportDurationDay,
+    ReportDurationMonth,
+    ReportMonth,
+    utcnow,
+)
+from crm.reports import queries, rollup
+from crm.reports.period import Period
+
+from .builders import enquiry_data, make_property, make_user
+
+# (walk through the statuses by the API, extra fields of the enquiry)
+WALKS = [
+    (("contacted", "negotiating", "booked"), {"event_type": "wedding"}),
+    (("contacted", "booked"), {"event_type": "birthday"}),
+    (("contacted", "lost"), {"event_type": "wedding"}),
+    (("lost",), {"event_type": "corporate"}),
+    (("contacted", "negotiating"), {}),
+    ((), {"event_type": "family"}),
+    (("contacted", "negotiating", "booked", "negotiating"), {"event_type": "birthday"}),
+]
+
+
+def nearest_rank(values, percent):
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(len(ordered) * percent / 100)) - 1] if ordered else None
+
+
+def hours(value):
+    return None if value is None else round(value, 1)
+
+
+def this_year() -> Period:
+    today = utcnow().date()
+    return Period(today - timedelta(days=364), today)
+
+
+def put_status(client, enquiry_id, status, n=0):
+    body = {"id": enquiry_id, "status": status}
+    if status == "booked":
+        body["booking_value"] = 900 + n
+    if status == "lost":
+        body["notes"] = "no longer needed"
+    assert client.put("/api/crm/enquiries", json=body).status_code == 200
+
+
+@pytest.fixture
+def driven(client, auth, admin, owner, other_owner, live_property):
+    """Enquiries for two owners sent by the public API and moved through their statuses by the admin API."""
+    other = make_property(other_owner, title="Mill Cottage")
+    ids = []
+    for n, (steps, fields) in enumerate(WALKS):
+        prop = live_property if n % 2 else other
+        ids.append(client.post("/api/enquiry", json=enquiry_data(prop, **fields)).json["id"])
+        auth.login(admin.email)
+        for status in steps:
+            put_status(client, ids[-1], status, n)
+    spam = client.post("/api/enquiry", json=enquiry_data(live_property, website="http://spam.example")).json["id"]
+    auth.login(admin.email)
+    return {"ids": ids, "spam": spam, "other": other}
+
+
+def assert_figures_match_the_rows():
+    """Every rolled-up figure equals the same figure computed here, in Python, from the rows."""
+    period = this_year()
+    rows = [e for e in db.session.scalars(select(CrmEnquiry)) if e.status != "spam"]
+    tiers = dict(db.session.execute(select(CrmProperty.id, CrmProperty.membership_tier)).all())
+
+    funnel = queries.funnel(period)
+    assert funnel["enquiries"] == len(rows)
+    for stage, rank in STAGE_RANK.items():
+        if rank:
+            assert funnel["reached"][stage] == sum(1 for e in rows if e.furthest_stage >= rank)
+    lost_at = Counter(e.furthest_stage for e in rows if e.status == "lost")
+    assert [s["lost"] for s in funnel["stages"]] == [lost_at[rank] for rank in range(4)]
+
+    booked = [e for e in rows if e.status == "booked"]
+    months = queries.by_month(period)
+    assert sum(m["enquiries"] for m in months) == len(rows)
+    assert sum(m["bookings"] for m in months) == len(booked)
+    assert sum(m["value"] for m in months) == float(sum(e.booking_value or 0 for e in booked))
+
+    for dimension, key in (
+        ("source", lambda e: e.source),
+        ("event_type", lambda e: e.event_type),
+        ("tier", lambda e: tiers.get(e.property_id)),
+        ("owner", lambda e: e.owner_id),
+        ("property", lambda e: e.property_id),
+    ):
+        figures = {r["key"]: (r["enquiries"], r["bookings"], r["value"]) for r in queries.breakdown(period, dimension)}
+        expected = {}
+        for e in rows:
+            n, b, v = expected.get(key(e), (0, 0, 0.0))
+            is_booked = e.status == "booked"
+            expected[key(e)] = (n + 1, b + is_booked, v + (float(e.booking_value or 0) if is_booked else 0.0))
+        assert figures == expected, dimension
+
+    lost = {r["reason"]: r["lost"] for r in queries.lost_reasons(period)}
+    assert lost == dict(Counter(e.lost_reason or "No reason given" for e in rows if e.status == "lost"))
+
+    replies = [(e.first_response_at - e.created_at).total_seconds() / 3600 for e in rows if e.first_response_at]
+    response = queries.first_response(period)
+    assert response["responded"] == len(replies)
+    assert response["median_hours"] == hours(nearest_rank(replies, 50))
+    assert response["p90_hours"] == hours(nearest_rank(replies, 90))
+
+    stays = {"new": [], "contacted": [], "negotiating": []}
+    for h in db.session.scalars(select(EnquiryStatusHistory)):
+        if h.to_status in stays and h.left_at is not None:
+            stays[h.to_status].append((h.left_at - h.changed_at).total_seconds() / 3600)
+    for row in queries.time_in_status(period):
+        values = stays[row["status"]]
+        assert row["stays"] == len(values)
+        assert row["median_hours"] == hours(nearest_rank(values, 50))
+        assert row["p90_hours"] == hours(nearest_rank(values, 90))
+        assert row["average_hours"] == (round(sum(values) / len(values), 1) if values else None)
+
+
+def test_the_rollup_follows_every_status_change_made_through_the_api(client, driven):
+    assert_figures_match_the_rows()
+    # Spam restored, a booking un-booked, a lost one reopened: each moves the figures, and the rollup with them.
+    put_status(client, driven["spam"], "new")
+    put_status(client, driven["ids"][0], "lost")
+    put_status(client, driven["ids"][3], "contacted")
+    assert_figures_match_the_rows()
+    put_status(client, driven["ids"][5], "spam")
+    assert_figures_match_the_rows()
+
+
+def test_the_rollup_follows_a_reply_and_times_rewritten_in_bulk(client, driven):
+    """A reply is a first response; times moved by a bulk UPDATE (no ORM) still reach the rollup."""
+    waiting = driven["ids"][5]
+    answer = client.post(
+        f"/admin/crm/enquiries/{waiting}/reply", data={"subject": "Dates", "message": "Which weekend suits you?"}
+    )
+    assert answer.status_code in (200, 303)
+    assert db.session.get(CrmEnquiry, waiting).first_response_at is not None
+    answered = db.session.execute(
+        select(CrmEnquiry.id, CrmEnquiry.first_response_at).where(CrmEnquiry.first_response_at.is_not(None))
+    ).all()
+    stays = db.session.execute(
+        select(EnquiryStatusHistory.id, EnquiryStatusHistory.left_at).where(EnquiryStatusHistory.left_at.is_not(None))
+    ).all()
+    for n, (enquiry_id, replied) in enumerate(answered):
+        # Some weeks back, so that whole months of the period are read from the monthly rollup too.
+        arrived = replied - timedelta(days=20 * n, hours=3 * n + 1, minutes=7 * n)
+        db.session.execute(update(CrmEnquiry).where(CrmEnquiry.id == enquiry_id).values(created_at=arrived))
+    for n, (history_id, left) in enumerate(stays):
+        moved = left + timedelta(hours=n + 2)
+        db.session.execute(
+            update(EnquiryStatusHistory).where(EnquiryStatusHistory.id == history_id).values(left_at=moved)
+        )
+    db.session.commit()
+    assert_figures_match_the_rows()
+
+
+def test_the_tier_follows_the_owners_membership_and_deletion_takes_enquiries_out(client, driven, owner):
+    contact = db.session.scalar(select(Contact).where(Contact.email == owner.email))
+    granted = client.post(f"/admin/crm/contacts/{contact.id}/memberships", data={"plan_tier": "gold", "months": "12"})
+    assert granted.status_code in (200, 303)
+    assert {r["key"] for r in queries.breakdown(this_year(), "tier")} == {"gold", None}
+    assert_figures_match_the_rows()
+    # A deleted contact takes its enquiries (and their history) with it, by the database's cascade.
+    guest = db.session.get(CrmEnquiry, driven["ids"][0]).contact_id
+    db.session.execute(text("DELETE FROM crm_contacts WHERE id = :id"), {"id": guest})
+    db.session.commit()
+    assert db.session.get(CrmEnquiry, driven["ids"][0]) is None
+    assert_figures_match_the_rows()
+
+
+def rollup_rows():
+    return {
+        model.__tablename__: sorted(tuple(r) for r in db.session.execute(select(*model.__table__.columns)))
+        for model in (ReportDay, ReportMonth, ReportDuration, ReportDurationDay, ReportDurationMonth)
+    }
+
+
+def test_the_daily_job_corrects_the_rollup_and_a_second_run_changes_nothing(runner, driven):
+    db.session.execute(update(ReportDay).where(ReportDay.dimension == "all").values(enquiries=ReportDay.enquiries + 5))
+    db.session.execute(ReportDuration.__table__.delete().where(ReportDuration.measure == "first_response"))
+    db.session.commit()
+    first = runner.invoke(args=["crm", "daily"])
+    assert first.exit_code == 0, first.output
+    assert "Reports: 0 rollup rows corrected" not in first.output
+    db.session.expire_all()
+    assert_figures_match_the_rows()
+    after_first = rollup_rows()
+    second = runner.invoke(args=["crm", "daily"])
+    assert "Reports: 0 rollup rows corrected" in second.output
+    db.session.expire_all()
+    assert rollup_rows() == after_first
+
+
+def test_the_triggers_keep_the_rollup_equal_to_a_rebuild(driven, client):
+    """What the triggers kept is what rebuilding from the rows gives (rows the triggers left at zero aside)."""
+    put_status(client, driven["ids"][0], "lost")
+    kept = rollup_rows()
+    rollup.rebuild()
+    db.session.commit()
+    rebuilt = rollup_rows()
+    for table in ("crm_report_days", "crm_report_months"):
+        assert [r for r in kept[table] if any(r[3:])] == rebuilt[table]
+    assert kept["crm_report_durations"] == rebuilt["crm_report_durations"]
+    for table in ("crm_report_duration_days", "crm_report_duration_months"):
+        histogram = [r for r in kept[table] if r[3]]
+        assert [r[:4] for r in histogram] == [r[:4] for r in rebuilt[table]]
+        assert [r[4] for r in histogram] == pytest.approx([r[4] for r in rebuilt[table]])
+
+
+def test_the_slowest_owners_are_the_owners_with_the_longest_median_reply(client, auth, admin):
+    """Six owners whose medians all fall within one threshold gap, so the search narrows it before choosing."""
+    reply_hours = {n: [9 + n, 10 + 0.7 * n, 16 - n / 3, 11 + n / 5] for n in range(6)}
+    for n, replies in reply_hours.items():
+        owner = make_user("owner", email=f"slow{n}@example.com")
+        prop = make_property(owner, title=f"Slow House {n}")
+        for hours_taken in replies[: 3 + n % 2]:
+            enquiry_id = client.post("/api/enquiry", json=enquiry_data(prop)).json["id"]
+            auth.login(admin.email)
+            put_status(client, enquiry_id, "contacted")
+            replied = db.session.get(CrmEnquiry, enquiry_id).first_response_at
+            db.session.execute(
+                update(CrmEnquiry)
+                .where(CrmEnquiry.id == enquiry_id)
+                .values(created_at=replied - timedelta(hours=hours_taken))
+            )
+            db.session.commit()
+    replies: dict[int, list[float]] = {}
+    for e in db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.first_response_at.is_not(None))):
+        replies.setdefault(e.owner_id, []).append((e.first_response_at - e.created_at).total_seconds())
+    ranked = sorted(replies, key=lambda owner_id: (-nearest_rank(replies[owner_id], 50), owner_id))
+    for limit in (1, 2, 6):
+        slowest = queries.slowest_owners(this_year(), limit=limit)
+        assert [r["owner_id"] for r in slowest] == ranked[:limit]
+        for row in slowest:
+            assert row["median_hours"] == hours(nearest_rank(replies[row["owner_id"]], 50) / 3600)
+            assert row["p90_hours"] == hours(nearest_rank(replies[row["owner_id"]], 90) / 3600)
+            assert row["responded"] == len(replies[row["owner_id"]])
