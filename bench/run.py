@@ -198,6 +198,11 @@ FLOOR_REQUESTS: list[tuple[str, str, str, Body]] = [
 ]
 
 
+# Issue 13's latency targets for every GET row: p95 on SQLite, and PostgreSQL's p95 against SQLite's.
+SQLITE_P95_MS = 25
+PG_P95_RATIO = 1.5
+
+
 def floor_of(method: str) -> str:
     return "floor table" if method == "GET" else "floor insert"
 
@@ -467,15 +472,42 @@ def throughput(clients: list[Client], request: tuple, ctx: Context, seconds: flo
     return sum(done) / (time.monotonic() - started)
 
 
-def measure(
-    clients: list[Client], requests: list[tuple], ctx: Context, args, deadline: float, counter: itertools.count
-) -> list[dict]:
-    rows = []
-    for request in requests:
-        row = time_request(clients[0], request, ctx, args.times, deadline, counter)
-        if args.seconds > 0 and row["ok"] and time.monotonic() < deadline:
-            row["rps"] = throughput(clients, request, ctx, args.seconds, counter)
-        rows.append(row)
+@dataclass
+class Target:
+    """One database under test: its servers, signed-in clients and the ids its requests refer to."""
+
+    label: str
+    ctx: Context
+    floor_clients: list[Client]
+    admins: list[Client]
+    owners: list[Client]
+    counter: itertools.count
+
+
+def measure_row(clients: list[Client], request: tuple, target: Target, args, deadline: float) -> dict:
+    """Latency with one client, then throughput with all of them."""
+    row = time_request(clients[0], request, target.ctx, args.times, deadline, target.counter)
+    if args.seconds > 0 and row["ok"] and time.monotonic() < deadline:
+        row["rps"] = throughput(clients, request, target.ctx, args.seconds, target.counter)
+    return row
+
+
+def measure(targets: list[Target], args, deadline: float) -> list[list[dict]]:
+    """Measure every request on each target in turn, request by request.
+
+    Interleaving keeps a database's figures and the other's for the same request a few seconds
+    apart, so a burst of load on a shared machine skews both alike and their ratio stays fair.
+    """
+    rows: list[list[dict]] = [[] for _ in targets]
+    groups = (
+        (lambda t: t.floor_clients, FLOOR_REQUESTS),
+        (lambda t: t.admins, selected(REQUESTS, args.only)),
+        (lambda t: t.owners, selected(OWNER_REQUESTS, args.only)),
+    )
+    for clients_of, requests in groups:
+        for request in requests:
+            for n, target in enumerate(targets):
+                rows[n].append(measure_row(clients_of(target), request, target, args, deadline))
     return rows
 
 
@@ -487,8 +519,11 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:6.2f}" if a and b else f"{'-':>6}"
 
 
-def print_table(title: str, rows: list[dict], floors: dict[str, dict]) -> None:
-    """Latency and throughput per request, each against its floor (x floor: p50 / floor p50; rps / floor rps)."""
+def print_table(title: str, rows: list[dict], floors: dict[str, dict], p95_target: float | None = None) -> None:
+    """Latency and throughput per request, each against its floor (x floor: p50 / floor p50; rps / floor rps).
+
+    With `p95_target`, a page (GET) whose p95 is above it is marked "over".
+    """
     print(f"\n== {title}")
     header = (
         f"{'name':<20} {'request':<52} {'n':>4} {'err':>3} {'p50 ms':>7} {'p95 ms':>7} {'p50 x':>6} "
@@ -503,6 +538,8 @@ def print_table(title: str, rows: list[dict], floors: dict[str, dict]) -> None:
         rps = row["rps"]
         rps_share = f"{100 * rps / floor['rps']:5.0f}%" if floor and rps and floor["rps"] else f"{'-':>6}"
         statuses = ",".join(str(s) for s in sorted(row["statuses"]))
+        if p95_target and floor and row["method"] == "GET" and p95 and p95 > p95_target:
+            statuses += " over"
         print(
             f"{row['name']:<20} {row['request'].replace(HX, '')[:52]:<52} {row['ok']:>4} {row['errors']:>3} "
             f"{median or 0:7.1f} {p95 or 0:7.1f} {ratio(median, p50(floor) if floor else None)} "
@@ -511,46 +548,52 @@ def print_table(title: str, rows: list[dict], floors: dict[str, dict]) -> None:
 
 
 def print_comparison(sqlite_rows: list[dict], pg_rows: list[dict]) -> None:
+    """PostgreSQL's figures over SQLite's; "over" marks a page whose p95 is beyond PG_P95_RATIO times SQLite's."""
     print("\n== PostgreSQL / SQLite, per request (p50 and p95 latency ratio; throughput ratio)")
-    print(f"{'name':<20} {'p50':>6} {'p95':>6} {'rps':>6}")
-    for lite, pg in zip(sqlite_rows, pg_rows, strict=False):
+    print(f"{'name':<22} {'p50':>6} {'p95':>6} {'rps':>6}")
+    for lite, pg in zip(sqlite_rows, pg_rows, strict=True):
         p95s = [percentile(r["ms"], 95) if r["ms"] else None for r in (pg, lite)]
-        print(f"{lite['name']:<20} {ratio(p50(pg), p50(lite))} {ratio(*p95s)} {ratio(pg['rps'], lite['rps'])}")
+        over = lite["method"] == "GET" and not lite["name"].startswith("floor") and all(p95s)
+        flag = "  over" if over and p95s[0] > PG_P95_RATIO * p95s[1] else ""
+        print(f"{lite['name']:<22} {ratio(p50(pg), p50(lite))} {ratio(*p95s)} {ratio(pg['rps'], lite['rps'])}{flag}")
 
 
-def run_target(label: str, url: str, args, log_stem: Path) -> list[dict]:
-    """Measure the floors, the admin requests and the owner requests on one database."""
+def start_target(label: str, url: str, args, log_stem: Path, servers: list[subprocess.Popen]) -> Target:
+    """Serve the floor and the app on one database and sign their clients in; add the servers to `servers`."""
     ctx = prepare(url)
-    counter = itertools.count()
-    deadline = time.monotonic() + args.budget
-    servers = []
+    floor_server, floor_base = start_server("bench.floor:app", url, args.workers, log_stem.with_suffix(".floor.log"))
+    servers.append(floor_server)
+    app_server, app_base = start_server("app:app", url, args.workers, log_stem.with_suffix(".gunicorn.log"))
+    servers.append(app_server)
+    floor_clients = [Client(floor_base, args.timeout) for _ in range(args.clients)]
+    floor_clients[0].wait_until_up(floor_server, 60, "/table")
+    admins = [Client(app_base, args.timeout) for _ in range(args.clients)]
+    owners = [Client(app_base, args.timeout) for _ in range(args.clients)]
+    admins[0].wait_until_up(app_server, 60, "/login")
+    for client in admins:
+        client.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD, "/admin/crm")
+    for client in owners:
+        client.sign_in(OWNER_EMAIL, OWNER_PASSWORD, "/owner-dashboard")
+    return Target(label, ctx, floor_clients, admins, owners, itertools.count())
+
+
+def run_targets(databases: list[tuple[str, str, Path]], args) -> list[list[dict]]:
+    """Measure the floors, the admin requests and the owner requests on each (label, url, log stem) database."""
+    servers: list[subprocess.Popen] = []
     try:
-        floor_server, floor_base = start_server(
-            "bench.floor:app", url, args.workers, log_stem.with_suffix(".floor.log")
-        )
-        servers.append(floor_server)
-        app_server, app_base = start_server("app:app", url, args.workers, log_stem.with_suffix(".gunicorn.log"))
-        servers.append(app_server)
-        floor_clients = [Client(floor_base, args.timeout) for _ in range(args.clients)]
-        floor_clients[0].wait_until_up(floor_server, 60, "/table")
-        admins = [Client(app_base, args.timeout) for _ in range(args.clients)]
-        owners = [Client(app_base, args.timeout) for _ in range(args.clients)]
-        admins[0].wait_until_up(app_server, 60, "/login")
-        for client in admins:
-            client.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD, "/admin/crm")
-        for client in owners:
-            client.sign_in(OWNER_EMAIL, OWNER_PASSWORD, "/owner-dashboard")
+        targets = [start_target(label, url, args, stem, servers) for label, url, stem in databases]
         print(
-            f"\n{label}: app and floor on gunicorn -w {args.workers}; {args.times} timed calls per request, "
-            f"then {args.clients} clients for {args.seconds:g} s"
+            f"\n{' and '.join(t.label for t in targets)}: app and floor on gunicorn -w {args.workers} each; "
+            f"{args.times} timed calls per request, then {args.clients} clients for {args.seconds:g} s"
+            + ("; the databases take turns, request by request" if len(targets) > 1 else "")
         )
-        floors = measure(floor_clients, FLOOR_REQUESTS, ctx, args, deadline, counter)
-        rows = floors + measure(admins, selected(REQUESTS, args.only), ctx, args, deadline, counter)
-        rows += measure(owners, selected(OWNER_REQUESTS, args.only), ctx, args, deadline, counter)
+        rows = measure(targets, args, time.monotonic() + args.budget * len(targets))
     finally:
         for server in servers:
             stop_server(server)
-    print_table(label, rows, {row["name"]: row for row in floors})
+    for target, target_rows in zip(targets, rows, strict=True):
+        floors = {row["name"]: row for row in target_rows if row["name"].startswith("floor")}
+        print_table(target.label, target_rows, floors, SQLITE_P95_MS if target.label == "SQLite" else None)
     return rows
 
 
@@ -582,12 +625,13 @@ def main(argv: list[str] | None = None) -> int:
     db_path = args.db.resolve()
     ensure_database(db_path, args.seed_timeout)
     started = time.monotonic()
-    rows = run_target("SQLite", f"sqlite:///{db_path}", args, db_path)
-    all_rows = list(rows)
+    databases = [("SQLite", f"sqlite:///{db_path}", db_path)]
     if args.database_url:
-        pg_rows = run_target("PostgreSQL", args.database_url, args, db_path.with_name(db_path.stem + "-pg"))
-        print_comparison(rows, pg_rows)
-        all_rows += pg_rows
+        databases.append(("PostgreSQL", args.database_url, db_path.with_name(db_path.stem + "-pg")))
+    results = run_targets(databases, args)
+    if args.database_url:
+        print_comparison(*results)
+    all_rows = [row for rows in results for row in rows]
     print(f"\nMeasured in {time.monotonic() - started:.0f} s; server logs next to {db_path}")
     return 1 if any(r["errors"] for r in all_rows) else 0
 

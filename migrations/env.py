@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from crm.models import built_on
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -94,7 +96,9 @@ def run_migrations_online():
             # run ON DELETE CASCADE / SET NULL on every row pointing at it. The pragma only takes effect outside
             # a transaction, so it goes straight to the driver before the migration's transaction begins.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        # Autogenerate leaves out the indexes built only on the other database (crm.models.postgresql_only).
+        options = {"include_object": built_on(connection.dialect.name), **conf_args}
+        context.configure(connection=connection, target_metadata=get_metadata(), **options)
 
         with context.begin_transaction():
             context.run_migrations()
