@@ -1,7 +1,7 @@
 """Indexes for the properties list's sorts (title, enquiries, revenue) and the moderation queue's order.
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0014
 Create Date: 2026-11-21 14:15:00
 
 """
@@ -9,7 +9,7 @@ Create Date: 2026-11-21 14:15:00
 from alembic import op
 
 revision = "0011"
-down_revision = "0010"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
