@@ -45,7 +45,7 @@ def diff(record: Any, changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return changed
 
 
-def log_activity(
+def activity_values(
     entity_type: str,
     entity_id: int,
     action: str,
@@ -55,23 +55,29 @@ def log_activity(
     reason: str | None = None,
     meta: dict | None = None,
     ip_address: str | None = None,
-) -> ActivityLog:
-    entry = ActivityLog(
-        entity_type=entity_type,
-        entity_id=entity_id,
-        action=action,
-        changed_fields=changed_fields or {},
-        performed_by=actor_label(actor),
-        performed_by_id=actor.id if actor is not None else None,
-        ip_address=ip_address or client_ip(),
-        reason=reason,
-        meta=meta or {},
-    )
+) -> dict[str, Any]:
+    """Return an activity entry's values, for log_activity or for one INSERT of several entries."""
+    return {
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "action": action,
+        "changed_fields": changed_fields or {},
+        "performed_by": actor_label(actor),
+        "performed_by_id": actor.id if actor is not None else None,
+        "ip_address": ip_address or client_ip(),
+        "reason": reason,
+        "meta": meta or {},
+    }
+
+
+def log_activity(entity_type: str, entity_id: int, action: str, **details) -> ActivityLog:
+    """Add an activity entry to the unit of work; `details` as activity_values() takes them."""
+    entry = ActivityLog(**activity_values(entity_type, entity_id, action, **details))
     db.session.add(entry)
     return entry
 
 
-def add_interaction(
+def interaction_values(
     contact_id: int,
     type: str,
     *,
@@ -84,21 +90,28 @@ def add_interaction(
     created_by: User | None = None,
     meta: dict | None = None,
     created_at: datetime | None = None,
-) -> Interaction:
-    interaction = Interaction(
-        contact_id=contact_id,
-        type=type,
-        direction=direction,
-        initiated_by=initiated_by,
-        subject=subject,
-        content=content,
-        related_enquiry_id=enquiry_id,
-        related_property_id=property_id,
-        created_by_id=created_by.id if created_by is not None else None,
-        meta=meta or {},
-    )
-    if created_at is not None:
-        interaction.created_at = created_at
+) -> dict[str, Any]:
+    """Return a timeline interaction's values, for add_interaction or for an INSERT of its own."""
+    values = {
+        "contact_id": contact_id,
+        "type": type,
+        "direction": direction,
+        "initiated_by": initiated_by,
+        "subject": subject,
+        "content": content,
+        "related_enquiry_id": enquiry_id,
+        "related_property_id": property_id,
+        "created_by_id": created_by.id if created_by is not None else None,
+        "meta": meta or {},
+    }
+    if created_at is not None:  # else the column's default: now
+        values["created_at"] = created_at
+    return values
+
+
+def add_interaction(contact_id: int, type: str, **details) -> Interaction:
+    """Add a timeline interaction to the unit of work; `details` as interaction_values() takes them."""
+    interaction = Interaction(**interaction_values(contact_id, type, **details))
     db.session.add(interaction)
     return interaction
 

@@ -70,6 +70,8 @@ def from_environment(instance_path: str) -> dict:
         # Each app process sends queued mail from a background thread, so no request waits for SMTP.
         "MAIL_IN_BACKGROUND": _bool("MAIL_IN_BACKGROUND", True),
         "MAIL_POLL_SECONDS": float(os.environ.get("MAIL_POLL_SECONDS", "15")),
+        # Woken by a commit, the deliverer waits this long so that mail queued meanwhile goes in the same batch.
+        "MAIL_GATHER_SECONDS": float(os.environ.get("MAIL_GATHER_SECONDS", "0.5")),
         # A crashed deliverer's claim lapses within this; with the poll, its mail goes out within a minute.
         "MAIL_CLAIM_SECONDS": int(os.environ.get("MAIL_CLAIM_SECONDS", "45")),
         "ACK_MAX_PER_HOUR": int(os.environ.get("ACK_MAX_PER_HOUR", "3")),

@@ -1,16 +1,25 @@
-"""Engine tuning: SQLite in WAL mode with write transactions that queue for the lock."""
+"""Database plumbing: SQLite tuning (WAL, write transactions that queue for the lock) and the write helpers capture uses."""
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
 
 from flask import g, has_app_context, has_request_context, request
-from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import NullType
 
 from .extensions import db
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+# How long a write waits for SQLite's one write lock before it fails with "database is locked".
+BUSY_TIMEOUT_MS = 15000
 
 
 def configure_engine(engine: Engine) -> None:
@@ -25,7 +34,7 @@ def configure_engine(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -33,13 +42,44 @@ def configure_engine(engine: Engine) -> None:
     def on_begin(connection):
         # A deferred transaction that later writes cannot wait for the lock once another
         # writer has committed ("database is locked"); an IMMEDIATE one queues up front.
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_write_lock() else "BEGIN")
+        if not wants_write_lock():
+            connection.exec_driver_sql("BEGIN")
+        elif not begin_immediate(connection.connection.dbapi_connection):
+            # Still locked after BUSY_TIMEOUT_MS: one last wait, with SQLite's own busy handler and its error.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def begin_immediate(dbapi_connection) -> bool:
+    """Begin a write transaction, trying again in short steps while another writer holds the lock; say whether it began.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20 ... ms between tries, longer than most of our write
+    transactions last, so a writer queued behind another would sleep on well after the lock was free.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.0001
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return True
+            except sqlite3.OperationalError as error:
+                # The low byte is the primary code: SQLITE_BUSY and its extended forms.
+                if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    return False
+            time.sleep(pause)
+            pause = min(2 * pause, 0.002)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def wants_write_lock() -> bool:
     """Tell whether the current unit of work will write: any non-GET request, or one marked by will_write()."""
     if has_request_context():
-        return request.method not in READ_METHODS or request.environ.get("crm.db_write", False)
+        environ = request.environ
+        if environ.get("crm.db_reading_first", False):
+            return False
+        return request.method not in READ_METHODS or environ.get("crm.db_write", False)
     return has_app_context() and g.get("db_write", False)
 
 
@@ -52,16 +92,84 @@ def will_write() -> None:
         g.db_write = True
 
 
-def insert_or_ignore(model, **values) -> bool:
-    """Insert one row unless it clashes with a unique key (ON CONFLICT DO NOTHING); say whether it went in.
+class DoNothingOnConflict(ClauseElement):
+    """The ON CONFLICT DO NOTHING clause, rendered by the SQLite and PostgreSQL compilers' own visit method."""
+
+    __visit_name__ = "on_conflict_do_nothing"
+    # It has no state (no conflict target), so its class alone is its cache key.
+    _traverse_internals = []
+    constraint_target = inferred_target_elements = inferred_target_whereclause = None
+
+
+class InsertOrIgnore(Insert):
+    """INSERT ... ON CONFLICT DO NOTHING, compiled once and then cached like any other statement.
+
+    SQLAlchemy 2.0 compiles the dialects' own insert().on_conflict_do_nothing() afresh on every call
+    (sqlalchemy#10445); for a twenty-column row that costs more than running the insert.
+    """
+
+    inherit_cache = True
+    _post_values_clause = DoNothingOnConflict()
+
+
+@contextmanager
+def reading_first() -> Iterator[None]:
+    """Run the block's queries in a read transaction of their own, which ends with the block; what they loaded stays loaded.
+
+    A write request takes SQLite's one write lock with its first query (BEGIN IMMEDIATE) and holds it until it
+    commits, and every other writer waits meanwhile: look-ups and checks done in such a block first keep that
+    lock short. Once the unit of work has begun (a query ran already), the block is simply part of it.
+    """
+    session = db.session()
+    if not has_request_context() or session.in_transaction():
+        yield
+        return
+    request.environ["crm.db_reading_first"] = True
+    try:
+        yield
+    finally:
+        del request.environ["crm.db_reading_first"]
+    # Committing a transaction that only read ends it; the rows it loaded are not expired, so the write
+    # that follows does not read them again. (After an error, the request's teardown rolls it back.)
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
+def table_values(model, values: dict) -> dict:
+    """Key values given by the model's attribute names by its table's column keys (`meta` is column `metadata`)."""
+    columns = model.__mapper__.columns
+    return {columns[name].key: value for name, value in values.items()}
+
+
+@cache
+def insert_or_ignore_statement(table: Table) -> InsertOrIgnore:
+    """Return the table's INSERT ... ON CONFLICT DO NOTHING RETURNING its key, built once (values go as parameters)."""
+    return InsertOrIgnore(table).returning(*table.primary_key)
+
+
+def insert_or_ignore(model, **values) -> int | None:
+    """Insert one row unless it clashes with a unique key (ON CONFLICT DO NOTHING); return its id, or None.
 
     Unlike a look-up followed by an insert, this is safe when two transactions insert the same key at once:
-    PostgreSQL makes the second wait for the first and then do nothing.
+    PostgreSQL makes the second wait for the first and then do nothing. It is a plain INSERT on the table with
+    the values as parameters: the ORM's bulk-insert layer would cost more than the statement.
     """
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     # RETURNING rather than rowcount, which PostgreSQL's driver leaves at -1 for such an insert.
-    statement = dialect.insert(model).values(**values).on_conflict_do_nothing().returning(*model.__table__.primary_key)
-    return db.session.execute(statement).first() is not None
+    return db.session.scalar(insert_or_ignore_statement(model.__table__), table_values(model, values))
+
+
+@cache
+def insert_statement(table: Table):
+    """Return the table's plain INSERT, built once (values go as parameters)."""
+    return insert(table)
+
+
+def insert_rows(model, rows: list[dict]) -> None:
+    """Insert rows (values by attribute name, the same names in each) in one plain INSERT, reading nothing back."""
+    db.session.execute(insert_statement(model.__table__), [table_values(model, row) for row in rows])
 
 
 class likely(FunctionElement):

@@ -20,11 +20,12 @@ import time
 from datetime import timedelta
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
+from functools import cache
 
-from flask import Flask, current_app, render_template
-from sqlalchemy import func, or_, select, update
+from flask import Flask, current_app
+from sqlalchemy import Row, func, or_, select, update
 
-from .database import will_write
+from .database import InsertOrIgnore, table_values, will_write
 from .extensions import db
 from .formatting import one_line
 from .models import EmailMessage, utcnow
@@ -41,44 +42,64 @@ def queue(
     enquiry_id: int | None = None,
     reply_to: str | None = None,
     **context,
-) -> EmailMessage | None:
-    """Queue a message rendered from templates/email/<template>.{txt,html}; once per dedupe_key."""
-    if dedupe_key is not None:
-        existing = db.session.scalar(select(EmailMessage.id).where(EmailMessage.dedupe_key == dedupe_key))
-        if existing is not None:
-            return None
+) -> Row | None:
+    """Queue a message rendered from templates/email/<template>.{txt,html}, once per dedupe_key.
+
+    Return the queued message's id and message_id, or None if its dedupe_key was queued already.
+    """
     context.setdefault("base_url", current_app.config["PUBLIC_BASE_URL"])
     context.setdefault("link", link)
-    text = render_template(f"email/{template}.txt", **context)
-    html = render_template(f"email/{template}.html", **context)
+    text = render_email(f"email/{template}.txt", context)
+    html = render_email(f"email/{template}.html", context)
     subject, _, body = text.partition("\n")
-    message = EmailMessage(
-        to_address=to,
-        subject=subject.removeprefix("Subject:").strip(),
-        text_body=body.strip() + "\n",
-        html_body=html,
-        reply_to=reply_to,
-        dedupe_key=dedupe_key,
-        enquiry_id=enquiry_id,
-        template=template,
-        message_id=make_msgid(domain=MESSAGE_ID_DOMAIN),
-    )
-    db.session.add(message)
-    db.session.info.setdefault("emails", []).append(message)
+    values = {
+        "to_address": to,
+        "subject": subject.removeprefix("Subject:").strip(),
+        "text_body": body.strip() + "\n",
+        "html_body": html,
+        "reply_to": reply_to,
+        "dedupe_key": dedupe_key,
+        "enquiry_id": enquiry_id,
+        "template": template,
+        "message_id": make_msgid(domain=MESSAGE_ID_DOMAIN),
+    }
+    # One plain INSERT whether or not the key was taken, safe when two transactions queue the same key at once.
+    message = db.session.execute(queue_statement(), table_values(EmailMessage, values)).first()
+    if message is not None:
+        # After the commit the deliverer needs the ids only, so nothing is read back.
+        db.session.info.setdefault("emails", []).append(message.id)
     return message
+
+
+@cache
+def queue_statement():
+    """Return the outbox's INSERT ... ON CONFLICT DO NOTHING RETURNING id, message_id, built once."""
+    table = EmailMessage.__table__
+    return InsertOrIgnore(table).returning(table.c.id, table.c.message_id)
+
+
+def render_email(name: str, context: dict) -> str:
+    """Render an e-mail template from its context alone.
+
+    Not flask.render_template: its context processors would bring in the request's user (a query, in a
+    POST inside the write transaction) and the like, which an e-mail must not depend on anyway: it renders
+    the same in a request, a job or the CLI.
+    """
+    return current_app.jinja_env.get_template(name).render(context)
+
+
+def queued_since(to, template: str, since):
+    """Return a select() counting the messages from `template` queued for `to` since `since` (values or bind parameters)."""
+    return (
+        select(func.count())
+        .select_from(EmailMessage)
+        .where(EmailMessage.to_address == to, EmailMessage.template == template, EmailMessage.created_at >= since)
+    )
 
 
 def sent_recently(to: str, template: str, *, within: timedelta) -> int:
     """Count the messages from `template` queued for `to` within the last `within`, sent or not."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(EmailMessage)
-        .where(
-            EmailMessage.to_address == to,
-            EmailMessage.template == template,
-            EmailMessage.created_at >= utcnow() - within,
-        )
-    )
+    return db.session.scalar(queued_since(to, template, utcnow() - within))
 
 
 def link(endpoint: str, **values) -> str:
@@ -87,7 +108,8 @@ def link(endpoint: str, **values) -> str:
     return current_app.config["PUBLIC_BASE_URL"] + path
 
 
-def build_mime(message: EmailMessage) -> MimeMessage:
+def build_mime(message) -> MimeMessage:
+    """Build the MIME message of a stored one (an EmailMessage or a row of its columns)."""
     mime = MimeMessage()
     # Header values on one line: a CR or LF in a stored value must not start a header of its own.
     mime["From"] = one_line(current_app.config["MAIL_FROM"])
@@ -108,18 +130,21 @@ class Postbox:
 
     def __init__(self, config):
         self.config = config
+        self.prints = not config["MAIL_SERVER"]
         self.smtp: smtplib.SMTP | None = None
 
-    def send(self, message_id: int, mime: MimeMessage) -> None:
+    def send(self, message) -> None:
+        """Send a stored message (a row of its columns)."""
         config = self.config
-        if not config["MAIL_SERVER"]:
-            text = mime.get_body(("plain",)).get_content()
+        if self.prints:
+            # Printed from the stored text: building the MIME message would cost more than the printing.
             print(
-                f"--- e-mail {message_id} (no MAIL_SERVER set) ---\nTo: {mime['To']}\nSubject: {mime['Subject']}"
-                f"\n\n{text}",
+                f"--- e-mail {message.id} (no MAIL_SERVER set) ---\nTo: {one_line(message.to_address)}"
+                f"\nSubject: {one_line(message.subject)}\n\n{message.text_body}",
                 file=sys.stderr,
             )
             return
+        mime = build_mime(message)
         if self.smtp is None:
             smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
             if config["MAIL_USE_TLS"]:
@@ -142,8 +167,12 @@ class Postbox:
             self.smtp = None
 
 
-def claim(ids: list[int] | None, limit: int) -> tuple[str, list[EmailMessage]]:
-    """Claim up to `limit` pending messages (of `ids`, or any) for this deliverer; return the token and them."""
+def claim(ids: list[int] | None, limit: int) -> tuple[str, list]:
+    """Claim up to `limit` pending messages (of `ids`, or any) for this deliverer; return the token and them.
+
+    The messages come back as rows of their columns, read by the claim itself (UPDATE ... RETURNING), so
+    sending them needs no further query and no transaction held open.
+    """
     now = utcnow()
     token = secrets.token_hex(16)
     claimable = (
@@ -160,27 +189,28 @@ def claim(ids: list[int] | None, limit: int) -> tuple[str, list[EmailMessage]]:
         update(EmailMessage)
         .where(EmailMessage.id.in_(candidates.scalar_subquery()), *claimable)
         .values(claim_token=token, claimed_until=now + lease, attempts=EmailMessage.attempts + 1)
+        .returning(*EmailMessage.__table__.columns)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).all()
     db.session.commit()
-    if not claimed:
-        return token, []
-    messages = list(
-        db.session.scalars(select(EmailMessage).where(EmailMessage.claim_token == token).order_by(EmailMessage.id))
-    )
-    return token, messages
+    return token, sorted(claimed, key=lambda message: message.id)
 
 
 def finish(message_id: int, token: str, **values) -> bool:
     """Record the outcome of one attempt and release the claim; False if the claim had lapsed."""
+    return finish_all([message_id], token, **values) == 1
+
+
+def finish_all(message_ids: list[int], token: str, **values) -> int:
+    """Record the same outcome for several messages of one claim and release them; return how many were still held."""
     done = db.session.execute(
         update(EmailMessage)
-        .where(EmailMessage.id == message_id, EmailMessage.claim_token == token)
+        .where(EmailMessage.id.in_(message_ids), EmailMessage.claim_token == token)
         .values(claim_token=None, claimed_until=None, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
-    return bool(done)
+    return done
 
 
 def deliver(ids: list[int] | None = None) -> tuple[int, int]:
@@ -196,26 +226,33 @@ def deliver(ids: list[int] | None = None) -> tuple[int, int]:
         while True:
             started = time.monotonic()
             token, batch = claim(ids, BATCH_SIZE)
-            outgoing = [(message.id, build_mime(message)) for message in batch]
-            # No transaction (and so no lock) is held while talking to the SMTP server.
-            db.session.rollback()
-            if not outgoing:
+            if not batch:
                 break
-            for message_id, mime in outgoing:
+            printed = []
+            for message in batch:
                 if time.monotonic() - started > usable:
-                    finish(message_id, token)
+                    finish(message.id, token)
                     continue
                 try:
-                    postbox.send(message_id, mime)
+                    postbox.send(message)
                 except Exception as error:  # the outbox keeps it; the next deliverer retries
                     failed += 1
-                    current_app.logger.warning("E-mail %s to %s not delivered: %s", message_id, mime["To"], error)
-                    finish(message_id, token, last_error=f"{type(error).__name__}: {error}"[:2000])
-                else:
-                    sent += 1
-                    if not finish(message_id, token, status="sent", sent_at=utcnow(), last_error=None):
-                        current_app.logger.error("E-mail %s was sent after its claim lapsed", message_id)
-            if failed or len(outgoing) < BATCH_SIZE:
+                    current_app.logger.warning(
+                        "E-mail %s to %s not delivered: %s", message.id, one_line(message.to_address), error
+                    )
+                    finish(message.id, token, last_error=f"{type(error).__name__}: {error}"[:2000])
+                    continue
+                if postbox.prints:
+                    printed.append(message.id)
+                    continue
+                # Marked sent before the next one goes, so a deliverer that dies resends at most one message.
+                sent += 1
+                if not finish(message.id, token, status="sent", sent_at=utcnow(), last_error=None):
+                    current_app.logger.error("E-mail %s was sent after its claim lapsed", message.id)
+            if printed:
+                # Nothing left the machine, so the printed batch is marked sent in one statement.
+                sent += finish_all(printed, token, status="sent", sent_at=utcnow(), last_error=None)
+            if failed or len(batch) < BATCH_SIZE:
                 break  # the server is failing, or nothing more is waiting
     finally:
         postbox.close()
@@ -260,8 +297,11 @@ class Deliverer:
 
     def run(self) -> None:
         poll = self.app.config["MAIL_POLL_SECONDS"]
+        gather = self.app.config["MAIL_GATHER_SECONDS"]
         while not self.stopping.is_set():
             self.wanted.wait(timeout=poll)
+            # Let the commits of the next moments queue their mail too: a burst then costs one claim, not one each.
+            self.stopping.wait(gather)
             self.wanted.clear()
             if self.stopping.is_set():
                 break

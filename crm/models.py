@@ -354,6 +354,11 @@ class CrmProperty(db.Model):
         Index("ix_crm_properties_owner_created", "owner_id", "created_at", "id"),
         Index("ix_crm_properties_created", "created_at", "id"),
         Index("ix_crm_properties_tier", "membership_tier", "id"),
+        # The properties list's sorts and the moderation queue (oldest change first) read in index order.
+        Index("ix_crm_properties_title", "title", "id"),
+        Index("ix_crm_properties_enquiries", "enquiry_count", "id"),
+        Index("ix_crm_properties_revenue", "total_revenue", "id"),
+        Index("ix_crm_properties_status_updated", "listing_status", "updated_at", "id"),
         CheckConstraint("max_guests >= 1", name="max_guests_positive"),
     )
 

@@ -1,7 +1,6 @@
 """Response headers that every page carries: CSP, framing, sniffing, referrer and caching rules."""
 
-from flask import Flask, Response, request
-from flask_login import current_user
+from flask import Flask, Response, request, session
 
 # Scripts only from our own origin: no inline script, no hx-on, no eval. Inline style attributes
 # (bar widths, meters) are allowed; they cannot run code.
@@ -30,6 +29,15 @@ def content_security_policy(app: Flask) -> str:
     return CONTENT_SECURITY_POLICY.replace("https://billing.stripe.com", f"https://billing.stripe.com {origin}")
 
 
+def may_be_signed_in(app: Flask) -> bool:
+    """Tell from the cookies alone whether the request may be signed in (a sign-in that ended still counts).
+
+    Loading the user to find out would cost a query, and in a POST that has committed a second write
+    transaction, on answers that only need to stay out of shared caches.
+    """
+    return "_user_id" in session or bool(request.cookies.get(app.config.get("REMEMBER_COOKIE_NAME", "remember_token")))
+
+
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def security_headers(response: Response) -> Response:
@@ -40,7 +48,7 @@ def register_security_headers(app: Flask) -> None:
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        private = request.endpoint != "static" and (current_user.is_authenticated or response.mimetype == "text/csv")
+        private = request.endpoint != "static" and (may_be_signed_in(app) or response.mimetype == "text/csv")
         if private:
             # Signed-in pages and exports hold personal data: never keep them in a shared or back/forward cache.
             headers["Cache-Control"] = "no-store"

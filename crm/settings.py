@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from sqlalchemy import select
+
 from .extensions import db
 from .models import Setting
 
@@ -28,6 +30,11 @@ def get(key: str, default: Any = _UNSET) -> Any:
     return DEFAULTS.get(key)
 
 
+def stored(key: str):
+    """Return the setting's stored value as a scalar subquery (NULL when unset), to read along with another query."""
+    return select(Setting.value).where(Setting.key == key).scalar_subquery()
+
+
 def set(key: str, value: Any) -> Setting:  # noqa: A001  the module is read as settings.get / settings.set
     """Store a setting in the current transaction; the caller commits."""
     setting = db.session.get(Setting, key)
@@ -40,8 +47,11 @@ def set(key: str, value: Any) -> Setting:  # noqa: A001  the module is read as s
     return setting
 
 
-def owners_see_guest_contact_before_reply() -> bool:
-    return bool(get(GUEST_CONTACT_BEFORE_REPLY))
+def owners_see_guest_contact_before_reply(stored_value: Any = _UNSET) -> bool:
+    """Tell whether owners see a guest's contact details before replying; `stored_value`, read with stored(), saves a query."""
+    if stored_value is _UNSET:
+        return bool(get(GUEST_CONTACT_BEFORE_REPLY))
+    return bool(DEFAULTS[GUEST_CONTACT_BEFORE_REPLY] if stored_value is None else stored_value)
 
 
 def needs_reply_hours() -> int:

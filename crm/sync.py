@@ -15,17 +15,19 @@ import traceback
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import mail
-from .activity import add_interaction, diff, log_activity
-from .database import insert_or_ignore
+from .activity import activity_values, add_interaction, diff, interaction_values, log_activity
+from .database import insert_or_ignore, insert_rows
 from .extensions import db
 from .memberships.rules import PAID_STATUSES
 from .models import (
+    ActivityLog,
     Contact,
     CrmEnquiry,
     CrmProperty,
@@ -59,7 +61,7 @@ def record(kind: str, **payload) -> SyncEvent:
     """Record a CRM sync event in the current transaction; sync.commit() applies it."""
     if kind not in HANDLERS:
         raise KeyError(f"No sync handler for {kind!r}")
-    event = SyncEvent(kind=kind, payload=payload)
+    event = SyncEvent(kind=kind, payload=payload, status="pending", attempts=0)
     db.session.add(event)
     db.session.info.setdefault("sync_events", []).append(event)
     return event
@@ -71,12 +73,19 @@ def commit() -> None:
     A CRM fault rolls back only its own savepoint: the platform write still commits, with its event
     pending and its error recorded for `flask crm sync`. E-mail goes out after the commit.
     """
+    events = db.session.info.pop("sync_events", [])
+    # An event not written yet is written once, with its outcome, rather than inserted pending and then updated.
+    unwritten = [event for event in events if event in db.session.new]
+    for event in unwritten:
+        db.session.expunge(event)
     db.session.flush()
-    for event in db.session.info.pop("sync_events", []):
-        run(event)
+    failed = [event for event in events if not run(event)]
+    db.session.add_all(unwritten)
     emails = db.session.info.pop("emails", [])
     db.session.commit()
-    mail.after_commit([message.id for message in emails if message.id is not None])
+    for event in failed:  # logged once committed, so the line names the event's id
+        log_failure(event)
+    mail.after_commit(emails)
 
 
 def run(event: SyncEvent) -> bool:
@@ -89,7 +98,6 @@ def run(event: SyncEvent) -> bool:
                 raise RuntimeError(f"CRM sync for {kind} is switched off by CRM_SYNC_FAIL")
             HANDLERS[kind](payload)
     except Exception as error:  # any fault in the CRM must leave the platform write alone
-        current_app.logger.warning("CRM sync event %s (%s) failed: %s", event.id, kind, error)
         event.attempts += 1
         event.last_error = f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}"[:4000]
         return False
@@ -98,6 +106,13 @@ def run(event: SyncEvent) -> bool:
     event.processed_at = utcnow()
     event.last_error = None
     return True
+
+
+def log_failure(event: SyncEvent) -> None:
+    """Say in the log which event failed and why (the first line of its error)."""
+    current_app.logger.warning(
+        "CRM sync event %s (%s) failed: %s", event.id, event.kind, (event.last_error or "").partition("\n")[0]
+    )
 
 
 def apply(event_id: int) -> bool:
@@ -115,7 +130,9 @@ def apply(event_id: int) -> bool:
     applied = run(event)
     emails = db.session.info.pop("emails", [])
     db.session.commit()
-    mail.after_commit([message.id for message in emails if message.id is not None])
+    if not applied:
+        log_failure(event)
+    mail.after_commit(emails)
     return applied
 
 
@@ -196,12 +213,19 @@ def property_fields(prop: Property) -> dict:
     }
 
 
+@cache
+def crm_property_query():
+    """Return the select() of a platform property's CRM copy, built once."""
+    return select(CrmProperty).where(CrmProperty.property_id == bindparam("property_id"))
+
+
 def ensure_crm_property(prop: Property, actor: User | None = None, reason: str | None = None) -> CrmProperty:
     """Create or bring up to date the CRM copy of a platform property."""
-    owner = ensure_owner_contact(prop.owner)
-    crm_property = db.session.scalar(select(CrmProperty).where(CrmProperty.property_id == prop.id))
+    crm_property = db.session.scalar(crm_property_query(), {"property_id": prop.id})
     fields = property_fields(prop)
     if crm_property is None:
+        # The owner's contact comes first; a CRM property that exists already has one.
+        owner = ensure_owner_contact(prop.owner)
         crm_property = CrmProperty(
             property_id=prop.id, owner_id=owner.id, membership_tier=current_tier(owner.id), **fields
         )
@@ -245,55 +269,76 @@ def current_tier(contact_id: int) -> str | None:
     )
 
 
-def ensure_guest_contact(name: str, email: str, phone: str | None, event_type: str | None) -> Contact:
-    """Find the contact by normalised e-mail (owner or guest), or create a guest."""
-    contact = contact_for_email(email)
-    if contact is not None:
-        if contact.type == "guest":
-            if phone and not contact.phone:
-                contact.phone = phone
-            if event_type:
-                contact.event_type = event_type
-        return contact
+GUEST_CREATED = {"changed_fields": {"type": {"before": None, "after": "guest"}}, "reason": "First enquiry received"}
+
+
+@cache
+def contact_by_email():
+    """Return the select() of the columns guest_contact needs of the contact with an e-mail address, built once."""
+    return select(Contact.id, Contact.type, Contact.phone, Contact.event_type).where(
+        Contact.email == bindparam("email")
+    )
+
+
+def guest_contact(name: str, email: str, phone: str | None, event_type: str | None) -> tuple[int, bool]:
+    """Find the contact by normalised e-mail (owner or guest), or create a guest; return its id and whether it is new."""
+    email = email.strip().lower()
+    found = db.session.execute(contact_by_email(), {"email": email}).first()
+    if found is not None:
+        changes = {}
+        if found.type == "guest":
+            if phone and not found.phone:
+                changes["phone"] = phone
+            if event_type and event_type != found.event_type:
+                changes["event_type"] = event_type
+        if changes:
+            db.session.execute(update(Contact).where(Contact.id == found.id).values(**changes))
+        return found.id, False
     first, _, last = (name or "").strip().partition(" ")
     # Two first enquiries from one address at the same instant: one insert wins, the other finds its row.
-    created = insert_or_ignore(
+    contact_id = insert_or_ignore(
         Contact,
         type="guest",
-        email=email.strip().lower(),
+        email=email,
         first_name=first[:80],
         last_name=last.strip()[:80],
         phone=phone,
         event_type=event_type,
     )
-    contact = contact_for_email(email)
+    if contact_id is None:
+        return db.session.scalar(select(Contact.id).where(Contact.email == email)), False
+    return contact_id, True
+
+
+def ensure_guest_contact(name: str, email: str, phone: str | None, event_type: str | None) -> Contact:
+    """Find the contact by normalised e-mail (owner or guest), or create a guest and log it."""
+    contact_id, created = guest_contact(name, email, phone, event_type)
     if created:
-        log_activity(
-            "contact",
-            contact.id,
-            "created",
-            changed_fields={"type": {"before": None, "after": "guest"}},
-            reason="First enquiry received",
+        log_activity("contact", contact_id, "created", **GUEST_CREATED)
+    return db.session.get(Contact, contact_id)
+
+
+@cache
+def booked_on_query(excluding: bool):
+    """Return the select() counting a property's bookings on a date (but one enquiry), built once; two shapes."""
+    query = (
+        select(func.count())
+        .select_from(CrmEnquiry)
+        .where(
+            CrmEnquiry.property_id == bindparam("property_id"),
+            CrmEnquiry.event_date == bindparam("event_date"),
+            CrmEnquiry.status == "booked",
         )
-    return contact
+    )
+    return query.where(CrmEnquiry.id != bindparam("exclude_id")) if excluding else query
 
 
 def fit_flags(crm_property: CrmProperty, enquiry: Enquiry, exclude_id: int | None = None) -> dict[str, bool]:
     """Work out how well an enquiry fits its property, as it arrives."""
     date_booked = False
     if enquiry.event_date is not None:
-        query = (
-            select(func.count())
-            .select_from(CrmEnquiry)
-            .where(
-                CrmEnquiry.property_id == crm_property.id,
-                CrmEnquiry.event_date == enquiry.event_date,
-                CrmEnquiry.status == "booked",
-            )
-        )
-        if exclude_id is not None:
-            query = query.where(CrmEnquiry.id != exclude_id)
-        date_booked = db.session.scalar(query) > 0
+        values = {"property_id": crm_property.id, "event_date": enquiry.event_date, "exclude_id": exclude_id}
+        date_booked = db.session.scalar(booked_on_query(exclude_id is not None), values) > 0
     received = enquiry.created_at.date()
     return {
         "fit_over_capacity": bool(enquiry.estimated_guests and enquiry.estimated_guests > crm_property.max_guests),
@@ -328,13 +373,26 @@ def on_property_saved(payload: dict) -> None:
     ensure_crm_property(prop, actor=actor, reason=payload.get("reason"))
 
 
+@cache
+def count_enquiry_statement():
+    """Return the UPDATE that counts one more enquiry on a CRM property, built once (on the table: nothing loaded
+    in the session needs the new count)."""
+    table = CrmProperty.__table__
+    return (
+        update(table).where(table.c.id == bindparam("crm_property_id")).values(enquiry_count=table.c.enquiry_count + 1)
+    )
+
+
 @handler("enquiry.received")
 def on_enquiry_received(payload: dict) -> None:
+    """Create the CRM enquiry of a platform enquiry, with its guest, first status, timeline message and audit entries."""
     enquiry = db.session.get(Enquiry, payload["enquiry_id"])
     if enquiry is None:
         return
     crm_property = ensure_crm_property(enquiry.property)
-    contact = ensure_guest_contact(enquiry.guest_name, enquiry.guest_email, enquiry.guest_phone, enquiry.event_type)
+    contact_id, created = guest_contact(
+        enquiry.guest_name, enquiry.guest_email, enquiry.guest_phone, enquiry.event_type
+    )
     details = {
         "event_type": enquiry.event_type,
         "event_date": enquiry.event_date,
@@ -346,60 +404,70 @@ def on_enquiry_received(payload: dict) -> None:
         "guest_name": enquiry.guest_name,
     }
     status = "spam" if enquiry.spam_reasons else "new"
+    spam_reasons = list(enquiry.spam_reasons or [])
     # The CRM enquiry shares the platform enquiry's id, so the id a guest is given is the CRM's too.
     # Applied twice (a replay racing another), the second insert does nothing and neither does the rest.
     if not insert_or_ignore(
         CrmEnquiry,
         id=enquiry.id,
-        contact_id=contact.id,
+        contact_id=contact_id,
         owner_id=crm_property.owner_id,
         property_id=crm_property.id,
         source_enquiry_id=enquiry.id,
         status=status,
         source=enquiry.source,
-        spam_reasons=list(enquiry.spam_reasons or []),
+        spam_reasons=spam_reasons,
         created_at=enquiry.created_at,
         last_updated_at=enquiry.created_at,
         **details,
         **fit_flags(crm_property, enquiry),
     ):
         return
-    crm_enquiry = db.session.get(CrmEnquiry, enquiry.id)
-    db.session.add(
-        EnquiryStatusHistory(
-            enquiry_id=crm_enquiry.id,
-            from_status=None,
-            to_status=status,
-            changed_at=enquiry.created_at,
-            performed_by="system",
-            reason="; ".join(enquiry.spam_reasons or []) or None,
-        )
-    )
     if status != "spam":  # spam never counts as an enquiry
-        db.session.execute(
-            update(CrmProperty)
-            .where(CrmProperty.id == crm_property.id)
-            .values(enquiry_count=CrmProperty.enquiry_count + 1)
+        db.session.execute(count_enquiry_statement(), {"crm_property_id": crm_property.id})
+    # The audit rows go in as plain INSERTs (both activity entries in one): nothing here reads them back.
+    activity = [
+        activity_values(
+            "enquiry",
+            enquiry.id,
+            "created",
+            ip_address=enquiry.ip_address,
+            changed_fields={"status": {"before": None, "after": status}},
+            reason=("Quarantined as spam: " + "; ".join(spam_reasons)) if spam_reasons else None,
         )
-    add_interaction(
-        contact.id,
-        "message",
-        direction="inbound",
-        initiated_by="contact",
-        subject=f"Enquiry about {crm_property.title}",
-        content=enquiry.message,
-        enquiry_id=crm_enquiry.id,
-        property_id=crm_property.id,
-        created_at=enquiry.created_at,
-        meta={"source": enquiry.source, "spam_reasons": list(enquiry.spam_reasons or [])},
+    ]
+    if created:
+        activity.insert(0, activity_values("contact", contact_id, "created", **GUEST_CREATED))
+    insert_rows(ActivityLog, activity)
+    insert_rows(
+        EnquiryStatusHistory,
+        [
+            {
+                "enquiry_id": enquiry.id,
+                "from_status": None,
+                "to_status": status,
+                "changed_at": enquiry.created_at,
+                "performed_by": "system",
+                "reason": "; ".join(spam_reasons) or None,
+            }
+        ],
     )
-    log_activity(
-        "enquiry",
-        crm_enquiry.id,
-        "created",
-        ip_address=enquiry.ip_address,
-        changed_fields={"status": {"before": None, "after": status}},
-        reason=("Quarantined as spam: " + "; ".join(enquiry.spam_reasons)) if enquiry.spam_reasons else None,
+    insert_rows(
+        Interaction,
+        [
+            interaction_values(
+                contact_id,
+                "message",
+                direction="inbound",
+                initiated_by="contact",
+                subject=f"Enquiry about {crm_property.title}",
+                content=enquiry.message,
+                enquiry_id=enquiry.id,
+                property_id=crm_property.id,
+                created_at=enquiry.created_at,
+                meta={"source": enquiry.source, "spam_reasons": spam_reasons},
+            )
+        ],
     )
 
 

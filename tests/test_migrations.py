@@ -118,3 +118,12 @@ def test_later_migrations_keep_rows_that_point_at_copied_tables(empty_database_u
         assert db.session.execute(text("SELECT source FROM crm_memberships")).scalar_one() == "stripe"
         db.session.remove()
         db.engine.dispose()
+
+
+def test_an_upgrade_inside_the_process_leaves_the_apps_log_working(empty_database_url):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url, "SECRET_KEY": "t"})
+    app.logger.info("started")  # the app's logger exists before the upgrade, as in a running app
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    assert not app.logger.disabled  # alembic's logging set-up used to silence every logger it did not name

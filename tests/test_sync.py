@@ -1,5 +1,7 @@
 """The CRM sync outbox: a CRM fault never blocks a platform write, and replays never double anything."""
 
+import logging
+
 import pytest
 from sqlalchemy import func, select, text, update
 
@@ -32,9 +34,10 @@ def pending_events() -> list[SyncEvent]:
     return list(db.session.scalars(select(SyncEvent).where(SyncEvent.status == "pending").order_by(SyncEvent.id)))
 
 
-def test_enquiry_is_kept_when_the_crm_fails_and_lands_on_replay(app, client, runner, live_property):
+def test_enquiry_is_kept_when_the_crm_fails_and_lands_on_replay(app, client, runner, live_property, caplog):
     app.config["CRM_SYNC_FAIL"] = "enquiry.received"
-    response = client.post("/api/enquiry", json=enquiry_data(live_property, guest_email="kept@example.com"))
+    with caplog.at_level(logging.WARNING):
+        response = client.post("/api/enquiry", json=enquiry_data(live_property, guest_email="kept@example.com"))
     assert response.status_code == 201 and response.json["status"] == "received"
     enquiry_id = response.json["id"]
     assert db.session.get(Enquiry, enquiry_id).guest_email == "kept@example.com"
@@ -42,6 +45,9 @@ def test_enquiry_is_kept_when_the_crm_fails_and_lands_on_replay(app, client, run
     [event] = pending_events()
     assert event.kind == "enquiry.received" and event.attempts == 1
     assert "switched off by CRM_SYNC_FAIL" in event.last_error
+    assert (
+        f"CRM sync event {event.id} (enquiry.received) failed: RuntimeError" in caplog.text
+    )  # the log names the event
     # The guest and owner were still told: mail does not wait for the CRM.
     assert db.session.scalar(select(func.count()).select_from(EmailMessage).where(EmailMessage.status == "sent")) == 2
 

@@ -223,7 +223,12 @@ def _follow_ups_base() -> Select:
 
 
 def _enquiry_options():
-    return (joinedload(CrmEnquiry.property), joinedload(CrmEnquiry.owner), joinedload(CrmEnquiry.assigned_to_admin))
+    # A list shows its property's title and its owner's name, and no more: building whole records for
+    # every row cost more than rendering the row. The assignee's name comes from views.assignees.
+    return (
+        joinedload(CrmEnquiry.property).load_only(CrmProperty.title),
+        joinedload(CrmEnquiry.owner).load_only(Contact.first_name, Contact.last_name, Contact.email),
+    )
 
 
 LISTS: dict[str, ListSpec] = {}
@@ -565,41 +570,28 @@ class Page:
     is_last: bool
 
 
-def page(state: ListState) -> Page:
-    """Fetch one page of the list in keyset order: after a cursor, before one, or the last page."""
-    spec, sort = state.spec, state.sort
-    key = tuple_(sort.expression, spec.model.id)
+def page(state: ListState, among: list[int] | None = None) -> Page:
+    """Fetch one page of the list in keyset order: after a cursor, before one, or the last page.
+
+    `among`, the ids of every matching row when there are at most COUNT_CAP of them (see matching),
+    bounds the search to those rows: otherwise a filter that matches few rows, or none, can make the
+    database walk the whole list in its order looking for them.
+    """
     # Going backwards reads the reverse order and flips the rows back.
     backwards = state.before is not None
-    descending = state.descending != backwards
-    statement = state.statement().add_columns(sort.expression.label("sort_value"))
     position = None
     if state.before and state.before != "end":
         position = _decode(state, state.before)
     elif state.after and not backwards:
         position = _decode(state, state.after)
-    if position is not None:
-        value = literal(position[0], type_=sort.expression.type)
-        bound = tuple_(value, literal(position[1]))
-        # The plain range on the sort expression lets any index on it seek; the row value breaks ties.
-        if descending:
-            statement = statement.where(sort.expression <= value, key < bound)
-        else:
-            statement = statement.where(sort.expression >= value, key > bound)
-    order = (
-        (sort.expression.desc(), spec.model.id.desc()) if descending else (sort.expression.asc(), spec.model.id.asc())
-    )
-    statement = statement.order_by(*order).limit(state.size + 1)
-    if spec.options:
-        statement = statement.options(*spec.options)
-    results = db.session.execute(statement).all()
-    more = len(results) > state.size
-    results = results[: state.size]
+    keys = [] if among == [] else db.session.execute(ordered_keys(state, among, position, backwards)).all()
+    more = len(keys) > state.size
+    keys = keys[: state.size]
     if backwards:
-        results.reverse()
-    rows = [r[0] for r in results]
-    first_key = (results[0].sort_value, rows[0].id) if rows else None
-    last_key = (results[-1].sort_value, rows[-1].id) if rows else None
+        keys.reverse()
+    rows = rows_by_id(state.spec.model, [k.id for k in keys], state.spec.options)
+    first_key = (keys[0].sort_value, keys[0].id) if keys else None
+    last_key = (keys[-1].sort_value, keys[-1].id) if keys else None
     if backwards:
         is_first, is_last = not more, state.before == "end"
     else:
@@ -611,6 +603,58 @@ def page(state: ListState) -> Page:
         is_first=is_first,
         is_last=is_last,
     )
+
+
+def ordered_keys(
+    state: ListState, among: list[int] | None = None, position: tuple | None = None, backwards: bool = False
+) -> Select:
+    """Return a select() of the (id, sort_value) of one page's rows and one more, in list order.
+
+    Only the narrow keys are ordered and limited; rows_by_id loads the page's records after: sorting
+    whole rows joined to their property and owner cost far more whenever the order needs a sort.
+    """
+    spec, sort = state.spec, state.sort
+    descending = state.descending != backwards
+    # The ids already meet the filters, and reading them by id is cheaper than testing the filters again.
+    statement = state.statement() if among is None else select(spec.model).where(spec.model.id.in_(among))
+    if position is not None:
+        value = literal(position[0], type_=sort.expression.type)
+        bound = tuple_(value, literal(position[1]))
+        key = tuple_(sort.expression, spec.model.id)
+        # The plain range on the sort expression lets any index on it seek; the row value breaks ties.
+        if descending:
+            statement = statement.where(sort.expression <= value, key < bound)
+        else:
+            statement = statement.where(sort.expression >= value, key > bound)
+    order = (
+        (sort.expression.desc(), spec.model.id.desc()) if descending else (sort.expression.asc(), spec.model.id.asc())
+    )
+    return (
+        statement.with_only_columns(spec.model.id, sort.expression.label("sort_value"))
+        .order_by(*order)
+        .limit(state.size + 1)
+    )
+
+
+def rows_by_id(model: type, ids: list[int], options: tuple) -> list:
+    """Load the records with these ids, with these loader options, in the order of `ids`."""
+    if not ids:
+        return []
+    statement = select(model).where(model.id.in_(ids)).options(*options)
+    found = {record.id: record for record in db.session.scalars(statement)}
+    return [found[i] for i in ids if i in found]
+
+
+def matching(statement: Select, model: type, cap: int = COUNT_CAP) -> tuple[list[int] | None, int, bool]:
+    """Return (the ids of every row of `statement` when at most `cap` match, else None; the count; capped).
+
+    The count comes first and alone: reading the ids of a list that has more than `cap` rows costs more
+    than counting them, and such a list finds a page soon enough by walking its order.
+    """
+    count, capped = capped_count(statement, cap)
+    if capped:
+        return None, count, capped
+    return list(db.session.scalars(statement.with_only_columns(model.id).order_by(None))), count, capped
 
 
 def capped_count(statement: Select, cap: int = COUNT_CAP) -> tuple[int, bool]:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, make_response, request, stream_with_context, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import listings, sync, wording
 from ..activity import add_interaction, diff, just_added, log_activity
@@ -46,6 +47,8 @@ from .forms import ContactForm, NoteForm
 bp = Blueprint("admin", __name__, url_prefix="/admin/crm")
 BOARD_STATUSES = ("new", "contacted", "negotiating", "booked", "lost")
 BOARD_CARDS = 25
+# A card shows its property's title and nothing of the owner.
+BOARD_CARD_OPTIONS = (joinedload(CrmEnquiry.property).load_only(CrmProperty.title),)
 STALE_AFTER = timedelta(days=7)
 BULK_LIMIT = 5000
 
@@ -83,6 +86,11 @@ def admins(include_inactive: bool = False) -> list[User]:
     return list(db.session.scalars(query.order_by(User.first_name)))
 
 
+def assignees(active: list[User]) -> dict[int, str]:
+    """Return the names of the admins who can take assignments, by id: a row's look-up costs no loop."""
+    return {a.id: a.full_name for a in active}
+
+
 def get_or_404(model, record_id: int):
     record = db.session.get(model, record_id) if 0 < record_id < 2**62 else None
     if record is None:
@@ -96,8 +104,9 @@ def get_or_404(model, record_id: int):
 def list_context(tab: str) -> dict:
     spec = lists.LISTS[tab]
     state = lists.ListState.from_args(spec, request.args)
-    current = lists.page(state)
-    shown, capped = lists.capped_count(state.statement())
+    among, shown, capped = lists.matching(state.statement(), spec.model)
+    current = lists.page(state, among)
+    active = admins()
     return {
         "tab": tab,
         "spec": spec,
@@ -106,7 +115,8 @@ def list_context(tab: str) -> dict:
         "matching": shown,
         "matching_capped": capped,
         "total": lists.total_count(spec),
-        "admins": admins(),
+        "admins": active,
+        "assignees": assignees(active),
         "tabs": [lists.LISTS[t] for t in lists.TAB_ORDER],
         "statuses": ENQUIRY_STATUSES,
         "priorities": PRIORITIES,
@@ -129,7 +139,9 @@ def dashboard():
     tab = request.args.get("tab", "enquiries")
     if tab not in lists.LISTS:
         tab = "enquiries"
-    return render("admin/crm.html", "panel", stats=crm_stats(), **list_context(tab))
+    # A tab, filter or page answers with the panel alone, which shows no stat cards.
+    stats = None if is_htmx_fragment_request() else crm_stats()
+    return render("admin/crm.html", "panel", stats=stats, **list_context(tab))
 
 
 @bp.get("/stats")
@@ -157,6 +169,7 @@ def partial(template: str, block: str, status: int = 200, **context):
 
 def row(enquiry: CrmEnquiry, *, status: int = 200, editing: bool = False, form=None, error: str | None = None):
     """One enquiry's table row, the answer to every inline edit; `editing` shows its editor."""
+    active = admins()
     return partial(
         "admin/crm.html",
         "enquiry_row",
@@ -165,7 +178,8 @@ def row(enquiry: CrmEnquiry, *, status: int = 200, editing: bool = False, form=N
         editing=editing,
         form=form,
         error=error,
-        admins=admins(),
+        admins=active,
+        assignees=assignees(active),
         statuses=ENQUIRY_STATUSES,
         priorities=PRIORITIES,
         now=utcnow(),
@@ -421,20 +435,36 @@ def board_response():
     # The columns are the statuses, so a status in the request (a move's new status) is no filter.
     args = {key: value for key, value in request.values.items() if key != "status"}
     state = lists.ListState.from_args(spec, args)
-    columns = []
     # Unfiltered, the stat cards' exact (cached) counts serve; filtered, a capped count does.
     exact = None if state.filters or state.search else crm_stats()["enquiries"]["by_status"]
+    counts, firsts = {}, []
     for status in BOARD_STATUSES:
-        statement = state.statement().where(CrmEnquiry.status == status)
-        count, capped = (exact[status], False) if exact else lists.capped_count(statement)
-        cards = list(
-            db.session.scalars(
-                statement.options(*spec.options)
-                .order_by(CrmEnquiry.last_updated_at.desc(), CrmEnquiry.id.desc())
-                .limit(BOARD_CARDS)
-            )
+        column = replace(
+            state,
+            filters={**state.filters, "status": status},
+            sort=spec.sort("updated"),
+            descending=True,
+            size=BOARD_CARDS,
+            after=None,
+            before=None,
         )
-        columns.append({"status": status, "count": count, "capped": capped, "cards": cards})
+        among, count, capped = (None, exact[status], False) if exact else lists.matching(column.statement(), CrmEnquiry)
+        counts[status] = (count, capped)
+        if among != []:
+            firsts.append(select(lists.ordered_keys(column, among).subquery()))
+    # Every column's newest cards in one statement, then their records in one more.
+    keys = db.session.execute(union_all(*firsts)).all() if firsts else []
+    keys.sort(key=lambda k: (k.sort_value, k.id), reverse=True)
+    cards = lists.rows_by_id(CrmEnquiry, [k.id for k in keys], BOARD_CARD_OPTIONS)
+    columns = [
+        {
+            "status": status,
+            "count": counts[status][0],
+            "capped": counts[status][1],
+            "cards": [e for e in cards if e.status == status][:BOARD_CARDS],
+        }
+        for status in BOARD_STATUSES
+    ]
     return render(
         "admin/board.html",
         "board",

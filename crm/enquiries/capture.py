@@ -6,14 +6,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, literal, select
+from sqlalchemy.orm import joinedload
 
 from .. import mail, settings, sync
 from ..contacts import normalise_email, normalise_phone
+from ..database import reading_first
 from ..extensions import db
 from ..fields import is_one_line
 from ..models import EVENT_TYPES, Enquiry, Property, utcnow
@@ -139,8 +142,8 @@ def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
         except ValueError:
             errors["property_id"] = "That is not a property id."
         else:
-            prop = db.session.get(Property, prop_id) if 0 < prop_id < 2**62 else None
-            if prop is None or not prop.is_live:
+            prop = live_property(prop_id) if 0 < prop_id < 2**62 else None
+            if prop is None:
                 errors["property_id"] = "That property is not taking enquiries."
             else:
                 clean["property"] = prop
@@ -217,11 +220,75 @@ def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
     return clean, errors
 
 
-# --- Spam -----------------------------------------------------------------------------------
+# --- Spam and repeats -----------------------------------------------------------------------
+
+
+def live_property(property_id: int) -> Property | None:
+    """Return the live property with its owner, whom the e-mails name."""
+    return db.session.scalar(live_property_query(), {"property_id": property_id})
+
+
+@cache
+def live_property_query():
+    """Return the select() behind live_property, built once."""
+    return (
+        select(Property)
+        .options(joinedload(Property.owner, innerjoin=True))
+        .where(Property.id == bindparam("property_id"), Property.status == "live")
+    )
+
+
+class Checks(NamedTuple):
+    """What the database says about a submission before it is stored."""
+
+    from_address: int  # enquiries in the last hour from this e-mail address and IP address
+    from_ip: int  # enquiries in the last hour from this IP address
+    acknowledgements: int  # acknowledgements queued to this address within ACK_WINDOW
+    show_guest: Any  # the stored setting, None if unset
+
+
+def arrival_checks(submission: Submission) -> Checks:
+    """Read the spam counts, the acknowledgement cap and the setting the e-mails need, in one query.
+
+    They are rate limits, read before the write lock is taken: submissions in flight at the same moment are
+    not counted, the repeat (find_repeat) is checked under the lock.
+    """
+    now = utcnow()
+    row = db.session.execute(
+        arrival_checks_query(submission.ip_address is not None),
+        {
+            "guest_email": submission.guest_email,
+            "ip_address": submission.ip_address,
+            "since": now - timedelta(hours=1),
+            "acknowledged_since": now - ACK_WINDOW,
+        },
+    ).one()
+    return Checks(*row)
+
+
+@cache
+def arrival_checks_query(has_ip: bool):
+    """Return the select() behind arrival_checks, its values as bind parameters (built once; two shapes)."""
+
+    def enquiries(*conditions):
+        recent = Enquiry.created_at >= bindparam("since")
+        return select(func.count()).select_from(Enquiry).where(recent, *conditions).scalar_subquery()
+
+    ip_address = bindparam("ip_address", type_=Enquiry.ip_address.type)
+    # Counted per address AND sending IP: a flood typed with someone else's address from elsewhere
+    # must not get that person's own genuine enquiry held as spam (the per-IP limit catches the flood).
+    same_ip = Enquiry.ip_address == ip_address if has_ip else Enquiry.ip_address.is_(None)
+    guest_email = bindparam("guest_email", type_=Enquiry.guest_email.type)
+    return select(
+        enquiries(Enquiry.guest_email == guest_email, same_ip),
+        enquiries(Enquiry.ip_address == ip_address) if has_ip else literal(0),
+        mail.queued_since(guest_email, "enquiry_guest", bindparam("acknowledged_since")).scalar_subquery(),
+        settings.stored(settings.GUEST_CONTACT_BEFORE_REPLY),
+    )
 
 
 def spam_reasons(
-    clean: dict[str, Any], *, ip_address: str | None, honeypot: str | None, seconds: float | None, timed: bool
+    submission: Submission, checks: Checks, *, honeypot: str | None, seconds: float | None, timed: bool
 ) -> list[str]:
     """List why a submission looks like spam; an empty list means it does not."""
     config = current_app.config
@@ -233,32 +300,13 @@ def spam_reasons(
             reasons.append("form token missing or not valid")
         elif seconds < config["SPAM_MIN_SECONDS"]:
             reasons.append(f"sent {seconds:.1f} s after the form was served")
-    since = utcnow() - timedelta(hours=1)
     limit_email = config["SPAM_MAX_PER_HOUR"]
-    if clean.get("guest_email"):
-        # Counted per address AND sending IP: a flood typed with someone else's address from elsewhere
-        # must not get that person's own genuine enquiry held as spam (the per-IP limit catches the flood).
-        count = db.session.scalar(
-            select(func.count())
-            .select_from(Enquiry)
-            .where(
-                Enquiry.guest_email == clean["guest_email"],
-                Enquiry.created_at >= since,
-                Enquiry.ip_address == ip_address if ip_address else Enquiry.ip_address.is_(None),
-            )
-        )
-        if count >= limit_email:
-            reasons.append(f"more than {limit_email} enquiries from this e-mail address in an hour")
+    if checks.from_address >= limit_email:
+        reasons.append(f"more than {limit_email} enquiries from this e-mail address in an hour")
     limit_ip = config["SPAM_MAX_PER_IP_HOUR"]
-    if ip_address:
-        count = db.session.scalar(
-            select(func.count())
-            .select_from(Enquiry)
-            .where(Enquiry.ip_address == ip_address, Enquiry.created_at >= since)
-        )
-        if count >= limit_ip:
-            reasons.append(f"more than {limit_ip} enquiries from IP address {ip_address} in an hour")
-    links = len(LINK.findall(clean.get("message", "")))
+    if submission.ip_address and checks.from_ip >= limit_ip:
+        reasons.append(f"more than {limit_ip} enquiries from IP address {submission.ip_address} in an hour")
+    links = len(LINK.findall(submission.message))
     if links > MAX_LINKS:
         reasons.append(f"message contains {links} links")
     return reasons
@@ -267,36 +315,57 @@ def spam_reasons(
 # --- Storing --------------------------------------------------------------------------------
 
 
-def find_repeat(submission: Submission) -> Enquiry | None:
-    """Return the enquiry this one repeats: same e-mail, property and event date within 10 minutes."""
+def lock_property(property_id: int) -> None:
+    """Serialise enquiries per property, so two identical submits at one instant make one row.
+
+    PostgreSQL takes the row lock here. SQLite has one writer at a time (BEGIN IMMEDIATE) and would only
+    ignore FOR UPDATE, so it is spared the round trip.
+    """
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.execute(select(Property.id).where(Property.id == property_id).with_for_update())
+
+
+def find_repeat(submission: Submission) -> int | None:
+    """Return the id of the enquiry this one repeats: same e-mail, property and event date within 10 minutes."""
     return db.session.scalar(
-        select(Enquiry)
+        repeat_query(submission.event_date is not None),
+        {
+            "property_id": submission.property.id,
+            "guest_email": submission.guest_email,
+            "event_date": submission.event_date,
+            "since": utcnow() - DUPLICATE_WINDOW,
+        },
+    )
+
+
+@cache
+def repeat_query(dated: bool):
+    """Return the select() behind find_repeat, its values as bind parameters (built once; two shapes)."""
+    return (
+        select(Enquiry.id)
         .where(
-            Enquiry.property_id == submission.property.id,
-            Enquiry.guest_email == submission.guest_email,
-            Enquiry.event_date == submission.event_date if submission.event_date else Enquiry.event_date.is_(None),
-            Enquiry.created_at >= utcnow() - DUPLICATE_WINDOW,
+            Enquiry.property_id == bindparam("property_id"),
+            Enquiry.guest_email == bindparam("guest_email"),
+            Enquiry.event_date == bindparam("event_date") if dated else Enquiry.event_date.is_(None),
+            Enquiry.created_at >= bindparam("since"),
         )
         .order_by(Enquiry.id)
         .limit(1)
     )
 
 
-def store(submission: Submission) -> tuple[int, bool]:
+def store(submission: Submission, checks: Checks) -> tuple[int, bool]:
     """Store the enquiry, or record it on the one it repeats, with its sync event and e-mail; commit once.
 
     Return the enquiry's id (read before the commit, so answering needs no second transaction) and
     whether it is new.
     """
-    # Serialise enquiries per property so two identical submits at one instant make one row.
-    # SQLite already serialises writers (BEGIN IMMEDIATE); PostgreSQL takes the row lock here.
-    db.session.execute(select(Property.id).where(Property.id == submission.property.id).with_for_update())
-    repeat = find_repeat(submission)
-    if repeat is not None:
-        record_repeat(repeat, submission)
-        enquiry_id = repeat.id
+    lock_property(submission.property.id)
+    repeat_id = find_repeat(submission)
+    if repeat_id is not None:
+        record_repeat(db.session.get(Enquiry, repeat_id), submission)
         sync.commit()
-        return enquiry_id, False
+        return repeat_id, False
     enquiry = Enquiry(
         property_id=submission.property.id,
         guest_email=submission.guest_email,
@@ -315,9 +384,9 @@ def store(submission: Submission) -> tuple[int, bool]:
     )
     db.session.add(enquiry)
     db.session.flush()
-    sync.record("enquiry.received", enquiry_id=enquiry.id)
     if not enquiry.spam_reasons:
-        queue_arrival_emails(enquiry, guest=submission.acknowledge_guest)
+        queue_arrival_emails(enquiry, guest=submission.acknowledge_guest, checks=checks)
+    sync.record("enquiry.received", enquiry_id=enquiry.id)
     enquiry_id = enquiry.id
     sync.commit()
     return enquiry_id, True
@@ -338,15 +407,21 @@ def record_repeat(first: Enquiry, submission: Submission) -> None:
         )
 
 
-def queue_arrival_emails(enquiry: Enquiry, guest: bool = True) -> None:
+def queue_arrival_emails(enquiry: Enquiry, guest: bool = True, checks: Checks | None = None) -> None:
     """Queue the owner's notification and (unless told not to) the guest's acknowledgement, once per enquiry.
 
     Acknowledgements to one address are capped per hour (counted in the outbox, so every worker
     agrees): anyone can type someone else's address, and it must not become a way to flood them.
+    Capture passes its arrival `checks`, which already hold the count and the setting.
     """
     prop = enquiry.property
+    if checks is None:
+        acknowledgements = mail.sent_recently(enquiry.guest_email, "enquiry_guest", within=ACK_WINDOW)
+        show_guest = settings.owners_see_guest_contact_before_reply()
+    else:
+        acknowledgements = checks.acknowledgements
+        show_guest = settings.owners_see_guest_contact_before_reply(checks.show_guest)
     # When owners see a guest's details only after replying, the e-mail must not give them away either.
-    show_guest = settings.owners_see_guest_contact_before_reply()
     mail.queue(
         prop.owner.email,
         "enquiry_owner",
@@ -357,12 +432,7 @@ def queue_arrival_emails(enquiry: Enquiry, guest: bool = True) -> None:
         owner=prop.owner,
         show_guest=show_guest,
     )
-    if not guest:
-        return
-    if (
-        mail.sent_recently(enquiry.guest_email, "enquiry_guest", within=ACK_WINDOW)
-        >= current_app.config["ACK_MAX_PER_HOUR"]
-    ):
+    if not guest or acknowledgements >= current_app.config["ACK_MAX_PER_HOUR"]:
         return
     mail.queue(
         enquiry.guest_email, "enquiry_guest", dedupe_key=f"enquiry:{enquiry.id}:guest", enquiry=enquiry, property=prop
@@ -386,22 +456,18 @@ def capture(
     An enquiry an admin logs `by_hand` (it came by phone or e-mail) skips the spam checks, and the guest
     gets an acknowledgement only if `acknowledge`.
     """
-    clean, errors = validate(data)
+    # Validation and look-ups first, in a read transaction: the write lock is held only while storing.
+    with reading_first():
+        clean, errors = validate(data)
+        if not errors:
+            submission = Submission(
+                source=source, ip_address=ip_address, user_agent=user_agent, acknowledge_guest=acknowledge, **clean
+            )
+            checks = arrival_checks(submission)
     if errors:
         db.session.rollback()
         raise Invalid(errors)
-    prop = clean.pop("property")
-    seconds = seconds_on_form(token, prop.id) if timed else None
-    reasons = (
-        [] if by_hand else spam_reasons(clean, ip_address=ip_address, honeypot=honeypot, seconds=seconds, timed=timed)
-    )
-    submission = Submission(
-        property=prop,
-        source=source,
-        ip_address=ip_address,
-        user_agent=user_agent,
-        spam_reasons=reasons,
-        acknowledge_guest=acknowledge,
-        **clean,
-    )
-    return store(submission)
+    if not by_hand:
+        seconds = seconds_on_form(token, submission.property.id) if timed else None
+        submission.spam_reasons = spam_reasons(submission, checks, honeypot=honeypot, seconds=seconds, timed=timed)
+    return store(submission, checks)

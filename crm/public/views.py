@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from wtforms import ValidationError
 
 from .. import sync
-from ..database import will_write
+from ..database import reading_first, will_write
 from ..enquiries.capture import FIELDS, Invalid, capture, form_token
 from ..extensions import csrf, db
 from ..htmx import render
@@ -88,7 +88,8 @@ def show(property_id: int):
 @csrf.exempt
 def enquire(property_id: int):
     """Take an enquiry from the property page's form."""
-    prop = db.session.get(Property, property_id)
+    with reading_first():  # capture takes the write lock only to store
+        prop = db.session.get(Property, property_id)
     if prop is None or not prop.is_live:
         abort(404)
     values = {name: request.form.get(name, "") for name in FIELDS}
@@ -100,6 +101,7 @@ def enquire(property_id: int):
             validate_csrf(request.form.get("csrf_token"))
         except (ValidationError, CSRFError):
             errors["_form"] = "Your page had been open a long time. Please check your details and press Send again."
+    sent = None
     if not errors:
         try:
             _enquiry_id, created = capture(
@@ -115,24 +117,24 @@ def enquire(property_id: int):
             errors = invalid.errors
         else:
             # Thank the sender by what they typed: a repeat's stored enquiry is the first sender's.
-            return render(
-                "public/property.html",
-                "enquiry_form",
-                property=prop,
-                sent=True,
-                guest_name=values["guest_name"].strip(),
-                guest_email=values["guest_email"].strip(),
-                repeated=not created,
-                today=utcnow().date(),
-            )
-    return render(
-        "public/property.html",
-        "enquiry_form",
-        status=422,
-        property=prop,
-        values=values,
-        errors=errors,
-        event_types=EVENT_TYPES,
-        token=request.form.get("form_token") or form_token(prop.id),
-        today=utcnow().date(),
-    )
+            sent = {
+                "sent": True,
+                "guest_name": values["guest_name"].strip(),
+                "guest_email": values["guest_email"].strip(),
+                "repeated": not created,
+            }
+    # The property is read again for the page (the commit expired it): a read, not another write transaction.
+    with reading_first():
+        if sent is not None:
+            return render("public/property.html", "enquiry_form", property=prop, today=utcnow().date(), **sent)
+        return render(
+            "public/property.html",
+            "enquiry_form",
+            status=422,
+            property=prop,
+            values=values,
+            errors=errors,
+            event_types=EVENT_TYPES,
+            token=request.form.get("form_token") or form_token(prop.id),
+            today=utcnow().date(),
+        )

@@ -1,7 +1,7 @@
 """Activity log: admins' changes to settings (segment rules and the like) are logged with before/after.
 
 Revision ID: 0013
-Revises: 0014
+Revises: 0011
 Create Date: 2026-11-21 14:10:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy import exc
 
 revision = "0013"
-down_revision = "0014"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
