@@ -52,6 +52,7 @@ PLAIN_ROUTES = [
     ("GET", "/owner-dashboard/enquiries/unread-count"),
     ("GET", "/owner-dashboard/insights"),
     ("GET", "/owner-dashboard/insights?period=12m"),
+    *(("GET", f"/owner-dashboard/insights/{name}.csv?period=12m") for name in ("funnel", "reply", "listings", "months")),
     ("GET", "/owner-dashboard/membership"),
     ("GET", "/owner-dashboard/needs-reply"),
     ("GET", "/owner-dashboard/follow-ups"),
@@ -123,9 +124,10 @@ def send(client, method, path, data=None, headers=None):
 
 
 def test_the_sweep_covers_every_owner_route(app):
+    urls = app.url_map.bind("localhost")
     swept = {
-        path.split("?")[0].replace("{property}", "<int:property_id>").replace("{enquiry}", "<int:enquiry_id>")
-        for _, path, _ in ALL_ROUTES
+        urls.match(path.split("?")[0].format(property=1, enquiry=1), method=method, return_rule=True)[0].rule
+        for method, path, _ in ALL_ROUTES
     }
     rules = {rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("owner.")}
     assert rules - swept == set(), "add the new owner routes to the sweep"

@@ -7,17 +7,14 @@ from playwright.sync_api import expect
 from crm.extensions import db
 from crm.models import CrmEnquiry
 
-from ..builders import PASSWORD, enquiry_data, make_property
+from ..builders import enquiry_data, make_property
 from .axe import assert_accessible_at_both_widths as check_page
 from .conftest import ARTIFACTS
+from .signing_in import sign_in as sign_in_as
 
 
 def sign_in(page, email="admin@example.com"):
-    page.goto("/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/crm$"))
+    sign_in_as(page, email, lands_on=r"/admin/crm$")
 
 
 def enquire(client, prop, **fields) -> int:

@@ -12,14 +12,7 @@ from crm.models import CrmEnquiry, Interaction, Property
 
 from ..builders import PASSWORD, enquiry_data
 from .axe import assert_accessible_at_both_widths as check_page
-
-
-def sign_in(page, email: str, lands_on: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(lands_on))
+from .signing_in import sign_in
 
 
 def enquire(client, prop, **fields) -> int:

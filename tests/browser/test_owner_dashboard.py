@@ -1,7 +1,6 @@
 """The owner dashboard in a real browser: list a property, then answer and book an enquiry, with CSRF on."""
 
 import json
-import re
 import urllib.request
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,9 +14,10 @@ from crm.enquiries.status import change_status
 from crm.extensions import db
 from crm.models import Contact, CrmEnquiry, Interaction, Membership, Property, utcnow
 
-from ..builders import PASSWORD, enquiry_data, make_membership, make_property
+from ..builders import enquiry_data, make_membership, make_property
 from .axe import assert_accessible_at_both_widths as check_page
 from .conftest import ARTIFACTS
+from .signing_in import sign_in as sign_in_as
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -43,11 +43,7 @@ def api_enquiry(live_server, prop, **fields) -> int:
 
 
 def sign_in(page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/owner-dashboard$"))
+    sign_in_as(page, email, lands_on=r"/owner-dashboard$")
     expect(page.get_by_role("heading", name="Hello, Olivia")).to_be_visible()
 
 

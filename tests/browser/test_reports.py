@@ -11,16 +11,9 @@ from crm.extensions import db
 from crm.models import CrmEnquiry
 from crm.reports.sections import SECTIONS
 
-from ..builders import PASSWORD, enquiry_data, make_property
+from ..builders import enquiry_data, make_property
 from .axe import assert_accessible
-
-
-def sign_in(page, email):
-    page.goto("/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
+from .signing_in import sign_in
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from crm.enquiries.status import change_status
 from crm.extensions import db
 from crm.models import CrmEnquiry, utcnow
 
-from ..builders import PASSWORD
 from .axe import assert_accessible_at_both_widths as check_page
 from .conftest import ARTIFACTS
+from .signing_in import sign_in
 from .test_owner_dashboard import api_enquiry
 
 
@@ -26,14 +26,6 @@ def screenshot(page, name: str) -> None:
         page.set_viewport_size({"width": width, "height": 900})
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=ARTIFACTS / f"{name}-{width}.png", full_page=True)
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def test_an_admin_changes_a_segment_rule(page, admin):
