@@ -52,7 +52,10 @@ PLAIN_ROUTES = [
     ("GET", "/owner-dashboard/enquiries/unread-count"),
     ("GET", "/owner-dashboard/insights"),
     ("GET", "/owner-dashboard/insights?period=12m"),
-    *(("GET", f"/owner-dashboard/insights/{name}.csv?period=12m") for name in ("funnel", "reply", "listings", "months")),
+    *(
+        ("GET", f"/owner-dashboard/insights/{name}.csv?period=12m")
+        for name in ("funnel", "reply", "listings", "months")
+    ),
     ("GET", "/owner-dashboard/membership"),
     ("GET", "/owner-dashboard/needs-reply"),
     ("GET", "/owner-dashboard/follow-ups"),
