@@ -468,19 +468,19 @@ def membership_figures(period: Period) -> dict[str, Any]:
             ),
         )
     )
-    earlier_payment = aliased(Payment)
+    # A renewal is a paid payment after the owner's first one; the first ones are found in one grouped pass
+    # (a correlated "any earlier payment" test read every earlier payment for each row).
+    first = (
+        select(Payment.user_id, func.min(paid_at).label("first_paid_at"))
+        .where(Payment.status == "paid")
+        .group_by(Payment.user_id)
+        .subquery()
+    )
     renewed = db.session.scalar(
         select(func.count())
         .select_from(Payment)
-        .where(
-            Payment.status == "paid",
-            period.contains(paid_at),
-            exists().where(
-                earlier_payment.user_id == Payment.user_id,
-                earlier_payment.status == "paid",
-                earlier_payment.paid_at < Payment.paid_at,
-            ),
-        )
+        .join(first, first.c.user_id == Payment.user_id)
+        .where(Payment.status == "paid", period.contains(paid_at), paid_at > first.c.first_paid_at)
     )
     failed = db.session.scalar(
         select(func.count()).select_from(Payment).where(Payment.status == "failed", period.contains(Payment.created_at))
