@@ -246,61 +246,43 @@ def register(spec: ListSpec) -> ListSpec:
     return spec
 
 
-ENQUIRIES = register(
-    ListSpec(
-        "enquiries",
-        "Enquiries",
-        CrmEnquiry,
-        _enquiries_base,
-        ENQUIRY_FILTERS,
-        ENQUIRY_SORTS,
-        enquiry_search,
-        "Guest name or e-mail",
-        options=_enquiry_options(),
-        csv_columns=ENQUIRY_CSV,
+def enquiry_list(tab: str, title: str, base, filters=ENQUIRY_FILTERS, sorts=ENQUIRY_SORTS) -> ListSpec:
+    """A list of enquiries over its own rows, with the enquiries tab's search, row options and CSV columns."""
+    return register(
+        ListSpec(
+            tab,
+            title,
+            CrmEnquiry,
+            base,
+            filters,
+            sorts,
+            enquiry_search,
+            "Guest name or e-mail",
+            options=_enquiry_options(),
+            csv_columns=ENQUIRY_CSV,
+        )
     )
+
+
+ENQUIRIES = enquiry_list("enquiries", "Enquiries", _enquiries_base)
+NEEDS_REPLY = enquiry_list(
+    "needs_reply",
+    "Needs reply",
+    _needs_reply_base,
+    sorts=(Sort("received", "Waiting longest", CrmEnquiry.created_at, default_descending=False),),
 )
-NEEDS_REPLY = register(
-    ListSpec(
-        "needs_reply",
-        "Needs reply",
-        CrmEnquiry,
-        _needs_reply_base,
-        ENQUIRY_FILTERS,
-        (Sort("received", "Waiting longest", CrmEnquiry.created_at, default_descending=False),),
-        enquiry_search,
-        "Guest name or e-mail",
-        options=_enquiry_options(),
-        csv_columns=ENQUIRY_CSV,
-    )
+FOLLOW_UPS = enquiry_list(
+    "follow_ups",
+    "Follow-ups",
+    _follow_ups_base,
+    sorts=(Sort("follow_up", "Follow-up date", CrmEnquiry.follow_up_date, default_descending=False),),
 )
-FOLLOW_UPS = register(
-    ListSpec(
-        "follow_ups",
-        "Follow-ups",
-        CrmEnquiry,
-        _follow_ups_base,
-        ENQUIRY_FILTERS,
-        (Sort("follow_up", "Follow-up date", CrmEnquiry.follow_up_date, default_descending=False),),
-        enquiry_search,
-        "Guest name or e-mail",
-        options=_enquiry_options(),
-        csv_columns=ENQUIRY_CSV,
-    )
-)
-SPAM = register(
-    ListSpec(
-        "spam",
-        "Spam quarantine",
-        CrmEnquiry,
-        _spam_base,
-        tuple(f for f in ENQUIRY_FILTERS if f.name not in {"status"}),
-        ENQUIRY_SORTS[:1],
-        enquiry_search,
-        "Guest name or e-mail",
-        options=_enquiry_options(),
-        csv_columns=ENQUIRY_CSV,
-    )
+SPAM = enquiry_list(
+    "spam",
+    "Spam quarantine",
+    _spam_base,
+    filters=tuple(f for f in ENQUIRY_FILTERS if f.name not in {"status"}),
+    sorts=ENQUIRY_SORTS[:1],
 )
 CONTACTS = register(
     ListSpec(
