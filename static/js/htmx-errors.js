@@ -11,6 +11,7 @@
     other: "That did not work. Please reload the page and try again."
   };
   var LOADING = "That part of the page could not be loaded. Please try again.";
+  var LOADING_OFFLINE = "No connection to the server, so that part of the page could not be loaded. Check your connection and try again.";
   var CHOICES = "select, input[type=checkbox], input[type=radio]";
   var SUBMITS = "button:not([type=button]):not([type=reset]), input[type=submit]";
 
@@ -124,7 +125,7 @@
   function messageFor(event) {
     var detail = event.detail;
     var reading = (detail.requestConfig && detail.requestConfig.verb) === "get";
-    if (event.type === "htmx:sendError") return reading ? LOADING : MESSAGES.network;
+    if (event.type === "htmx:sendError") return reading ? LOADING_OFFLINE : MESSAGES.network;
     if (event.type === "htmx:timeout") return reading ? LOADING : MESSAGES.timeout;
     var xhr = detail.xhr;
     var said = "";

@@ -120,6 +120,7 @@ def test_a_filter_that_cannot_load_goes_back_to_what_the_list_shows(page, owner,
     page.route("**/owner-dashboard/enquiries?*", lambda route: route.abort())
     page.get_by_text("Negotiating", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("could not be loaded")
+    expect(page.get_by_role("alert")).to_contain_text("No connection to the server")  # says why, not just that
     expect(page.get_by_role("radio", name="All")).to_be_checked()
     expect(page.locator(".enquiry-row")).to_have_count(1)
 
