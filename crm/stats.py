@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from .extensions import db
 from .memberships.rules import is_active_status
 from .models import ENQUIRY_STATUSES, Contact, CrmEnquiry, CrmProperty, Membership, utcnow
+from .reports.definitions import COUNTED, rate
 
 
 def crm_stats() -> dict:
@@ -26,17 +27,17 @@ def count_stats() -> dict:
     by_status.update(
         dict(db.session.execute(select(CrmEnquiry.status, func.count()).group_by(CrmEnquiry.status)).all())
     )
-    total = sum(by_status.values())
-    not_spam = total - by_status["spam"]
+    # Spam is never an enquiry (reports.definitions): the total and the weeks leave it out; by_status shows it apart.
+    total = sum(n for status, n in by_status.items() if status != "spam")
     now = utcnow()
     week_start = now - timedelta(days=7)
     this_week = db.session.scalar(
-        select(func.count()).select_from(CrmEnquiry).where(CrmEnquiry.created_at >= week_start)
+        select(func.count()).select_from(CrmEnquiry).where(COUNTED, CrmEnquiry.created_at >= week_start)
     )
     last_week = db.session.scalar(
         select(func.count())
         .select_from(CrmEnquiry)
-        .where(CrmEnquiry.created_at >= week_start - timedelta(days=7), CrmEnquiry.created_at < week_start)
+        .where(COUNTED, CrmEnquiry.created_at >= week_start - timedelta(days=7), CrmEnquiry.created_at < week_start)
     )
     active = db.session.scalar(select(func.count()).select_from(Membership).where(is_active_status()))
     return {
@@ -53,7 +54,7 @@ def count_stats() -> dict:
         "enquiries": {
             "total": total,
             "by_status": by_status,
-            "conversion_rate": round(by_status["booked"] / not_spam, 4) if not_spam else 0.0,
+            "conversion_rate": rate(by_status["booked"], total),
             "this_week": this_week,
             "last_week": last_week,
         },
