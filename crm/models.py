@@ -9,6 +9,7 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -560,6 +561,9 @@ class ReportMonth(db.Model):
     enquiries: Mapped[int] = mapped_column(Integer, default=0)
     bookings: Mapped[int] = mapped_column(Integer, default=0)
     booking_value: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # First responses to those enquiries and their total seconds: the average reply time by owner.
+    responded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    response_seconds: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class ReportDuration(db.Model):
@@ -575,6 +579,8 @@ class ReportDuration(db.Model):
     __table_args__ = (
         Index("ix_crm_report_durations_bucket", "measure", "bucket", "seconds", "day"),
         Index("ix_crm_report_durations_owner", "measure", "owner_id", "seconds", "day"),
+        # A period's replies by owner (the slowest owners' loose days).
+        Index("ix_crm_report_durations_day", "measure", "day", "owner_id", "seconds"),
     )
 
     measure: Mapped[str] = mapped_column(String(20), primary_key=True)

@@ -216,71 +216,52 @@ def first_response(period: Period, *where) -> dict[str, Any]:
 
 
 def slowest_owners(period: Period, limit: int = SLOWEST) -> list[dict[str, Any]]:
-    """The owners whose median first reply took longest in the period (owners with at least 3 replies)."""
-    d = ReportDuration
-    responded = (d.measure == "first_response", d.day >= period.start, d.day <= period.end, d.owner_id.is_not(None))
-    candidates = _slowest_candidates(responded, limit)
-    rows = [r for r in _percentiles(d.seconds, (*responded, d.owner_id.in_(candidates)), d.owner_id) if r["count"] >= 3]
-    rows.sort(key=lambda r: (-r["median"], r["key"]))
-    rows = rows[:limit]
-    names = _contact_names([r["key"] for r in rows])
+    """The owners whose first replies took longest on average in the period (owners with at least 3 replies).
+
+    The averages come from sums by owner: whole months from crm_report_months, the loose days from the
+    replies themselves (ix_crm_report_durations_day). Only the owners listed have their replies read, for
+    their median and 90th percentile (ix_crm_report_durations_owner).
+    """
+    m, d = ReportMonth, ReportDuration
+    parts = [
+        select(d.owner_id.label("k"), literal(1).label("n"), func.round(d.seconds).label("s")).where(
+            d.measure == "first_response", d.day >= start, d.day <= end, d.owner_id.is_not(None)
+        )
+        for start, end in _loose_days(period)
+    ]
+    whole = _whole_months(period)
+    if whole is not None:
+        parts.append(
+            select(m.key, m.responded, m.response_seconds).where(
+                m.dimension == "owner", m.month >= whole[0], m.month <= whole[1], m.key != 0, m.responded > 0
+            )
+        )
+    rows = union_all(*parts).subquery()
+    responded, average = func.sum(rows.c.n), func.sum(rows.c.s) / func.sum(rows.c.n)
+    found = db.session.execute(
+        select(rows.c.k, responded, average)
+        .group_by(rows.c.k)
+        .having(responded >= 3)
+        .order_by(average.desc(), rows.c.k)
+        .limit(limit)
+    ).all()
+    owners = [owner_id for owner_id, _, _ in found]
+    if not owners:
+        return []
+    in_period = (d.measure == "first_response", d.day >= period.start, d.day <= period.end, d.owner_id.in_(owners))
+    spread = {r["key"]: r for r in _percentiles(d.seconds, in_period, d.owner_id)}
+    names = _contact_names(owners)
     return [
         {
-            "owner_id": r["key"],
-            "owner": names.get(r["key"], "—"),
-            "median_hours": _hours(r["median"]),
-            "p90_hours": _hours(r["p90"]),
-            "responded": r["count"],
+            "owner_id": owner_id,
+            "owner": names.get(owner_id, "—"),
+            "average_hours": _hours(mean),
+            "median_hours": _hours(spread.get(owner_id, {}).get("median")),
+            "p90_hours": _hours(spread.get(owner_id, {}).get("p90")),
+            "responded": count,
         }
-        for r in rows
+        for owner_id, count, mean in found
     ]
-
-
-# The first round's thresholds: a minute, doubling up to about three weeks; later rounds split one gap in 16.
-FIRST_THRESHOLDS = tuple(60.0 * 2**i for i in range(16))
-ROUNDS = 6
-
-
-def _slowest_candidates(responded: tuple, limit: int) -> list[int]:
-    """The owners (3 replies or more) that can be among the `limit` slowest by median, without sorting every reply.
-
-    An owner's nearest-rank median is at least t when more than n - (n+1)//2 of its n replies took t or
-    longer, and one pass of sums per owner (ix_crm_report_durations_owner, no sort) tells that for many
-    thresholds at once. Owners whose median is provably below `limit` others' are dropped; each round
-    narrows the thresholds inside the gap where the cut falls, over the owners left.
-    """
-    d = ReportDuration
-    thresholds, sure, unsure = FIRST_THRESHOLDS, [], None
-    for _ in range(ROUNDS):
-        n = func.count()
-        statement = (
-            select(d.owner_id, n, *(func.sum(case((d.seconds >= t, 1), else_=0)) for t in thresholds))
-            .where(*responded)
-            .group_by(d.owner_id)
-            .having(n >= 3)
-        )
-        if unsure is not None:
-            statement = statement.where(d.owner_id.in_(unsure))
-        levels: dict[int, list[int]] = {}
-        for owner_id, count, *longer in db.session.execute(statement):
-            needed = count - (count + 1) // 2 + 1
-            levels.setdefault(sum(1 for g in longer if g >= needed), []).append(owner_id)
-        wanted, cut = limit - len(sure), None
-        for level in sorted(levels, reverse=True):
-            if wanted <= len(levels[level]):
-                cut = level
-                break
-            sure += levels[level]
-            wanted -= len(levels[level])
-        if cut is None:
-            return sure
-        unsure = levels[cut]
-        if len(unsure) <= 4 * limit or cut == 0:
-            break
-        low = thresholds[cut - 1]
-        high = thresholds[cut] if cut < len(thresholds) else low * 2
-        thresholds = tuple(low + (high - low) * j / 16 for j in range(16))
-    return sure + unsure
 
 
 def time_in_status(period: Period) -> list[dict[str, Any]]:

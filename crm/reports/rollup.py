@@ -90,10 +90,21 @@ def _upsert(table: str, keys: tuple[str, ...], columns: list[str]) -> str:
 ENTITIES = {"owner": "owner_id", "property": "property_id"}
 
 
-def entity_counters(r: str) -> dict[str, str]:
-    """Each crm_report_months counter's contribution of one (non-spam) enquiry row `r`."""
+def entity_counters(r: str, dialect) -> dict[str, str]:
+    """Each crm_report_months counter's contribution of one (non-spam) enquiry row `r`.
+
+    responded and response_seconds are the enquiry's first response as crm_report_durations records
+    it (add_first_response), summed by owner so that the slowest owners on average need no scan of every reply.
+    """
     found = counters(r)
-    return {name: found[name] for name in ("enquiries", "bookings", "booking_value")}
+    answered = f"{r}.first_response_at IS NOT NULL"
+    seconds = _seconds(f"{r}.first_response_at", f"{r}.created_at", dialect)
+    return {
+        **{name: found[name] for name in ("enquiries", "bookings", "booking_value")},
+        "responded": f"CASE WHEN {answered} THEN 1 ELSE 0 END",
+        # Whole seconds, so that adding and taking away leaves no rounding residue.
+        "response_seconds": f"CASE WHEN {answered} THEN CAST(ROUND({seconds}) AS BIGINT) ELSE 0 END",
+    }
 
 
 def add_enquiry(r: str, sign: int, dialect) -> list[str]:
@@ -104,7 +115,7 @@ def add_enquiry(r: str, sign: int, dialect) -> list[str]:
         for name, (key, condition) in dimensions(r).items()
     )
     values = ", ".join(f"{sign} * ({expression})" for expression in parts.values())
-    entity_parts = entity_counters(r)
+    entity_parts = entity_counters(r, dialect)
     entities = " UNION ALL ".join(
         f"SELECT '{name}' AS dimension, COALESCE({r}.{column}, 0) AS key" for name, column in ENTITIES.items()
     )
@@ -304,7 +315,7 @@ def expected_statements(dialect, into: dict[str, str]) -> list[str]:
             f"SELECT '{name}', {_day('e.created_at', dialect)}, {key}, {values} FROM crm_enquiries e "
             f"WHERE e.status <> 'spam' AND {condition} GROUP BY 2, 3"
         )
-    entity_parts = entity_counters("e")
+    entity_parts = entity_counters("e", dialect)
     for name, column in ENTITIES.items():
         values = ", ".join(f"SUM({expression})" for expression in entity_parts.values())
         statements.append(

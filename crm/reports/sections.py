@@ -87,9 +87,10 @@ def _response_tables(data) -> list[Table]:
             ],
         ),
         Table(
-            "Slowest owners to reply (median, at least 3 replies)",
+            "Slowest owners to reply (on average, at least 3 replies)",
             (
                 C("owner", "Owner", "text"),
+                C("average_hours", "Average hours", "hours"),
                 C("median_hours", "Median hours", "hours"),
                 C("p90_hours", "90th percentile", "hours"),
                 C("responded", "Answered"),
