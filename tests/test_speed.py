@@ -1,5 +1,6 @@
 """Speed that tests can check without timing anything: query plans use their indexes, links build cheaply."""
 
+import re
 from contextlib import contextmanager
 from datetime import date, timedelta
 
@@ -191,3 +192,43 @@ def test_a_list_page_runs_a_bounded_number_of_statements(enquiries, client, path
     with statements() as recorded:
         assert client.get(path).status_code == 200
     assert len(recorded) <= most, "\n".join(sql for sql, _ in recorded)
+
+
+@sqlite_only
+def test_the_response_and_status_time_reports_read_the_durations_through_their_indexes(app, client, auth, admin):
+    """Every statement behind the two sections reads crm_report_durations by an index; a percentile's bucket unsorted."""
+    from crm.reports import sections
+    from crm.reports.period import Period
+
+    for n in range(4):
+        owner = make_user("owner", email=f"plan{n}@example.com")
+        prop = make_property(owner, title=f"Plan House {n}")
+        for _ in range(3):
+            enquiry_id = client.post("/api/enquiry", json=enquiry_data(prop)).json["id"]
+            auth.login(admin.email)
+            for status in ("contacted", "negotiating"):
+                body = {"id": enquiry_id, "status": status}
+                assert client.put("/api/crm/enquiries", json=body).status_code == 200
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if "crm_report_durations" in statement:
+            statements.append((statement, parameters))
+
+    today = date.today()
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        for name in ("response", "status_time"):
+            for period in (Period(today - timedelta(days=89), today), Period(today - timedelta(days=364), today)):
+                sections.SECTIONS[name].compute(period)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert len(statements) >= 8
+    for statement, parameters in statements:
+        explained = db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        found = " | ".join(row[-1] for row in explained)
+        assert "SCAN crm_report_durations" not in found, statement
+        assert "SEARCH crm_report_durations USING" in found, statement
+        if re.search(r"ORDER BY crm_report_durations\.seconds\s+LIMIT", statement):
+            # A percentile's bucket, read in seconds order straight from ix_crm_report_durations_bucket.
+            assert "TEMP B-TREE FOR ORDER BY" not in found, statement
