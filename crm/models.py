@@ -554,13 +554,13 @@ class ReportMonth(db.Model):
 
     __tablename__ = "crm_report_months"
     __table_args__ = (
-        # A period's sums by owner or property, read in key order from the index alone (the table's rows
-        # are in month order, and a year of properties is 100,000 of them).
+        # A period's sums by owner or property from the index alone: the table's rows need a look-up each,
+        # and a year of properties is 100,000 of them.
         Index(
-            "ix_crm_report_months_key",
+            "ix_crm_report_months_sums",
             "dimension",
-            "key",
             "month",
+            "key",
             "enquiries",
             "bookings",
             "booking_value",
