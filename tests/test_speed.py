@@ -232,3 +232,22 @@ def test_the_response_and_status_time_reports_read_the_durations_through_their_i
         if re.search(r"ORDER BY crm_report_durations\.seconds\s+LIMIT", statement):
             # A percentile's bucket, read in seconds order straight from ix_crm_report_durations_bucket.
             assert "TEMP B-TREE FOR ORDER BY" not in found, statement
+
+
+def test_the_board_reads_only_what_its_cards_show(enquiries, client):
+    """A card shows a guest, a property, dates and flags: the messages and spam reasons of 125 cards stay unread."""
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        response = client.get("/admin/crm/board", headers={"HX-Request": "true"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert response.status_code == 200
+    assert b"Ann Smith0" in response.data and b"Over capacity" in response.data
+    loaded = [s for s in statements if "crm_enquiries.guest_name" in s]
+    assert loaded
+    assert not [s for s in loaded if "crm_enquiries.message" in s or "crm_enquiries.spam_reasons" in s]

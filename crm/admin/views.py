@@ -11,7 +11,7 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 from sqlalchemy import func, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from .. import listings, sync, wording
 from ..activity import add_interaction, diff, just_added, log_activity
@@ -25,6 +25,7 @@ from ..extensions import db
 from ..htmx import is_htmx_fragment_request, redirect_to, render
 from ..models import (
     ENQUIRY_STATUSES,
+    FIT_FLAGS,
     PRIORITIES,
     ActivityLog,
     Contact,
@@ -48,7 +49,28 @@ bp = Blueprint("admin", __name__, url_prefix="/admin/crm")
 BOARD_STATUSES = ("new", "contacted", "negotiating", "booked", "lost")
 BOARD_CARDS = 25
 # A card shows its property's title and nothing of the owner.
-BOARD_CARD_OPTIONS = (joinedload(CrmEnquiry.property).load_only(CrmProperty.title),)
+# A card shows these and no more: the message, spam reasons and the rest stay unread.
+BOARD_CARD_OPTIONS = (
+    load_only(
+        *(
+            getattr(CrmEnquiry, name)
+            for name in (
+                "status",
+                "guest_name",
+                "guest_email",
+                "event_type",
+                "event_date",
+                "estimated_guests",
+                "booking_value",
+                "created_at",
+                "last_updated_at",
+                "first_response_at",
+                *(f"fit_{flag}" for flag in FIT_FLAGS),
+            )
+        )
+    ),
+    joinedload(CrmEnquiry.property).load_only(CrmProperty.title),
+)
 STALE_AFTER = timedelta(days=7)
 BULK_LIMIT = 5000
 
