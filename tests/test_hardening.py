@@ -473,3 +473,14 @@ def test_an_admin_reply_sent_twice_is_e_mailed_once(client, auth, admin, live_pr
         .where(EmailMessage.enquiry_id == enquiry_id, EmailMessage.text_body.contains("The date is free."))
     )
     assert db.session.scalar(replies) == 1
+
+
+def test_every_page_names_an_icon_it_serves(client):
+    """Without one, every browser asks for /favicon.ico and logs a 404 on every first visit."""
+    page = client.get("/").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    assert icon
+    served = client.get(icon.group(1))
+    assert served.status_code == 200
+    assert served.mimetype == "image/svg+xml"
+    assert b"<svg" in served.data

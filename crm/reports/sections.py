@@ -87,13 +87,13 @@ def _response_tables(data) -> list[Table]:
             ],
         ),
         Table(
-            "Slowest owners to reply (on average, at least 3 replies)",
+            "Slowest owners to reply, in hours (by average, at least 3 replies)",
             (
                 C("owner", "Owner", "text"),
-                C("average_hours", "Average hours", "hours"),
-                C("median_hours", "Median hours", "hours"),
-                C("p90_hours", "90th percentile", "hours"),
-                C("responded", "Answered"),
+                C("average_hours", "Average", "hours"),
+                C("median_hours", "Median", "hours"),
+                C("p90_hours", "90th pct.", "hours"),
+                C("responded", "Replies"),
             ),
             data["slowest"],
         ),
