@@ -23,6 +23,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .requests import CleanRequest, IdConverter
 
     app.request_class = CleanRequest
+    from .auth.sessions import SessionInterface
+
+    app.session_interface = SessionInterface()
     app.url_map.converters["int"] = IdConverter
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(config.from_environment(app.instance_path))

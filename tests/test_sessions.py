@@ -279,3 +279,15 @@ def test_signing_in_records_when(client, auth, owner):
     auth.login(owner.email)
     db.session.expire_all()
     assert db.session.get(type(owner), owner.id).last_sign_in_at is not None
+
+
+def test_a_static_file_never_sets_the_session_cookie(client, auth, owner):
+    """A page refreshes the signed-in cookie; a stylesheet does not, so it stays cacheable and cannot set the
+    cookie again after it was cleared (a browser fetches such files late, after the page)."""
+    auth.login(owner.email)
+    stylesheet = client.get("/static/css/app.css")
+    assert stylesheet.status_code == 200
+    assert "Set-Cookie" not in stylesheet.headers
+    page = client.get("/owner-dashboard")
+    assert page.status_code == 200
+    assert page.headers.get("Set-Cookie", "").startswith("session=")

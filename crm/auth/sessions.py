@@ -4,12 +4,24 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, request, session
+from flask import Flask, current_app, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import delete, or_, select, update
 
 from ..extensions import db
 from ..models import AccountToken, ThrottleEvent, User, UserSession, utcnow
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except that a static file's response never sets the cookie.
+
+    A permanent session is written back on every response; from a stylesheet or script that made the
+    file uncacheable by any shared cache, and a late one could set the cookie again after sign-out.
+    """
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        return request.endpoint != "static" and super().should_set_cookie(app, session)
 
 
 def token_hash(token: str) -> str:
