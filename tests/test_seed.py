@@ -26,7 +26,7 @@ from crm.models import (
     User,
 )
 
-PINNED = {"property_1": "Hazel Barn", "enquiry_1": "bryan.greenwood100025@example.org"}
+PINNED = {"property_1": "Hazel Barn", "enquiry_1": "gregory.french100020@example.com"}
 
 
 def statuses(column) -> set[str]:
@@ -263,3 +263,25 @@ def test_demo_memberships_match_what_listings_show(app):
         expected = membership.plan_tier if rules.is_paid(membership, now) else None
         assert copy.membership_tier == expected
         assert (copy.expires_at is not None) == (expected is not None)
+
+
+def test_demo_members_have_renewed_so_a_years_churn_is_believable(app):
+    """A year ago every demo membership was either new or gone: 12 months' churn read 100%. Most members have
+    renewed before, with a paid payment for each year."""
+    from crm.reports import queries
+    from crm.reports.period import preset
+
+    demo.Generator(demo.SCALES["demo"], 2026, lambda line: None, now=SEED_CLOCK).run()
+    year = queries.membership_figures(preset("12m", SEED_CLOCK.date()))
+    assert year["paid_at_start"] >= 5
+    assert year["churn_rate"] < 0.5
+    renewed = [m for m in db.session.scalars(select(Membership)) if (m.end_date - m.start_date).days > 400]
+    assert renewed
+    for membership in renewed:
+        if membership.source == "stripe" and membership.billing_cycle == "annual":
+            paid = db.session.scalar(
+                select(func.count())
+                .select_from(Payment)
+                .where(Payment.stripe_subscription_id == membership.stripe_subscription_id, Payment.status == "paid")
+            )
+            assert paid == round((membership.end_date - membership.start_date).days / 365)

@@ -17,6 +17,8 @@ from .words import MEMBERSHIP_WEIGHTS, MONTHLY_PRICES, PRICES
 from .writer import Writer, stripe_id, weighted
 
 LAPSED_STATUSES = ("expired", "cancelled")
+# Earlier years of membership, by membership number: three in five have renewed at least once.
+RENEWALS = (0, 1, 2, 0, 1)
 TIER_ORDER = ("bronze", "silver", "gold")
 
 
@@ -52,8 +54,12 @@ class Memberships(Writer):
                 end = today - timedelta(days=rng.randint(1, 200))
             else:
                 end = today + timedelta(days=rng.randint(35, 364))
-            start = end - timedelta(days=365)
-            last_payment = start if cycle == "annual" else max(start, today - timedelta(days=rng.randint(0, 29)))
+            # Most members have renewed before: a year or two of earlier payments behind this year's (a fixed
+            # share, drawn without the generator so that the rest of the data stays as it was).
+            renewals = 0 if status == "cancelled" else RENEWALS[n % len(RENEWALS)]
+            start = end - timedelta(days=365 * (1 + renewals))
+            this_year = end - timedelta(days=365)
+            last_payment = this_year if cycle == "annual" else max(start, today - timedelta(days=rng.randint(0, 29)))
             next_payment = end if cycle == "annual" else last_payment + timedelta(days=30)
             cancelled = None
             auto_renew = status not in ("cancelled", "expired") and not manual
@@ -106,7 +112,7 @@ class Memberships(Writer):
                 )
             )
             if status != "active":
-                changed_at = min(self.now, created + timedelta(days=300))
+                changed_at = min(self.now, datetime.combine(this_year, created.time()) + timedelta(days=300))
                 activity.append(
                     self.activity_row(
                         "membership", n, "status_changed", changed_at, {"status": {"before": "active", "after": status}}
@@ -159,12 +165,13 @@ class Memberships(Writer):
         subscription: str,
         failures: int,
     ) -> list[dict]:
-        """Return a Stripe membership's payments: the first, each month's (monthly plans) and any failed tries."""
+        """Return a Stripe membership's payments: the first, each renewal (yearly, or monthly plans' every
+        month) up to the last payment, and any failed tries."""
         rng, rows = self.rng, []
         paid_on = [start]
-        if cycle == "monthly":
-            while paid_on[-1] + timedelta(days=30) <= last_payment:
-                paid_on.append(paid_on[-1] + timedelta(days=30))
+        step = timedelta(days=30 if cycle == "monthly" else 365)
+        while paid_on[-1] + step <= last_payment:
+            paid_on.append(paid_on[-1] + step)
         for k, day in enumerate(paid_on):
             at = datetime.combine(day, datetime.min.time()) + timedelta(hours=rng.randint(8, 20))
             rows.append(
