@@ -48,8 +48,7 @@ from .forms import ContactForm, NoteForm
 bp = Blueprint("admin", __name__, url_prefix="/admin/crm")
 BOARD_STATUSES = ("new", "contacted", "negotiating", "booked", "lost")
 BOARD_CARDS = 25
-# A card shows its property's title and nothing of the owner.
-# A card shows these and no more: the message, spam reasons and the rest stay unread.
+# A card shows these columns and its property's title, no more: the message, spam reasons and owner stay unread.
 BOARD_CARD_OPTIONS = (
     load_only(
         *(

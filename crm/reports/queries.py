@@ -9,6 +9,7 @@ ix_crm_enquiries_report (created_at first, then every column they group by).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -175,6 +176,18 @@ def _loose_days(period: Period) -> list[tuple[date, date]]:
     return [(period.start, whole[0] - timedelta(days=1)), (after, period.end)]
 
 
+def _months_and_loose_days(
+    period: Period, loose: Callable[[date, date], Select], months: Callable[[date, date], Select]
+) -> Any:
+    """One subquery over the period: `months(first, last)` for its whole months (the monthly rollup) and
+    `loose(first, last)` for each run of days outside them; the selects' columns line up."""
+    parts = [loose(start, end) for start, end in _loose_days(period)]
+    whole = _whole_months(period)
+    if whole is not None:
+        parts.append(months(*whole))
+    return union_all(*parts).subquery()
+
+
 def _summary(measure: str, period: Period, buckets: list) -> dict[str, Any]:
     count = sum(n for _, n, _ in buckets)
     if not count:
@@ -223,20 +236,15 @@ def slowest_owners(period: Period, limit: int = SLOWEST) -> list[dict[str, Any]]
     their median and 90th percentile (ix_crm_report_durations_owner).
     """
     m, d = ReportMonth, ReportDuration
-    parts = [
-        select(d.owner_id.label("k"), literal(1).label("n"), func.round(d.seconds).label("s")).where(
+    rows = _months_and_loose_days(
+        period,
+        lambda start, end: select(d.owner_id.label("k"), literal(1).label("n"), func.round(d.seconds).label("s")).where(
             d.measure == "first_response", d.day >= start, d.day <= end, d.owner_id.is_not(None)
-        )
-        for start, end in _loose_days(period)
-    ]
-    whole = _whole_months(period)
-    if whole is not None:
-        parts.append(
-            select(m.key, m.responded, m.response_seconds).where(
-                m.dimension == "owner", m.month >= whole[0], m.month <= whole[1], m.key != 0, m.responded > 0
-            )
-        )
-    rows = union_all(*parts).subquery()
+        ),
+        lambda first, last: select(m.key, m.responded, m.response_seconds).where(
+            m.dimension == "owner", m.month >= first, m.month <= last, m.key != 0, m.responded > 0
+        ),
+    )
     responded, average = func.sum(rows.c.n), func.sum(rows.c.s) / func.sum(rows.c.n)
     found = db.session.execute(
         select(rows.c.k, responded, average)
@@ -378,8 +386,9 @@ def _by_entity(period: Period, dimension: str, limit: int) -> list[tuple]:
     the period's loose days from the enquiries (ix_crm_enquiries_report); id None for none."""
     column = {"property": E.property_id, "owner": E.owner_id}[dimension]
     m = ReportMonth
-    parts = [
-        select(
+    rows = _months_and_loose_days(
+        period,
+        lambda start, end: select(
             func.coalesce(column, 0).label("k"),
             literal(1).label("n"),
             case((BOOKED, 1), else_=0).label("b"),
@@ -388,17 +397,11 @@ def _by_entity(period: Period, dimension: str, limit: int) -> list[tuple]:
             COUNTED,
             E.created_at >= datetime.combine(start, time.min),
             E.created_at < datetime.combine(end + timedelta(days=1), time.min),
-        )
-        for start, end in _loose_days(period)
-    ]
-    whole = _whole_months(period)
-    if whole is not None:
-        parts.append(
-            select(m.key, m.enquiries, m.bookings, m.booking_value).where(
-                m.dimension == dimension, m.month >= whole[0], m.month <= whole[1]
-            )
-        )
-    rows = union_all(*parts).subquery()
+        ),
+        lambda first, last: select(m.key, m.enquiries, m.bookings, m.booking_value).where(
+            m.dimension == dimension, m.month >= first, m.month <= last
+        ),
+    )
     enquiries = func.sum(rows.c.n)
     found = db.session.execute(
         select(rows.c.k, enquiries, _sum(rows.c.b), _sum(rows.c.v))

@@ -97,8 +97,7 @@ def entity_counters(r: str, dialect) -> dict[str, str]:
     it (add_first_response), summed by owner so that the slowest owners on average need no scan of every reply.
     """
     found = counters(r)
-    answered = f"{r}.first_response_at IS NOT NULL"
-    seconds = _seconds(f"{r}.first_response_at", f"{r}.created_at", dialect)
+    answered, seconds = first_response(r, dialect)
     return {
         **{name: found[name] for name in ("enquiries", "bookings", "booking_value")},
         "responded": f"CASE WHEN {answered} THEN 1 ELSE 0 END",
@@ -153,10 +152,15 @@ def _add_duration(measure: str, row: str, day: str, seconds: str, owner: str, co
     )
 
 
+def first_response(r: str, dialect) -> tuple[str, str]:
+    """Whether the enquiry row `r` has had its first response, and the seconds it took."""
+    return f"{r}.first_response_at IS NOT NULL", _seconds(f"{r}.first_response_at", f"{r}.created_at", dialect)
+
+
 def add_first_response(r: str, dialect) -> list[str]:
     """Record the enquiry row `r`'s time to first response, and count it in the histogram."""
-    seconds = _seconds(f"{r}.first_response_at", f"{r}.created_at", dialect)
-    condition = f"{r}.status <> 'spam' AND {r}.first_response_at IS NOT NULL"
+    answered, seconds = first_response(r, dialect)
+    condition = f"{r}.status <> 'spam' AND {answered}"
     return [
         _add_duration(
             "'first_response'", f"{r}.id", _day(f"{r}.created_at", dialect), seconds, f"{r}.owner_id", condition
@@ -323,13 +327,13 @@ def expected_statements(dialect, into: dict[str, str]) -> list[str]:
             f"SELECT '{name}', {_month('e.created_at', dialect)}, COALESCE(e.{column}, 0), {values} "
             "FROM crm_enquiries e WHERE e.status <> 'spam' GROUP BY 2, 3"
         )
-    responses = _seconds("e.first_response_at", "e.created_at", dialect)
+    answered, responses = first_response("e", dialect)
     stays = _seconds("h.left_at", "h.changed_at", dialect)
     statements += [
         f"INSERT INTO {durations} (measure, id, day, seconds, bucket, owner_id) "
         f"SELECT 'first_response', id, d, s, {bucket('s')}, owner_id FROM (SELECT e.id, "
         f"{_day('e.created_at', dialect)} AS d, {responses} AS s, e.owner_id FROM crm_enquiries e "
-        "WHERE e.status <> 'spam' AND e.first_response_at IS NOT NULL) AS f",
+        f"WHERE e.status <> 'spam' AND {answered}) AS f",
         f"INSERT INTO {durations} (measure, id, day, seconds, bucket, owner_id) "
         f"SELECT to_status, id, d, s, {bucket('s')}, CAST(NULL AS INTEGER) FROM (SELECT h.to_status, h.id, "
         f"{_day('h.changed_at', dialect)} AS d, {stays} AS s FROM crm_enquiry_status_history h "

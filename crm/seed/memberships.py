@@ -55,7 +55,7 @@ class Memberships(Writer):
             else:
                 end = today + timedelta(days=rng.randint(35, 364))
             # Most members have renewed before: a year or two of earlier payments behind this year's (a fixed
-            # share, drawn without the generator so that the rest of the data stays as it was).
+            # share by membership number, not a draw).
             renewals = 0 if status == "cancelled" else RENEWALS[n % len(RENEWALS)]
             start = end - timedelta(days=365 * (1 + renewals))
             this_year = end - timedelta(days=365)

@@ -25,7 +25,8 @@ SUMS = ("enquiries", "bookings", "booking_value", "responded", "response_seconds
 
 
 def upgrade():
-    rollup.uninstall(op.get_bind())
+    bind = op.get_bind()
+    rollup.uninstall(bind)
     op.add_column("crm_report_months", sa.Column("responded", sa.Integer(), server_default="0", nullable=False))
     op.add_column(
         "crm_report_months", sa.Column("response_seconds", sa.BigInteger(), server_default="0", nullable=False)
@@ -33,8 +34,7 @@ def upgrade():
     op.create_index("ix_crm_report_durations_day", "crm_report_durations", ["measure", "day", "owner_id", "seconds"])
     op.create_index("ix_crm_report_months_sums", "crm_report_months", ["dimension", "month", "key", *SUMS])
     # Installs the triggers (those of 0010 and these sums), then fills the rollup from the rows.
-    rollup.rebuild(op.get_bind())
-    bind = op.get_bind()
+    rollup.rebuild(bind)
     if (
         bind.dialect.name == "sqlite"
         and bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
