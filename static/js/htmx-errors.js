@@ -174,6 +174,8 @@
     var state = inFlight.get(event.detail.xhr);
     var elt = state ? state.elt : event.detail.elt;
     restoreSaved(elt);
+    // A part that was loading itself is not loading any more: its "Loading…" would contradict the message.
+    if (elt.isConnected) elt.querySelectorAll("[data-loading]").forEach(function (note) { note.hidden = true; });
     showError(elt, messageFor(event));
   }
 

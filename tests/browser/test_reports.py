@@ -61,3 +61,22 @@ def test_owner_insights_at_two_widths(page, figures, owner):
     for width in (1280, 375):
         page.set_viewport_size({"width": width, "height": 900})
         assert_accessible(page)
+
+
+@pytest.mark.parametrize(
+    ("failure", "says"),
+    [
+        (lambda route: route.abort(), "No connection to the server, so that part of the page could not be loaded"),
+        (lambda route: route.fulfill(status=500, body="boom"), "That part of the page could not be loaded"),
+    ],
+)
+def test_a_section_that_cannot_load_stops_saying_it_is_loading(page, figures, failure, says):
+    sign_in(page, "admin@example.com")
+    page.route("**/admin/crm/reports/response*", failure)
+    page.goto("/admin/crm/reports")
+    body = page.locator("#report-response-body")
+    expect(page.locator("#report-response").get_by_role("alert")).to_contain_text(says)
+    expect(body.get_by_text("Loading the figures")).to_be_hidden()
+    expect(body.get_by_role("link", name="Open this report on its own")).to_be_visible()
+    expect(page.locator("#report-funnel-body table").first).to_be_visible()  # the other sections are unaffected
+    assert_accessible(page)
