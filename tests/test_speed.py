@@ -145,15 +145,33 @@ FEW_ROW_FILTERS = [
 @sqlite_only
 @pytest.mark.parametrize("sort", ["received", "updated", "event", "guest"])
 @pytest.mark.parametrize("filters", FEW_ROW_FILTERS)
-def test_a_filter_that_few_rows_match_pages_them_by_id_in_any_order(enquiries, sort, filters):
-    """Under COUNT_CAP matches, a page reads just those rows by id, whatever index its order could walk."""
+def test_a_filter_that_few_rows_match_gathers_them_through_its_index_in_any_order(enquiries, sort, filters):
+    """Under COUNT_CAP matches, a page gathers just those rows through the filter's index, then sorts them."""
     state = lists.ListState.from_args(lists.ENQUIRIES, {**filters, "sort": sort})
-    among, count, capped = lists.matching(state.statement(), CrmEnquiry)
-    assert not capped and len(among) == count
+    count, capped = lists.capped_count(state.statement())
+    assert not capped and count > 0
     with statements() as recorded:
-        lists.page(state, among)
+        lists.page(state, count)
     page_plan = executed_plan(*page_query(recorded))
-    assert "USING INTEGER PRIMARY KEY" in page_plan and "SCAN" not in page_plan
+    # Gathered apart from the order (a co-routine), never by walking the order's index or the whole table;
+    # a fit flag's partial index holds only the flagged rows, so reading it whole is reading just them.
+    assert "CO-ROUTINE" in page_plan and "TEMP B-TREE FOR ORDER BY" in page_plan
+    scans = [step for step in page_plan.split(" | ") if step.startswith("SCAN crm_enquiries")]
+    assert all("USING INDEX ix_crm_enquiries_fit_" in step for step in scans), page_plan
+
+
+@sqlite_only
+def test_a_guest_search_counts_and_gathers_enquiries_from_the_contact_index_alone(enquiries):
+    # Leaving out spam read each of the guests' enquiries from the table: 874 reads for "smith" on the large data.
+    state = lists.ListState.from_args(lists.ENQUIRIES, {"q": "smith"})
+    count, _ = lists.capped_count(state.statement())
+    with statements() as recorded:
+        lists.capped_count(state.statement())
+        lists.page(state, count)
+    count_and_page = [(sql, params) for sql, params in recorded if "crm_contacts.first_name" in sql]
+    assert len(count_and_page) == 2
+    for sql, params in count_and_page:
+        assert "USING COVERING INDEX ix_crm_enquiries_contact_created" in executed_plan(sql, params)
 
 
 @sqlite_only
@@ -181,7 +199,7 @@ def test_the_property_sorts_and_the_moderation_queue_read_in_index_order(app, ta
     ("path", "most"),
     [
         ("/admin/crm?tab=enquiries", 12),
-        ("/admin/crm?tab=enquiries&size=100&q=smith", 12),
+        ("/admin/crm?tab=enquiries&size=100&q=smith", 11),
         ("/admin/crm/board", 7),
         ("/admin/crm/board?priority=medium", 16),
     ],

@@ -552,12 +552,12 @@ class Page:
     is_last: bool
 
 
-def page(state: ListState, among: list[int] | None = None) -> Page:
+def page(state: ListState, matches: int | None = None) -> Page:
     """Fetch one page of the list in keyset order: after a cursor, before one, or the last page.
 
-    `among`, the ids of every matching row when there are at most COUNT_CAP of them (see matching),
-    bounds the search to those rows: otherwise a filter that matches few rows, or none, can make the
-    database walk the whole list in its order looking for them.
+    `matches`, the number of matching rows when there are at most COUNT_CAP of them (capped_count's
+    count, when not capped), has the page gather those few rows and sort them (see ordered_keys); none at
+    all reads no page.
     """
     # Going backwards reads the reverse order and flips the rows back.
     backwards = state.before is not None
@@ -566,7 +566,8 @@ def page(state: ListState, among: list[int] | None = None) -> Page:
         position = _decode(state, state.before)
     elif state.after and not backwards:
         position = _decode(state, state.after)
-    keys = [] if among == [] else db.session.execute(ordered_keys(state, among, position, backwards)).all()
+    few = matches is not None
+    keys = [] if matches == 0 else db.session.execute(ordered_keys(state, few, position, backwards)).all()
     more = len(keys) > state.size
     keys = keys[: state.size]
     if backwards:
@@ -587,35 +588,37 @@ def page(state: ListState, among: list[int] | None = None) -> Page:
     )
 
 
-def ordered_keys(
-    state: ListState, among: list[int] | None = None, position: tuple | None = None, backwards: bool = False
-) -> Select:
+def ordered_keys(state: ListState, few: bool = False, position: tuple | None = None, backwards: bool = False) -> Select:
     """Return a select() of the (id, sort_value) of one page's rows and one more, in list order.
 
     Only the narrow keys are ordered and limited; rows_by_id loads the page's records after: sorting
     whole rows joined to their property and owner cost far more whenever the order needs a sort.
+
+    A broad list walks its order's index until the page is full. When `few` rows match (at most
+    COUNT_CAP, as counted), walking the order could read the whole table looking for them, so they are
+    gathered first in a subquery the planner cannot merge with the order (its OFFSET 0 keeps it apart):
+    it reads them through the filter's own index, as the count did, and they are sorted after.
     """
     spec, sort = state.spec, state.sort
     descending = state.descending != backwards
-    # The ids already meet the filters, and reading them by id is cheaper than testing the filters again.
-    statement = state.statement() if among is None else select(spec.model).where(spec.model.id.in_(among))
+    keys = state.statement().with_only_columns(spec.model.id, sort.expression.label("sort_value"))
+    if few:
+        gathered = keys.offset(0).subquery()
+        keys = select(gathered.c.id, gathered.c.sort_value)
+        sort_value, row_id = gathered.c.sort_value, gathered.c.id
+    else:
+        sort_value, row_id = sort.expression, spec.model.id
     if position is not None:
         value = literal(position[0], type_=sort.expression.type)
         bound = tuple_(value, literal(position[1]))
-        key = tuple_(sort.expression, spec.model.id)
+        key = tuple_(sort_value, row_id)
         # The plain range on the sort expression lets any index on it seek; the row value breaks ties.
         if descending:
-            statement = statement.where(sort.expression <= value, key < bound)
+            keys = keys.where(sort_value <= value, key < bound)
         else:
-            statement = statement.where(sort.expression >= value, key > bound)
-    order = (
-        (sort.expression.desc(), spec.model.id.desc()) if descending else (sort.expression.asc(), spec.model.id.asc())
-    )
-    return (
-        statement.with_only_columns(spec.model.id, sort.expression.label("sort_value"))
-        .order_by(*order)
-        .limit(state.size + 1)
-    )
+            keys = keys.where(sort_value >= value, key > bound)
+    order = (sort_value.desc(), row_id.desc()) if descending else (sort_value.asc(), row_id.asc())
+    return keys.order_by(*order).limit(state.size + 1)
 
 
 def rows_by_id(model: type, ids: list[int], options: tuple) -> list:
@@ -625,18 +628,6 @@ def rows_by_id(model: type, ids: list[int], options: tuple) -> list:
     statement = select(model).where(model.id.in_(ids)).options(*options)
     found = {record.id: record for record in db.session.scalars(statement)}
     return [found[i] for i in ids if i in found]
-
-
-def matching(statement: Select, model: type, cap: int = COUNT_CAP) -> tuple[list[int] | None, int, bool]:
-    """Return (the ids of every row of `statement` when at most `cap` match, else None; the count; capped).
-
-    The count comes first and alone: reading the ids of a list that has more than `cap` rows costs more
-    than counting them, and such a list finds a page soon enough by walking its order.
-    """
-    count, capped = capped_count(statement, cap)
-    if capped:
-        return None, count, capped
-    return list(db.session.scalars(statement.with_only_columns(model.id).order_by(None))), count, capped
 
 
 def capped_count(statement: Select, cap: int = COUNT_CAP) -> tuple[int, bool]:

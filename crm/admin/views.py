@@ -125,8 +125,8 @@ def get_or_404(model, record_id: int):
 def list_context(tab: str) -> dict:
     spec = lists.LISTS[tab]
     state = lists.ListState.from_args(spec, request.args)
-    among, shown, capped = lists.matching(state.statement(), spec.model)
-    current = lists.page(state, among)
+    shown, capped = lists.capped_count(state.statement())
+    current = lists.page(state, None if capped else shown)
     active = admins()
     return {
         "tab": tab,
@@ -469,10 +469,11 @@ def board_response():
             after=None,
             before=None,
         )
-        among, count, capped = (None, exact[status], False) if exact else lists.matching(column.statement(), CrmEnquiry)
+        count, capped = (exact[status], False) if exact else lists.capped_count(column.statement())
         counts[status] = (count, capped)
-        if among != []:
-            firsts.append(select(lists.ordered_keys(column, among).subquery()))
+        if count:
+            # Filtered, a column of few cards (counted) gathers and sorts them; otherwise it walks its order.
+            firsts.append(select(lists.ordered_keys(column, few=not (exact or capped)).subquery()))
     # Every column's newest cards in one statement, then their records in one more.
     keys = db.session.execute(union_all(*firsts)).all() if firsts else []
     keys.sort(key=lambda k: (k.sort_value, k.id), reverse=True)
