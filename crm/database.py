@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import cache
 
 from flask import g, has_app_context, has_request_context, request
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Table, event, insert, literal
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.dml import Insert
@@ -170,6 +170,40 @@ def insert_statement(table: Table):
 def insert_rows(model, rows: list[dict]) -> None:
     """Insert rows (values by attribute name, the same names in each) in one plain INSERT, reading nothing back."""
     db.session.execute(insert_statement(model.__table__), [table_values(model, row) for row in rows])
+
+
+class contains_text(FunctionElement):
+    """Whether a text column contains `term`, ignoring case: a LIKE '%term%' that costs no lower() per row.
+
+    SQLite's LIKE already ignores ASCII case (and its lower() changes nothing else), so the column is compared
+    as it is; PostgreSQL has ILIKE. Another database gets lower(column) LIKE the lowered term.
+    """
+
+    type = NullType()  # a bare condition, as likely's
+    inherit_cache = True
+    name = "contains_text"
+
+    def __init__(self, column, term: str):
+        escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        super().__init__(column, literal(f"%{escaped}%"))
+
+
+@compiles(contains_text)
+def _contains_text_lower(element, compiler, **kw):
+    column, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"lower({column}) LIKE {pattern} ESCAPE '\\'"
+
+
+@compiles(contains_text, "sqlite")
+def _contains_text_sqlite(element, compiler, **kw):
+    column, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{column} LIKE {pattern} ESCAPE '\\'"
+
+
+@compiles(contains_text, "postgresql")
+def _contains_text_postgresql(element, compiler, **kw):
+    column, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{column} ILIKE {pattern} ESCAPE '\\'"
 
 
 class likely(FunctionElement):

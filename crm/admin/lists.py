@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..database import likely
+from ..database import contains_text, likely
 from ..enquiries import queues
 from ..extensions import db
 from ..models import (
@@ -110,12 +110,6 @@ class ListSpec:
         return next((f for f in self.filters if f.name == name), None)
 
 
-def _contains(column, term: str):
-    """Case-insensitive substring match: for the smaller tables, where a scan is cheap."""
-    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"%{escaped}%", escape="\\")
-
-
 def starts_with(expression, word: str):
     """A prefix match written as a range, so an index on `expression` serves it on any database."""
     return and_(expression >= word, expression < word + "\U0010ffff")
@@ -152,7 +146,8 @@ def contact_search(term: str):
 
 
 def property_search(term: str):
-    return or_(_contains(CrmProperty.title, term), _contains(CrmProperty.location, term))
+    # A scan of the smaller table, where it is cheap.
+    return or_(contains_text(CrmProperty.title, term), contains_text(CrmProperty.location, term))
 
 
 ENQUIRY_FILTERS = (
