@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import func, select
 
+from .database import READ_METHODS
 from .extensions import db
 from .models import ActivityLog, Contact, CrmEnquiry, CrmProperty, Membership
 
@@ -22,7 +23,19 @@ MAX_AGE = 30.0
 
 
 def data_version() -> tuple:
-    """Return the newest id of each table whose rows move the counts."""
+    """Return the newest id of each table whose rows move the counts.
+
+    A request that only reads sees one version throughout, so it reads it once; a write may move it.
+    """
+    if not has_request_context() or request.method not in READ_METHODS or request.environ.get("crm.db_write"):
+        return read_data_version()
+    # Kept on the request itself, so it ends with the request (g can outlive one).
+    if "crm.data_version" not in request.environ:
+        request.environ["crm.data_version"] = read_data_version()
+    return request.environ["crm.data_version"]
+
+
+def read_data_version() -> tuple:
     tables = (Contact, CrmProperty, CrmEnquiry, Membership, ActivityLog)
     return tuple(db.session.execute(select(*(select(func.max(t.id)).scalar_subquery() for t in tables))).one())
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, flash, make_response, request, stream_with_context, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
-from sqlalchemy import func, select, union_all
+from sqlalchemy import and_, func, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
@@ -96,15 +96,28 @@ def changed(response):
     return response
 
 
+def can_take_assignments():
+    """The condition an admin meets who can sign in and take assignments: not deactivated, not still invited."""
+    return and_(User.deactivated_at.is_(None), User.password_hash != "")
+
+
 def active_admins():
     """Return the admins who can sign in: not deactivated, and with a password set (not still invited)."""
-    return select(User).where(User.role == "admin", User.deactivated_at.is_(None), User.password_hash != "")
+    return select(User).where(User.role == "admin", can_take_assignments())
 
 
 def admins(include_inactive: bool = False) -> list[User]:
     """Return the admins who can take assignments, or every admin (whose names past actions carry)."""
     query = select(User).where(User.role == "admin") if include_inactive else active_admins()
     return list(db.session.scalars(query.order_by(User.first_name)))
+
+
+def every_admin() -> tuple[list[User], list[User]]:
+    """Return every admin and those who can take assignments, by first name, from one query."""
+    rows = db.session.execute(
+        select(User, can_take_assignments().label("active")).where(User.role == "admin").order_by(User.first_name)
+    ).all()
+    return [r.User for r in rows], [r.User for r in rows if r.active]
 
 
 def assignees(active: list[User]) -> dict[int, str]:
@@ -127,7 +140,7 @@ def list_context(tab: str) -> dict:
     state = lists.ListState.from_args(spec, request.args)
     shown, capped = lists.capped_count(state.statement())
     current = lists.page(state, None if capped else shown)
-    active = admins()
+    everyone, active = every_admin()
     return {
         "tab": tab,
         "spec": spec,
@@ -144,7 +157,7 @@ def list_context(tab: str) -> dict:
         "now": utcnow(),
         "stale_after": STALE_AFTER,
         "saved_views": saved_views(),
-        "people": {a.id: a.first_name for a in admins(include_inactive=True)},
+        "people": {a.id: a.first_name for a in everyone},
     }
 
 
