@@ -80,7 +80,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     with app.app_context():
-        configure_engine(db.engine)
+        checkpointer = configure_engine(db.engine)
+    if checkpointer is not None:
+        checkpointer.interval = app.config["SQLITE_CHECKPOINT_SECONDS"]
+        app.extensions["sqlite_checkpointer"] = checkpointer
+        if app.config["SQLITE_CHECKPOINT_IN_BACKGROUND"]:
+            app.before_request(checkpointer.ensure_started)
 
     @app.teardown_request
     def end_unit_of_work(_error):

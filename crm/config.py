@@ -74,6 +74,10 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_GATHER_SECONDS": float(os.environ.get("MAIL_GATHER_SECONDS", "0.5")),
         # A crashed deliverer's claim lapses within this; with the poll, its mail goes out within a minute.
         "MAIL_CLAIM_SECONDS": int(os.environ.get("MAIL_CLAIM_SECONDS", "45")),
+        # SQLite: each app process copies the write-ahead log back into the database file from a background
+        # thread every this many seconds, so no request waits for it (see crm.database.Checkpointer).
+        "SQLITE_CHECKPOINT_IN_BACKGROUND": _bool("SQLITE_CHECKPOINT_IN_BACKGROUND", True),
+        "SQLITE_CHECKPOINT_SECONDS": float(os.environ.get("SQLITE_CHECKPOINT_SECONDS", "0.5")),
         "ACK_MAX_PER_HOUR": int(os.environ.get("ACK_MAX_PER_HOUR", "3")),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),

@@ -1,6 +1,9 @@
 """Database plumbing: SQLite tuning (WAL, write transactions that queue for the lock) and the write helpers capture uses."""
 
+import logging
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,10 +25,15 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 BUSY_TIMEOUT_MS = 15000
 
 
-def configure_engine(engine: Engine) -> None:
-    """Install the per-dialect connection settings on the app's engine."""
+# Once the write-ahead log has been copied back and begins again, its file is cut back to this size.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+
+def configure_engine(engine: Engine) -> "Checkpointer | None":
+    """Install the per-dialect connection settings on the app's engine; return SQLite's checkpointer."""
     if engine.dialect.name != "sqlite":
-        return
+        return None
+    checkpointer = Checkpointer(engine)
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -36,7 +44,14 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         cursor.close()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection, _record, _proxy):
+        # While this process's checkpointer runs, no commit copies the log back itself (see Checkpointer).
+        if checkpointer.running():
+            dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
@@ -47,6 +62,69 @@ def configure_engine(engine: Engine) -> None:
         elif not begin_immediate(connection.connection.dbapi_connection):
             # Still locked after BUSY_TIMEOUT_MS: one last wait, with SQLite's own busy handler and its error.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return checkpointer
+
+
+class Checkpointer:
+    """Copy SQLite's write-ahead log back into the database file from a daemon thread, so that no request does it.
+
+    By default the commit that takes the log past 1,000 pages copies it back, and syncs the file to disk, before
+    it returns: about one enquiry in ten waited for that (in-process p95 16 ms where the others took 8). While
+    this thread runs in a process (it starts with the first request the process serves, as the mail deliverer
+    does), that process's connections leave the log alone and the thread copies it back every `interval`
+    seconds, a PASSIVE checkpoint that never waits for readers or writers. A CLI command, which starts no
+    thread, keeps SQLite's default.
+    """
+
+    def __init__(self, engine: Engine, interval: float = 0.5):
+        self.engine = engine
+        self.interval = interval
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.pid = 0
+        self.lock = threading.Lock()
+
+    def running(self) -> bool:
+        return self.thread is not None and self.pid == os.getpid()
+
+    def ensure_started(self) -> None:
+        # A forked worker inherits the object but not the thread, hence the pid check.
+        if self.running():
+            return
+        with self.lock:
+            if not self.running():
+                self.pid = os.getpid()
+                self.stopping.clear()
+                self.thread = threading.Thread(target=self.run, name="sqlite-checkpointer", daemon=True)
+                self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+            self.thread = None
+
+    def run(self) -> None:
+        log, failing = logging.getLogger(__name__), False
+        while not self.stopping.wait(self.interval):
+            try:
+                self.checkpoint()
+            except Exception:  # a locked or missing file must not end the thread; said once, not twice a second
+                if not failing:
+                    log.exception("SQLite checkpoint failed; trying again every %s s", self.interval)
+                failing = True
+                continue
+            if failing:
+                log.warning("SQLite checkpoints work again")
+            failing = False
+
+    def checkpoint(self) -> None:
+        connection = self.engine.raw_connection()
+        try:
+            connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            connection.close()
 
 
 def begin_immediate(dbapi_connection) -> bool:

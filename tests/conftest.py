@@ -70,6 +70,8 @@ def app_config(database_template, tmp_path):
         "MAIL_SERVER": "",
         # Tests see their mail sent as the request ends; tests/test_mail.py covers the background thread.
         "MAIL_IN_BACKGROUND": False,
+        # No thread per test app; tests/test_checkpoints.py covers it.
+        "SQLITE_CHECKPOINT_IN_BACKGROUND": False,
     }
 
 

@@ -87,7 +87,9 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
             "TESTING": True,
             "SECRET_KEY": "t",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/no/such/folder/crm.db",
-            "MAIL_IN_BACKGROUND": False,  # no deliverer thread polling a database that is not there
+            # No deliverer or checkpointer thread polling a database that is not there.
+            "MAIL_IN_BACKGROUND": False,
+            "SQLITE_CHECKPOINT_IN_BACKGROUND": False,
         }
     )
     response = app.test_client().get("/healthz")
