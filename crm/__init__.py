@@ -70,7 +70,7 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from .database import configure_engine
+    from .database import configure_engine, only_read, wants_write_lock
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
@@ -88,10 +88,20 @@ def register_extensions(app: Flask) -> None:
             app.before_request(checkpointer.ensure_started)
 
     @app.teardown_request
-    def end_unit_of_work(_error):
+    def end_unit_of_work(error):
         # The request is the unit of work: whatever it left open (even a read after its commit,
         # which on SQLite holds the write lock in a POST) ends with it.
-        db.session.rollback()
+        session = db.session()
+        if error is None and not wants_write_lock() and only_read(session):
+            # A request that only read ends with COMMIT, which undoes nothing, rather than ROLLBACK: psycopg
+            # forgets its prepared statements at every ROLLBACK, so PostgreSQL planned each statement of
+            # every page afresh (3 ms to plan the data version's five look-ups, 0.5 ms to run them).
+            try:
+                session.commit()
+                return
+            except Exception:  # the connection may be gone; the rollback below tidies up
+                pass
+        session.rollback()
 
     @app.before_request
     def forget_the_previous_request():

@@ -31,6 +31,7 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 def configure_engine(engine: Engine) -> "Checkpointer | None":
     """Install the per-dialect connection settings on the app's engine; return SQLite's checkpointer."""
+    track_writes(engine)
     if engine.dialect.name != "sqlite":
         return None
     checkpointer = Checkpointer(engine)
@@ -125,6 +126,32 @@ class Checkpointer:
             connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
             connection.close()
+
+
+WROTE = "crm.wrote"
+# Statements that change nothing: anything else marks the transaction as one that wrote.
+READING = ("SELECT", "PRAGMA", "BEGIN", "SAVEPOINT", "RELEASE", "SHOW")
+
+
+def track_writes(engine: Engine) -> None:
+    """Mark a connection's transaction once it runs a statement that may write, until it ends."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def on_statement(connection, _cursor, statement, _parameters, _context, _executemany):
+        if not statement.lstrip()[:9].upper().startswith(READING):
+            connection.info[WROTE] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def on_end(connection):
+        connection.info.pop(WROTE, None)
+
+
+def only_read(session) -> bool:
+    """Tell whether the session's open transaction (if any) has run nothing but reads, its own changes flushed or not."""
+    if session.new or session.dirty or session.deleted:
+        return False
+    return not session.in_transaction() or not session.connection().info.get(WROTE, False)
 
 
 def begin_immediate(dbapi_connection) -> bool:
