@@ -11,7 +11,7 @@ from sqlalchemy import event, text
 from crm import urls
 from crm.admin import lists
 from crm.extensions import db
-from crm.models import CrmEnquiry
+from crm.models import CrmEnquiry, Property
 
 from .builders import enquiry_data, make_property, make_user
 from .conftest import BACKEND
@@ -305,3 +305,19 @@ def test_the_properties_search_compares_the_columns_as_stored(app):
     state = lists.ListState.from_args(lists.LISTS["properties"], {"q": "Barn"})
     where = str(state.statement().compile(db.engine)).partition("WHERE")[2]
     assert "LIKE" in where and "lower(" not in where
+
+
+def test_owner_insights_read_the_owners_contact_once_and_the_platform_figure_once(enquiries, client, auth):
+    """Each figure looked up the owner's contact again (five times a page), and every owner's page recomputed
+    the platform's reply times, the same for all of them."""
+    auth.logout()
+    owners = [db.session.get(Property, prop.id).owner for prop in enquiries]
+    auth.login(owners[0].email)
+    assert client.get("/owner-dashboard/insights").status_code == 200
+    auth.logout()
+    auth.login(owners[1].email)
+    with statements() as recorded:
+        assert client.get("/owner-dashboard/insights").status_code == 200
+    contact_lookups = [sql for sql, _ in recorded if sql.startswith("SELECT crm_contacts.id") and "user_id" in sql]
+    platform_reads = [sql for sql, _ in recorded if "crm_report_duration_days" in sql]
+    assert len(contact_lookups) == 1 and platform_reads == []

@@ -10,6 +10,7 @@ from flask import Response, abort, request
 from flask_login import current_user
 
 from ..auth import owner_required
+from ..cache import cached
 from ..htmx import render
 from ..models import User, utcnow
 from ..reports import period as periods
@@ -35,10 +36,9 @@ def _funnel(period: Period, owner: User) -> dict[str, Any]:
 
 
 def _reply(period: Period, owner: User) -> dict[str, Any]:
-    return {
-        "reply": queries.first_response(period, scope.enquiry_filter(owner)),
-        "platform_reply": queries.first_response(period),
-    }
+    # The platform's figure is the same for every owner: computed once until the data changes.
+    platform = cached(f"platform_reply:{period.start}:{period.end}", lambda: queries.first_response(period))
+    return {"reply": queries.first_response(period, scope.enquiry_filter(owner)), "platform_reply": platform}
 
 
 def _listings(period: Period, owner: User) -> dict[str, Any]:

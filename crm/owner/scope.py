@@ -7,7 +7,7 @@ the properties with their user id. Anything else answers 404, so another owner's
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, has_request_context, request
 from sqlalchemy import Select, and_, case, false, not_, select
 
 from ..extensions import db
@@ -18,8 +18,17 @@ ID_LIMIT = 2**62
 
 
 def owner_contact_id(user: User) -> int | None:
-    """Return the id of the owner's CRM contact, or None before the signup sync has run."""
-    return db.session.scalar(select(Contact.id).where(Contact.user_id == user.id))
+    """Return the id of the owner's CRM contact, or None before the signup sync has run.
+
+    A page asks for it once per figure, so a request keeps it once found (it never changes).
+    """
+    known = request.environ.setdefault("crm.owner_contacts", {}) if has_request_context() else {}
+    if user.id not in known:
+        contact_id = db.session.scalar(select(Contact.id).where(Contact.user_id == user.id))
+        if contact_id is None:
+            return None
+        known[user.id] = contact_id
+    return known[user.id]
 
 
 def _valid_id(value) -> int | None:
