@@ -1,9 +1,7 @@
 """Database plumbing: SQLite tuning (WAL, write transactions that queue for the lock) and the write helpers capture uses."""
 
 import logging
-import os
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +16,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import NullType
 
+from .background import ProcessThread
 from .extensions import db
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -67,7 +66,7 @@ def configure_engine(engine: Engine) -> "Checkpointer | None":
     return checkpointer
 
 
-class Checkpointer:
+class Checkpointer(ProcessThread):
     """Copy SQLite's write-ahead log back into the database file from a daemon thread, so that no request does it.
 
     By default the commit that takes the log past 1,000 pages copies it back, and syncs the file to disk, before
@@ -78,33 +77,12 @@ class Checkpointer:
     thread, keeps SQLite's default.
     """
 
+    name = "sqlite-checkpointer"
+
     def __init__(self, engine: Engine, interval: float = 0.5):
+        super().__init__()
         self.engine = engine
         self.interval = interval
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
-        self.pid = 0
-        self.lock = threading.Lock()
-
-    def running(self) -> bool:
-        return self.thread is not None and self.pid == os.getpid()
-
-    def ensure_started(self) -> None:
-        # A forked worker inherits the object but not the thread, hence the pid check.
-        if self.running():
-            return
-        with self.lock:
-            if not self.running():
-                self.pid = os.getpid()
-                self.stopping.clear()
-                self.thread = threading.Thread(target=self.run, name="sqlite-checkpointer", daemon=True)
-                self.thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self.thread is not None:
-            self.thread.join(timeout=30)
-            self.thread = None
 
     def run(self) -> None:
         log, failing = logging.getLogger(__name__), False

@@ -11,7 +11,6 @@ With no MAIL_SERVER configured (local use), messages are printed to the log and 
 
 from __future__ import annotations
 
-import os
 import secrets
 import smtplib
 import sys
@@ -25,6 +24,7 @@ from functools import cache
 from flask import Flask, current_app
 from sqlalchemy import Row, func, or_, select, update
 
+from .background import ProcessThread
 from .database import InsertOrIgnore, table_values, will_write
 from .extensions import db
 from .formatting import one_line
@@ -262,38 +262,22 @@ def deliver(ids: list[int] | None = None) -> tuple[int, int]:
 # --- The background deliverer: one thread per app process --------------------------------------
 
 
-class Deliverer:
+class Deliverer(ProcessThread):
     """Send queued mail from a daemon thread, woken after commits that queued mail and on a timer."""
 
+    name = "mail-deliverer"
+
     def __init__(self, app: Flask):
+        super().__init__()
         self.app = app
         self.wanted = threading.Event()
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
-        self.pid = 0
-        self.lock = threading.Lock()
-
-    def ensure_started(self) -> None:
-        # A forked worker inherits the object but not the thread, hence the pid check.
-        if self.thread is not None and self.pid == os.getpid():
-            return
-        with self.lock:
-            if self.thread is None or self.pid != os.getpid():
-                self.pid = os.getpid()
-                self.stopping.clear()
-                self.thread = threading.Thread(target=self.run, name="mail-deliverer", daemon=True)
-                self.thread.start()
 
     def wake(self) -> None:
         self.ensure_started()
         self.wanted.set()
 
-    def stop(self) -> None:
-        self.stopping.set()
+    def woken(self) -> None:
         self.wanted.set()
-        if self.thread is not None:
-            self.thread.join(timeout=30)
-            self.thread = None
 
     def run(self) -> None:
         poll = self.app.config["MAIL_POLL_SECONDS"]
