@@ -1,5 +1,6 @@
 """The CRM and listing platform: the application factory."""
 
+import gc
 import logging
 import os
 
@@ -55,7 +56,20 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     if not app.debug and not app.testing:
         app.logger.setLevel(logging.INFO)
+    if app.config["GC_FREEZE"] and not app.testing:
+        freeze_start_up_objects()
     return app
+
+
+def freeze_start_up_objects() -> None:
+    """Leave what exists once the app is built out of the garbage collector's full collections.
+
+    The modules, the app and its metadata (about 130,000 objects) live as long as the process, yet every
+    full collection walked them all: 90-110 ms on the large data set, once in about a hundred requests,
+    stalling whichever request triggered it. Frozen, they are never walked again; what requests create is
+    collected as before. Start-up's own garbage frozen with them is made once, so it cannot grow.
+    """
+    gc.freeze()
 
 
 def trust_proxies(app: Flask) -> None:

@@ -78,6 +78,8 @@ def from_environment(instance_path: str) -> dict:
         # thread every this many seconds, so no request waits for it (see crm.database.Checkpointer).
         "SQLITE_CHECKPOINT_IN_BACKGROUND": _bool("SQLITE_CHECKPOINT_IN_BACKGROUND", True),
         "SQLITE_CHECKPOINT_SECONDS": float(os.environ.get("SQLITE_CHECKPOINT_SECONDS", "0.5")),
+        # Each app process freezes its start-up objects out of the garbage collector's full collections.
+        "GC_FREEZE": _bool("GC_FREEZE", True),
         "ACK_MAX_PER_HOUR": int(os.environ.get("ACK_MAX_PER_HOUR", "3")),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
