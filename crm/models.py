@@ -255,12 +255,16 @@ class Payment(db.Model):
     """A Stripe payment for a membership, as Stripe reported it."""
 
     __tablename__ = "payments"
-    # The reports' membership revenue and renewals: a period's paid payments from one index range.
-    __table_args__ = (Index("ix_payments_status_paid", "status", "paid_at", "user_id", "amount"),)
+    __table_args__ = (
+        # The reports' membership revenue and renewals: a period's paid payments from one index range.
+        Index("ix_payments_status_paid", "status", "paid_at", "user_id", "amount"),
+        # An owner's payments; with status and date, each owner's first paid one is read in order (renewals).
+        Index("ix_payments_user_paid", "user_id", "status", "paid_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Empty only while Stripe has told us of a payment for a subscription we cannot yet tie to an owner.
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     plan_tier: Mapped[str] = mapped_column(choice("payment_tier", TIERS))
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3), default="gbp")
@@ -397,7 +401,8 @@ class CrmEnquiry(db.Model):
         Index("ix_crm_enquiries_owner_status", "owner_id", "status", "created_at"),
         Index("ix_crm_enquiries_property_created", "property_id", "created_at", "id"),
         # With the status, a guest search counts and gathers its enquiries (spam left out) from the index alone.
-        Index("ix_crm_enquiries_contact_created", "contact_id", "created_at", "status"),
+        # PostgreSQL also carries the id, which SQLite's indexes hold anyway, so it need not visit the table.
+        Index("ix_crm_enquiries_contact_created", "contact_id", "created_at", "status", postgresql_include=["id"]),
         Index("ix_crm_enquiries_assigned", "assigned_to_admin_id", "created_at"),
         Index("ix_crm_enquiries_event_date", "event_date", "id"),
         Index("ix_crm_enquiries_property_event", "property_id", "event_date", "status"),
@@ -642,6 +647,10 @@ class Membership(db.Model):
         Index("ix_crm_memberships_created", "created_at", "id"),
         Index("ix_crm_memberships_end", "end_date", "id"),
         Index("ix_crm_memberships_tier_end", "plan_tier", "end_date", "id"),
+        # The reports: memberships started in a period, and whether their owner had one before.
+        Index("ix_crm_memberships_start", "start_date", "contact_id"),
+        Index("ix_crm_memberships_contact_start", "contact_id", "start_date"),
+        Index("ix_crm_memberships_cancelled", "cancelled_date"),
         CheckConstraint("plan_price >= 0", name="price_not_negative"),
         CheckConstraint("payment_failure_count >= 0", name="failures_not_negative"),
     )

@@ -321,3 +321,52 @@ def test_owner_insights_read_the_owners_contact_once_and_the_platform_figure_onc
     contact_lookups = [sql for sql, _ in recorded if sql.startswith("SELECT crm_contacts.id") and "user_id" in sql]
     platform_reads = [sql for sql, _ in recorded if "crm_report_duration_days" in sql]
     assert len(contact_lookups) == 1 and platform_reads == []
+
+
+@sqlite_only
+def test_the_memberships_report_reads_payments_and_memberships_through_indexes(app):
+    """No statement behind the section scans payments or memberships, and only the revenue by month groups in a sort."""
+    from crm import sync
+    from crm.models import Membership, Payment, utcnow
+    from crm.reports import sections
+    from crm.reports.period import Period
+
+    today = date.today()
+    for n in range(6):
+        owner = make_user("owner", email=f"member{n}@example.com")
+        contact_id = sync.ensure_owner_contact(owner).id
+        for year in range(3):
+            start = today - timedelta(days=365 * year + 10 * n)
+            status = "active" if year == 0 else "expired"
+            db.session.add(
+                Membership(
+                    contact_id=contact_id,
+                    plan_tier="gold",
+                    plan_price=349,
+                    start_date=start,
+                    end_date=start + timedelta(days=365),
+                    status=status,
+                )
+            )
+            paid_at = utcnow() - timedelta(days=365 * year + 10 * n)
+            db.session.add(Payment(user_id=owner.id, plan_tier="gold", amount=349, status="paid", paid_at=paid_at))
+    db.session.commit()
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        figures = sections.SECTIONS["memberships"].compute(Period(today - timedelta(days=364), today))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    # Each owner's payment of the last year follows one a year earlier; each owner's first membership is older.
+    assert (figures["renewed"], figures["new"]) == (6, 0)
+    assert len(statements) >= 8
+    for statement, parameters in statements:
+        explained = db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        found = " | ".join(row[-1] for row in explained)
+        assert not re.search(r"SCAN (payments|crm_memberships)\b", found), (statement, found)
+        if "strftime" not in statement:
+            assert "TEMP B-TREE FOR GROUP BY" not in found, (statement, found)

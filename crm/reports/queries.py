@@ -452,19 +452,20 @@ def membership_figures(period: Period) -> dict[str, Any]:
             ),
         )
     )
-    # A renewal is a paid payment after the owner's first one; the first ones are found in one grouped pass
-    # (a correlated "any earlier payment" test read every earlier payment for each row).
-    first = (
-        select(Payment.user_id, func.min(paid_at).label("first_paid_at"))
-        .where(Payment.status == "paid")
-        .group_by(Payment.user_id)
-        .subquery()
-    )
+    # A renewal is a paid payment with an earlier paid one of the same owner: one probe each in ix_payments_user_paid.
+    earlier_payment = aliased(Payment)
     renewed = db.session.scalar(
         select(func.count())
         .select_from(Payment)
-        .join(first, first.c.user_id == Payment.user_id)
-        .where(Payment.status == "paid", period.contains(paid_at), paid_at > first.c.first_paid_at)
+        .where(
+            Payment.status == "paid",
+            period.contains(paid_at),
+            exists().where(
+                earlier_payment.user_id == Payment.user_id,
+                earlier_payment.status == "paid",
+                earlier_payment.paid_at < paid_at,
+            ),
+        )
     )
     failed = db.session.scalar(
         select(func.count()).select_from(Payment).where(Payment.status == "failed", period.contains(Payment.created_at))
