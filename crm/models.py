@@ -258,7 +258,7 @@ class Payment(db.Model):
     __table_args__ = (
         # The reports' membership revenue and renewals: a period's paid payments from one index range.
         Index("ix_payments_status_paid", "status", "paid_at", "user_id", "amount"),
-        # An owner's payments; with status and date, each owner's first paid one is read in order (renewals).
+        # An owner's payments; with status and date, whether they paid before a payment is one probe (renewals).
         Index("ix_payments_user_paid", "user_id", "status", "paid_at"),
     )
 
