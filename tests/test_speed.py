@@ -78,7 +78,8 @@ def test_an_event_date_range_walks_the_list_order_and_counts_through_its_index(a
     assert "ix_crm_enquiries_created" in page_plan and "TEMP B-TREE" not in page_plan
     state = lists.ListState.from_args(lists.ENQUIRIES, {"event_from": "2027-01-01", "event_to": "2027-01-31"})
     count_plan = plan(state.statement().with_only_columns(CrmEnquiry.id).limit(1001))
-    assert "ix_crm_enquiries_event_date" in count_plan
+    # From the index alone: every match was read from the table only to leave out spam (3.7 ms for 1,001).
+    assert "COVERING INDEX ix_crm_enquiries_event_date" in count_plan
 
 
 @contextmanager
