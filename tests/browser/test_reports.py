@@ -45,6 +45,11 @@ def test_every_report_section_loads_with_a_chart_and_its_table(page, figures, wi
         "aria-label", "Funnel: 3 enquiries, 1 booked, conversion 33.3%"
     )
     assert_accessible(page)
+    # The card's own border closes a table: no last-row cell (a row heading included) draws a second line.
+    bottoms = page.locator(".report__table tbody tr:last-child > *").evaluate_all(
+        "cells => cells.map(cell => getComputedStyle(cell).borderBottomWidth)"
+    )
+    assert bottoms and set(bottoms) == {"0px"}
     page.get_by_role("link", name="Last 12 months").click()
     expect(page).to_have_url(re.compile(r"period=12m"))
     expect(page.locator(".report__body--loading")).to_have_count(0)
