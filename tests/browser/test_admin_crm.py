@@ -1,6 +1,7 @@
 """The admin CRM's htmx flows in Chromium: tabs and history, active search, inline edits, board, bulk, CSV."""
 
 import re
+from datetime import date, timedelta
 
 from playwright.sync_api import expect
 
@@ -69,6 +70,35 @@ def test_active_search_filters_as_you_type(page, admin, client, live_property):
     expect(page.locator("#panel tbody tr")).to_have_count(1)
     expect(page.locator("#panel")).to_contain_text("Anwen Archer")
     expect(page.locator("#list-count")).to_contain_text("1 of 2 enquiries")
+    check_page(page)
+
+
+def test_date_filters_keep_focus_and_a_second_date_sent_meanwhile(page, admin, client, live_property):
+    """Each change reloads the list with its filters: focus stays where it was, and nothing typed meanwhile is lost."""
+    soon, later = date.today() + timedelta(days=40), date.today() + timedelta(days=200)
+    enquire(client, live_property, guest_name="Soon Party", event_date=soon.isoformat())
+    enquire(client, live_property, guest_name="Later Party", event_date=later.isoformat())
+    sign_in(page)
+    page.get_by_text("More filters").click()
+    start, end = page.get_by_label("Event from"), page.get_by_label("Event to")
+    start.fill(later.isoformat())
+    expect(page.locator("#list-count")).to_contain_text("1 of 2 enquiries")
+    # The list and its filters were swapped: the keyboard carries on from the same field.
+    expect(start).to_be_focused()
+    # Tab steps through the date's own parts (day, month, year, picker), then on to the next field.
+    for _ in range(6):
+        if page.evaluate("document.activeElement.name") != "event_from":
+            break
+        page.keyboard.press("Tab")
+    expect(end).to_be_focused()
+    # Two dates in quick succession: the second is sent while the first is answered, and both stand.
+    start.fill(soon.isoformat())
+    end.fill(soon.isoformat())
+    expect(page).to_have_url(re.compile(f"event_from={soon.isoformat()}&event_to={soon.isoformat()}"))
+    expect(page.locator("#list-count")).to_contain_text("1 of 2 enquiries")
+    expect(page.locator("#panel")).to_contain_text("Soon Party")
+    expect(end).to_have_value(soon.isoformat())
+    expect(page.locator(".request-error")).to_have_count(0)
     check_page(page)
 
 
