@@ -125,6 +125,20 @@ def track_writes(engine: Engine) -> None:
         connection.info.pop(WROTE, None)
 
 
+def analyze_new_indexes(bind, *tables: str) -> None:
+    """Give new indexes on `tables` statistics where the planner would otherwise judge them blind (for migrations).
+
+    That is an SQLite database on which ANALYZE has run: without statistics of its own, a new index can lose to
+    indexes that have them. An SQLite file without any plans by rule and needs none; PostgreSQL keeps
+    statistics by column, which a new index on plain columns does not change.
+    """
+    if bind.dialect.name != "sqlite":
+        return
+    if bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
+        for table in tables:
+            bind.exec_driver_sql(f"ANALYZE {table}")
+
+
 def only_read(session) -> bool:
     """Tell whether the session's open transaction (if any) has run nothing but reads, its own changes flushed or not."""
     if session.new or session.dirty or session.deleted:

@@ -14,6 +14,7 @@ Create Date: 2026-11-21 17:40:00
 import sqlalchemy as sa
 from alembic import op
 
+from crm.database import analyze_new_indexes
 from crm.reports import rollup
 
 revision = "0015"
@@ -35,13 +36,8 @@ def upgrade():
     op.create_index("ix_crm_report_months_sums", "crm_report_months", ["dimension", "month", "key", *SUMS])
     # Installs the triggers (those of 0010 and these sums), then fills the rollup from the rows.
     rollup.rebuild(bind)
-    if (
-        bind.dialect.name == "sqlite"
-        and bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
-    ):
-        # A database with statistics but none for the new indexes would read the histogram's buckets by day.
-        bind.exec_driver_sql("ANALYZE crm_report_durations")
-        bind.exec_driver_sql("ANALYZE crm_report_months")
+    # Without statistics for the new indexes, a database with statistics read the histogram's buckets by day.
+    analyze_new_indexes(bind, "crm_report_durations", "crm_report_months")
 
 
 def downgrade():

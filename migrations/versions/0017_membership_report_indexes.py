@@ -16,6 +16,8 @@ Create Date: 2026-11-21 23:30:00
 
 from alembic import op
 
+from crm.database import analyze_new_indexes
+
 revision = "0017"
 down_revision = "0016"
 branch_labels = None
@@ -35,7 +37,7 @@ def upgrade():
     if bind.dialect.name == "postgresql":
         op.drop_index(CONTACT_ENQUIRIES, table_name="crm_enquiries")
         op.create_index(CONTACT_ENQUIRIES, "crm_enquiries", CONTACT_ENQUIRIES_COLUMNS, postgresql_include=["id"])
-    analyze(bind)
+    analyze_new_indexes(bind, "payments", "crm_memberships")
 
 
 def downgrade():
@@ -48,14 +50,3 @@ def downgrade():
     op.drop_index("ix_crm_memberships_start", table_name="crm_memberships")
     op.drop_index("ix_payments_user_paid", table_name="payments")
     op.create_index("ix_payments_user_id", "payments", ["user_id"])
-
-
-def analyze(bind) -> None:
-    """Give the new indexes statistics where the database keeps them (an SQLite file without any has no need)."""
-    if (
-        bind.dialect.name == "sqlite"
-        and not bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
-    ):
-        return
-    for table in ("payments", "crm_memberships"):
-        bind.exec_driver_sql(f"ANALYZE {table}")

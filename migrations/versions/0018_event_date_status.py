@@ -12,6 +12,8 @@ Create Date: 2026-11-21 23:30:00
 
 from alembic import op
 
+from crm.database import analyze_new_indexes
+
 revision = "0018"
 down_revision = "0017"
 branch_labels = None
@@ -31,10 +33,4 @@ def downgrade():
 def replace(columns: list[str]) -> None:
     op.drop_index(NAME, table_name="crm_enquiries")
     op.create_index(NAME, "crm_enquiries", columns, unique=False)
-    bind = op.get_bind()
-    if (
-        bind.dialect.name == "sqlite"
-        and bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
-    ):
-        # A database with statistics but none for the new index would judge it blind.
-        bind.exec_driver_sql("ANALYZE crm_enquiries")
+    analyze_new_indexes(op.get_bind(), "crm_enquiries")
