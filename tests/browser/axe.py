@@ -2,11 +2,35 @@
 
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
+
 AXE_SOURCE = (Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe-core-4.14.1.min.js").read_text()
 
 
 def axe_violations(page, context: str | None = None) -> list[dict]:
-    """Run axe-core on the page (or the part matching `context`) and return its violations."""
+    """Run axe-core on the page (or the part matching `context`) and return its violations.
+
+    A click that navigates returns before the next page has loaded, so the run first waits for the
+    page to load; if a navigation still replaces the document during the run, axe runs again on the
+    page that arrived (a run over a document that went away is no check at all).
+    """
+    for _ in range(2):
+        page.wait_for_load_state("load")
+        try:
+            return _run_axe(page, context)
+        except PlaywrightError as error:
+            if not _navigated_away(error):
+                raise
+    page.wait_for_load_state("load")
+    return _run_axe(page, context)
+
+
+def _navigated_away(error: PlaywrightError) -> bool:
+    message = str(error)
+    return "Execution context was destroyed" in message or "reading 'documentElement'" in message
+
+
+def _run_axe(page, context: str | None) -> list[dict]:
     # evaluate() runs through the DevTools protocol, so the page's CSP does not block the injected script.
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(AXE_SOURCE)

@@ -54,6 +54,7 @@ def test_owner_lists_a_property_then_replies_and_books_an_enquiry(page, live_ser
 
     # A listing, with a mistake first.
     page.get_by_role("link", name="Add a listing").first.click()
+    expect(page).to_have_url(f"{live_server.url}/owner-dashboard/properties/new")
     check_page(page)
     page.get_by_label("Title").fill("Orchard Barn")
     page.get_by_label("Location").fill("Ludlow, Shropshire")
