@@ -152,8 +152,11 @@ def run_daily(today: date | None = None) -> list[str]:
     db.session.commit()
     lines.append(f"Accounts: {pruned} ended sign-ins, used links and old throttle counts cleared.")
     corrected = rollup.rebuild()
+    runs = engagement.correct_segment_runs(db.session.connection())
     db.session.commit()
-    lines.append(f"Reports: {corrected} rollup rows corrected from the enquiries.")
+    lines.append(
+        f"Reports: {corrected} rollup rows corrected from the enquiries, {runs} segment-run rows from the segments."
+    )
     refresh_planner_statistics()
     return lines
 

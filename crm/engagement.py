@@ -8,17 +8,18 @@ are written, so a second run on the same day writes nothing.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 
 from . import settings
 from .extensions import db
-from .models import Contact, CrmEnquiry, CrmProperty, Membership, Segment
+from .models import SEGMENTS, Contact, CrmEnquiry, CrmProperty, Membership, Segment, SegmentRun
 from .reports.definitions import BOOKED, BOOKING_VALUE, COUNTED, PAID_STATUSES, count_if
 from .reports.sql import seconds_between
 
@@ -223,6 +224,7 @@ def recompute(now: datetime) -> Outcome:
     open_segments: dict[tuple[int, str], Segment] = {
         (s.contact_id, s.segment): s for s in db.session.scalars(select(Segment).where(Segment.removed_at.is_(None)))
     }
+    members = Counter(segment for _, segment in open_segments)
     score_updates, new_segments = [], []
     for contact_id, kind, old_score, old_factors in db.session.execute(
         select(Contact.id, Contact.type, Contact.engagement_score, Contact.engagement_factors)
@@ -267,5 +269,66 @@ def recompute(now: datetime) -> Outcome:
         segment.reason = ((segment.reason or "") + " — no longer applies")[:500]
     outcome.scored, outcome.added, outcome.removed = len(score_updates), len(new_segments), len(open_segments)
     if outcome.added or outcome.removed:
+        added = Counter(row["segment"] for row in new_segments)
+        removed = Counter(segment.segment for segment in open_segments.values())
+        db.session.execute(
+            insert(SegmentRun),
+            [
+                {
+                    "run_at": now,
+                    "segment": name,
+                    "added": added[name],
+                    "removed": removed[name],
+                    "members": members[name] + added[name] - removed[name],
+                }
+                for name in SEGMENTS
+            ],
+        )
         settings.set(LAST_SEGMENT_RUN, now.isoformat())
     return outcome
+
+
+def rebuild_segment_runs(connection: Connection) -> int:
+    """Write crm_segment_runs afresh from the segment rows' own history; return the rows written.
+
+    For the migration that adds the table and for the demo data, whose segments are written directly: each
+    moment a segment row was added or removed at stands for a run.
+    """
+    rows = runs_from_segment_rows(connection)
+    connection.execute(delete(SegmentRun.__table__))
+    if rows:
+        connection.execute(insert(SegmentRun.__table__), rows)
+    return len(rows)
+
+
+def correct_segment_runs(connection: Connection) -> int:
+    """Rewrite crm_segment_runs if it no longer adds up to the segment rows (for the daily job); return the rows that differed."""
+    table = SegmentRun.__table__
+    columns = ("run_at", "segment", "added", "removed", "members")
+    stored = {tuple(row) for row in connection.execute(select(*(table.c[name] for name in columns)))}
+    expected = {tuple(row[name] for name in columns) for row in runs_from_segment_rows(connection)}
+    differing = len(stored ^ expected)
+    if differing:
+        rebuild_segment_runs(connection)
+    return differing
+
+
+def runs_from_segment_rows(connection: Connection) -> list[dict[str, Any]]:
+    """The runs' rows as the segment rows' history gives them, oldest first."""
+    s = Segment.__table__
+    moments: dict[datetime, dict[str, list[int]]] = defaultdict(lambda: {name: [0, 0] for name in SEGMENTS})
+    for column, side in ((s.c.added_at, 0), (s.c.removed_at, 1)):
+        found = connection.execute(
+            select(column, s.c.segment, func.count()).where(column.is_not(None)).group_by(column, s.c.segment)
+        )
+        for moment, segment, count in found:
+            moments[moment][segment][side] += count
+    members = dict.fromkeys(SEGMENTS, 0)
+    rows = []
+    for moment in sorted(moments):
+        for name, (added, removed) in moments[moment].items():
+            members[name] += added - removed
+            rows.append(
+                {"run_at": moment, "segment": name, "added": added, "removed": removed, "members": members[name]}
+            )
+    return rows

@@ -758,9 +758,6 @@ class Segment(db.Model):
         Index("ix_crm_segments_contact", "contact_id", "segment", "removed_at"),
         Index("ix_crm_segments_segment", "segment", "removed_at"),
         Index("ix_crm_segments_current", "removed_at", "added_at", "id"),
-        # The reports' segments section counts who joined and left in a period, or at one run, by segment.
-        Index("ix_crm_segments_added", "added_at", "segment"),
-        Index("ix_crm_segments_removed", "removed_at", "segment"),
         CheckConstraint("engagement_score BETWEEN 0 AND 100", name="engagement_score_range"),
     )
 
@@ -772,6 +769,25 @@ class Segment(db.Model):
     added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(DateTime)
     reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class SegmentRun(db.Model):
+    """What one run of the segment job changed in one segment: who joined, who left, and how many are in it after.
+
+    Written with the segment rows it counts, for every segment, by each run that changed any; the reports'
+    segments section reads these few rows instead of counting crm_segments (36,000 current rows and their
+    history at the large scale).
+    """
+
+    __tablename__ = "crm_segment_runs"
+    __table_args__ = (UniqueConstraint("run_at", "segment", name="uq_crm_segment_runs_run"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_at: Mapped[datetime] = mapped_column(DateTime)
+    segment: Mapped[str] = mapped_column(choice("segment_run_name", SEGMENTS))
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    removed: Mapped[int] = mapped_column(Integer, default=0)
+    members: Mapped[int] = mapped_column(Integer, default=0)
 
 
 def postgresql_only(index: Index) -> Index:

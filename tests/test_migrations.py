@@ -127,3 +127,46 @@ def test_an_upgrade_inside_the_process_leaves_the_apps_log_working(empty_databas
         upgrade()
         db.engine.dispose()
     assert not app.logger.disabled  # alembic's logging set-up used to silence every logger it did not name
+
+
+def test_segment_runs_are_filled_from_the_segment_history(empty_database_url):
+    """0019 derives a run from each moment segment rows were added or removed at, with the members after it."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database_url, "SECRET_KEY": "t"})
+    with app.app_context():
+        upgrade(revision="0018")
+        db.session.execute(
+            text(
+                "INSERT INTO crm_contacts (id, type, first_name, last_name, email, status, created_at, updated_at) "
+                "VALUES (1, 'guest', 'Gina', 'Guest', 'g1@example.com', 'active', '2026-01-01', '2026-01-01'),"
+                " (2, 'guest', 'Glen', 'Guest', 'g2@example.com', 'active', '2026-01-01', '2026-01-01')"
+            )
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO crm_segments (contact_id, segment, lifetime_value, engagement_score, added_at, removed_at)"
+                " VALUES (1, 'high_value', 0, 50, '2026-03-01 06:00:00', '2026-04-01 06:00:00'),"
+                " (2, 'high_value', 0, 50, '2026-03-01 06:00:00', NULL),"
+                " (1, 'inactive', 0, 5, '2026-04-01 06:00:00', NULL)"
+            )
+        )
+        db.session.commit()
+
+        upgrade()
+        runs = db.session.execute(
+            text(
+                "SELECT run_at, segment, added, removed, members FROM crm_segment_runs"
+                " WHERE segment IN ('high_value', 'inactive') ORDER BY run_at, segment"
+            )
+        ).all()
+        assert [(str(at)[:10], *rest) for at, *rest in runs] == [
+            ("2026-03-01", "high_value", 2, 0, 2),
+            ("2026-03-01", "inactive", 0, 0, 0),
+            ("2026-04-01", "high_value", 0, 1, 1),
+            ("2026-04-01", "inactive", 1, 0, 1),
+        ]
+        assert db.session.execute(text("SELECT count(*) FROM crm_segment_runs")).scalar_one() == 2 * 5
+        db.session.commit()  # PostgreSQL's DROP TABLE would wait for this read's lock
+        downgrade(revision="0018")
+        assert "crm_segment_runs" not in inspect(db.engine).get_table_names()
+        db.session.remove()
+        db.engine.dispose()

@@ -1,7 +1,7 @@
 """The demo data: every status present, counters that add up, the demo logins, and no second run."""
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -24,7 +24,11 @@ from crm.models import (
     Payment,
     Property,
     User,
+    utcnow,
 )
+from crm.reports.period import Period, preset
+
+from .test_segment_runs import assert_runs_add_up
 
 PINNED = {"property_1": "Hazel Barn", "enquiry_1": "gregory.french100020@example.com"}
 
@@ -100,6 +104,10 @@ def assert_consistent() -> None:
         ).all()
     )
     assert status_notes == {eid: n for eid, n in changes.items() if n}
+
+    # The segment runs the reports read add up to the segment rows the seed wrote.
+    today = utcnow().date()
+    assert_runs_add_up([preset("30d", today), preset("12m", today), Period(today - timedelta(days=3650), today)])
 
     # Owners sign in with an account linked to their owner contact.
     owners = db.session.scalar(select(func.count()).select_from(User).where(User.role == "owner"))

@@ -30,7 +30,7 @@ from ..models import (
     ReportDurationDay,
     ReportDurationMonth,
     ReportMonth,
-    Segment,
+    SegmentRun,
 )
 from .definitions import BOOKED, BOOKING_VALUE, COUNTED, PAID_STATUSES, count_if, rate
 from .period import Period
@@ -512,39 +512,36 @@ def membership_figures(period: Period) -> dict[str, Any]:
 
 
 def segment_figures(period: Period, last_run: datetime | None) -> list[dict[str, Any]]:
-    """Contacts in each segment now, and how many joined and left in the period and at the last run."""
-    s = Segment
-    now = dict(
-        db.session.execute(select(s.segment, func.count()).where(s.removed_at.is_(None)).group_by(s.segment)).all()
-    )
-    joined = dict(
-        db.session.execute(select(s.segment, func.count()).where(period.contains(s.added_at)).group_by(s.segment)).all()
-    )
-    left = dict(
-        db.session.execute(
-            select(s.segment, func.count())
-            .where(s.removed_at.is_not(None), period.contains(s.removed_at))
-            .group_by(s.segment)
-        ).all()
-    )
-    last_in, last_out = {}, {}
+    """Contacts in each segment now, and how many joined and left in the period and at the last run.
+
+    Read from the runs' own counts (crm_segment_runs, a row per segment for each run that changed any), so
+    a period costs a few hundred rows at most, however many contacts the segments hold.
+    """
+    r = SegmentRun
+    latest = select(func.max(r.run_at)).scalar_subquery()
+    now = dict(db.session.execute(select(r.segment, r.members).where(r.run_at == latest)).all())
+    moved = {
+        segment: (added, removed)
+        for segment, added, removed in db.session.execute(
+            select(r.segment, _sum(r.added), _sum(r.removed)).where(period.contains(r.run_at)).group_by(r.segment)
+        )
+    }
+    at_last_run = {}
     if last_run is not None:
-        last_in = dict(
-            db.session.execute(select(s.segment, func.count()).where(s.added_at == last_run).group_by(s.segment)).all()
-        )
-        last_out = dict(
-            db.session.execute(
-                select(s.segment, func.count()).where(s.removed_at == last_run).group_by(s.segment)
-            ).all()
-        )
+        at_last_run = {
+            segment: (added, removed)
+            for segment, added, removed in db.session.execute(
+                select(r.segment, r.added, r.removed).where(r.run_at == last_run)
+            )
+        }
     return [
         {
             "segment": name,
             "contacts": now.get(name, 0),
-            "joined": joined.get(name, 0),
-            "left": left.get(name, 0),
-            "joined_last_run": last_in.get(name, 0),
-            "left_last_run": last_out.get(name, 0),
+            "joined": moved.get(name, (0, 0))[0],
+            "left": moved.get(name, (0, 0))[1],
+            "joined_last_run": at_last_run.get(name, (0, 0))[0],
+            "left_last_run": at_last_run.get(name, (0, 0))[1],
         }
         for name in SEGMENTS
     ]
