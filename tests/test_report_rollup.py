@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
 from crm.extensions import db
 from crm.models import (
@@ -261,3 +261,57 @@ def test_the_slowest_owners_are_the_owners_with_the_longest_average_reply(client
             assert row["median_hours"] == hours(nearest_rank(replies[row["owner_id"]], 50) / 3600)
             assert row["p90_hours"] == hours(nearest_rank(replies[row["owner_id"]], 90) / 3600)
             assert row["responded"] == len(replies[row["owner_id"]])
+
+
+def by_key_from_the_rows(period: Period, key) -> dict:
+    """(enquiries, bookings, value) by owner or property for enquiries received in the period, from the rows."""
+    found = {}
+    for e in db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.status != "spam")):
+        if period.start <= e.created_at.date() <= period.end:
+            n, b, v = found.get(key(e), (0, 0, 0.0))
+            booked = e.status == "booked"
+            found[key(e)] = (n + 1, b + booked, v + (float(e.booking_value or 0) if booked else 0.0))
+    return found
+
+
+def test_a_period_read_by_month_leaves_out_what_arrived_after_it_in_its_last_month(client, driven):
+    """A period that ends today reads its last month whole from the rollup; one that ends earlier does not."""
+    today = utcnow().date()
+    now = utcnow()
+    # Half the enquiries arrived yesterday and the day before, the rest today: a period ending yesterday
+    # stops inside a month that has enquiries after it (the month before, when today is the 1st).
+    for n, enquiry_id in enumerate(driven["ids"]):
+        if n % 2:
+            moved = now - timedelta(days=1 + n % 4 // 2, hours=1)
+            db.session.execute(update(CrmEnquiry).where(CrmEnquiry.id == enquiry_id).values(created_at=moved))
+    db.session.commit()
+    periods = [
+        Period(today - timedelta(days=364), today - timedelta(days=1)),
+        Period(today - timedelta(days=364), today),
+        Period(today.replace(day=1), today + timedelta(days=1)),
+        Period(today - timedelta(days=1), today - timedelta(days=1)),
+    ]
+    for period in periods:
+        for dimension, key in (("owner", lambda e: e.owner_id), ("property", lambda e: e.property_id)):
+            figures = {
+                r["key"]: (r["enquiries"], r["bookings"], r["value"]) for r in queries.breakdown(period, dimension)
+            }
+            assert figures == by_key_from_the_rows(period, key), (period, dimension)
+
+    # Ending tomorrow, the period's last month is read from the monthly rollup, not enquiry by enquiry.
+    period = Period(today - timedelta(days=100), today + timedelta(days=1))
+    statements = []
+
+    def remember(_conn, _cursor, statement, parameters, *_args):
+        values = parameters.values() if isinstance(parameters, dict) else parameters
+        statements.append((statement, [str(value) for value in values]))
+
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        queries.breakdown(period, "property")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    [(statement, values)] = [(s, v) for s, v in statements if "crm_report_months" in s]
+    last_month = str(period.end.replace(day=1))
+    assert last_month in values  # the rollup's months run through the last one
+    assert not [v for v in values if v.startswith(last_month + " ")]  # and no enquiry of it is read by day

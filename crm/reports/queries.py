@@ -160,29 +160,46 @@ def durations(period: Period, measures: tuple[str, ...]) -> dict[str, dict[str, 
     return {measure: _summary(measure, period, buckets) for measure, buckets in found.items()}
 
 
-def _whole_months(period: Period) -> tuple[date, date] | None:
-    """The first days of the first and the last month that lie wholly inside the period, if any."""
+def _whole_months(period: Period, open_end: bool = False) -> tuple[date, date] | None:
+    """The first days of the first and the last month that lie wholly inside the period, if any.
+
+    With `open_end` (nothing is recorded after the period, as when it ends today) the month the period
+    ends in counts as whole too: its rollup row holds that month's days up to the period's end and no others.
+    """
     first = period.start if period.start.day == 1 else (period.start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    last = (period.end + timedelta(days=1)).replace(day=1) - timedelta(days=1)  # the last whole month's last day
-    return (first, last.replace(day=1)) if first <= last else None
+    if open_end:
+        last = period.end.replace(day=1)
+    else:
+        last = ((period.end + timedelta(days=1)).replace(day=1) - timedelta(days=1)).replace(day=1)
+    return (first, last) if first <= last else None
 
 
-def _loose_days(period: Period) -> list[tuple[date, date]]:
-    """The period's days outside its whole months, as one or two (first, last) ranges."""
-    whole = _whole_months(period)
+def _loose_days(period: Period, open_end: bool = False) -> list[tuple[date, date]]:
+    """The period's days outside its whole months, as at most two (first, last) ranges."""
+    whole = _whole_months(period, open_end)
     if whole is None:
         return [(period.start, period.end)]
     after = (whole[1].replace(day=28) + timedelta(days=4)).replace(day=1)
-    return [(period.start, whole[0] - timedelta(days=1)), (after, period.end)]
+    spans = [(period.start, whole[0] - timedelta(days=1)), (after, period.end)]
+    return [(start, end) for start, end in spans if start <= end]
 
 
 def _months_and_loose_days(
-    period: Period, loose: Callable[[date, date], Select], months: Callable[[date, date], Select]
+    period: Period,
+    loose: Callable[[date, date], Select],
+    months: Callable[[date, date], Select],
+    later: Select | None = None,
 ) -> Any:
     """One subquery over the period: `months(first, last)` for its whole months (the monthly rollup) and
-    `loose(first, last)` for each run of days outside them; the selects' columns line up."""
-    parts = [loose(start, end) for start, end in _loose_days(period)]
-    whole = _whole_months(period)
+    `loose(first, last)` for each run of days outside them; the selects' columns line up, with the same labels
+    (either part may be missing).
+
+    `later` selects a row recorded after the period, if there is one: when there is none (the period ends
+    today), the month it ends in is read from the rollup as well, rather than day by day.
+    """
+    open_end = later is not None and db.session.execute(later.limit(1)).first() is None
+    parts = [loose(start, end) for start, end in _loose_days(period, open_end)]
+    whole = _whole_months(period, open_end)
     if whole is not None:
         parts.append(months(*whole))
     return union_all(*parts).subquery()
@@ -241,9 +258,10 @@ def slowest_owners(period: Period, limit: int = SLOWEST) -> list[dict[str, Any]]
         lambda start, end: select(d.owner_id.label("k"), literal(1).label("n"), func.round(d.seconds).label("s")).where(
             d.measure == "first_response", d.day >= start, d.day <= end, d.owner_id.is_not(None)
         ),
-        lambda first, last: select(m.key, m.responded, m.response_seconds).where(
+        lambda first, last: select(m.key.label("k"), m.responded.label("n"), m.response_seconds.label("s")).where(
             m.dimension == "owner", m.month >= first, m.month <= last, m.key != 0, m.responded > 0
         ),
+        later=select(d.day).where(d.measure == "first_response", d.day > period.end),
     )
     responded, average = func.sum(rows.c.n), func.sum(rows.c.s) / func.sum(rows.c.n)
     found = db.session.execute(
@@ -398,9 +416,10 @@ def _by_entity(period: Period, dimension: str, limit: int) -> list[tuple]:
             E.created_at >= datetime.combine(start, time.min),
             E.created_at < datetime.combine(end + timedelta(days=1), time.min),
         ),
-        lambda first, last: select(m.key, m.enquiries, m.bookings, m.booking_value).where(
-            m.dimension == dimension, m.month >= first, m.month <= last
-        ),
+        lambda first, last: select(
+            m.key.label("k"), m.enquiries.label("n"), m.bookings.label("b"), m.booking_value.label("v")
+        ).where(m.dimension == dimension, m.month >= first, m.month <= last),
+        later=select(E.created_at).where(E.created_at >= period.ends_before),
     )
     enquiries = func.sum(rows.c.n)
     found = db.session.execute(
