@@ -294,7 +294,11 @@ def rebuild_segment_runs(connection: Connection) -> int:
     For the migration that adds the table and for the demo data, whose segments are written directly: each
     moment a segment row was added or removed at stands for a run.
     """
-    rows = runs_from_segment_rows(connection)
+    return write_segment_runs(connection, runs_from_segment_rows(connection))
+
+
+def write_segment_runs(connection: Connection, rows: list[dict[str, Any]]) -> int:
+    """Replace every row of crm_segment_runs with `rows`; return how many."""
     connection.execute(delete(SegmentRun.__table__))
     if rows:
         connection.execute(insert(SegmentRun.__table__), rows)
@@ -305,11 +309,11 @@ def correct_segment_runs(connection: Connection) -> int:
     """Rewrite crm_segment_runs if it no longer adds up to the segment rows (for the daily job); return the rows that differed."""
     table = SegmentRun.__table__
     columns = ("run_at", "segment", "added", "removed", "members")
+    rows = runs_from_segment_rows(connection)
     stored = {tuple(row) for row in connection.execute(select(*(table.c[name] for name in columns)))}
-    expected = {tuple(row[name] for name in columns) for row in runs_from_segment_rows(connection)}
-    differing = len(stored ^ expected)
+    differing = len(stored ^ {tuple(row[name] for name in columns) for row in rows})
     if differing:
-        rebuild_segment_runs(connection)
+        write_segment_runs(connection, rows)
     return differing
 
 

@@ -3,14 +3,18 @@
 import os
 import shutil
 import threading
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from crm import create_app
+from crm import create_app, sync
+from crm.enquiries.status import change_status
 from crm.extensions import db
+from crm.models import CrmEnquiry, Membership, utcnow
 
 from . import builders
 from .pg import Cluster
@@ -160,3 +164,29 @@ def live_server(app):
     """The app served over real HTTP on 127.0.0.1 in a thread, on the test's database file."""
     with LiveServer(app) as server:
         yield server
+
+
+@pytest.fixture
+def busy_owner(client, admin, owner, live_property):
+    """An owner with a gold membership, replies and £24,000 of bookings; the guests who booked."""
+    contact_id = sync.ensure_owner_contact(owner).id
+    today = utcnow().date()
+    db.session.add(
+        Membership(
+            contact_id=contact_id,
+            plan_tier="gold",
+            plan_price=Decimal("349"),
+            start_date=today - timedelta(days=30),
+            end_date=today + timedelta(days=335),
+        )
+    )
+    db.session.commit()
+    guests = []
+    for _ in range(3):
+        enquiry_id = client.post("/api/enquiry", json=builders.enquiry_data(live_property)).json["id"]
+        enquiry = db.session.get(CrmEnquiry, enquiry_id)
+        change_status(enquiry, "contacted", actor=owner)
+        change_status(enquiry, "booked", actor=owner, booking_value="8000")
+        sync.commit()
+        guests.append(enquiry.contact_id)
+    return {"contact": contact_id, "guests": guests}

@@ -1,43 +1,10 @@
 """Engagement scores and segments: from each contact's own side of the data, visible, filterable, idempotent."""
 
-from datetime import timedelta
-from decimal import Decimal
-
-import pytest
 from sqlalchemy import func, select
 
-from crm import engagement, settings, sync
-from crm.enquiries.status import change_status
+from crm import engagement, settings
 from crm.extensions import db
-from crm.models import Contact, CrmEnquiry, Membership, Segment, utcnow
-
-from .builders import enquiry_data
-
-
-@pytest.fixture
-def busy_owner(client, admin, owner, live_property):
-    """An owner with a gold membership, replies and £24,000 of bookings; the guests who booked."""
-    contact_id = sync.ensure_owner_contact(owner).id
-    today = utcnow().date()
-    db.session.add(
-        Membership(
-            contact_id=contact_id,
-            plan_tier="gold",
-            plan_price=Decimal("349"),
-            start_date=today - timedelta(days=30),
-            end_date=today + timedelta(days=335),
-        )
-    )
-    db.session.commit()
-    guests = []
-    for _ in range(3):
-        enquiry_id = client.post("/api/enquiry", json=enquiry_data(live_property)).json["id"]
-        enquiry = db.session.get(CrmEnquiry, enquiry_id)
-        change_status(enquiry, "contacted", actor=owner)
-        change_status(enquiry, "booked", actor=owner, booking_value="8000")
-        sync.commit()
-        guests.append(enquiry.contact_id)
-    return {"contact": contact_id, "guests": guests}
+from crm.models import Contact, Segment, utcnow
 
 
 def scored():

@@ -10,8 +10,6 @@ from crm.models import SEGMENTS, Segment, SegmentRun, utcnow
 from crm.reports import queries
 from crm.reports.period import Period, preset
 
-from .test_engagement import busy_owner  # noqa: F401 (a fixture)
-
 
 def counted_from_segment_rows(period: Period, last_run: datetime | None) -> list[dict]:
     """The segments section's figures the long way: every segment row, counted."""
@@ -49,7 +47,7 @@ def run_at(moment: datetime) -> engagement.Outcome:
     return outcome
 
 
-def test_each_run_records_who_joined_and_left_and_the_figures_agree_with_the_rows(busy_owner):  # noqa: F811
+def test_each_run_records_who_joined_and_left_and_the_figures_agree_with_the_rows(busy_owner):
     now = utcnow()
     first, second, third = now - timedelta(days=200), now - timedelta(days=20), now - timedelta(hours=1)
     assert run_at(first).added
@@ -93,7 +91,7 @@ def test_each_run_records_who_joined_and_left_and_the_figures_agree_with_the_row
     }
 
 
-def test_the_segments_section_reads_the_runs_not_the_segment_rows(client, auth, admin, busy_owner):  # noqa: F811
+def test_the_segments_section_reads_the_runs_not_the_segment_rows(client, auth, admin, busy_owner):
     run_at(utcnow())
     auth.login(admin.email)
     statements = []
@@ -112,7 +110,7 @@ def test_the_segments_section_reads_the_runs_not_the_segment_rows(client, auth, 
     assert not any("FROM crm_segments" in s for s in statements)
 
 
-def test_the_daily_job_puts_segment_runs_that_drifted_back_in_line(runner, busy_owner):  # noqa: F811
+def test_the_daily_job_puts_segment_runs_that_drifted_back_in_line(runner, busy_owner):
     run_at(utcnow() - timedelta(days=3))
     db.session.execute(update(SegmentRun).where(SegmentRun.segment == "high_value").values(members=99, added=98))
     db.session.commit()

@@ -553,17 +553,21 @@ def segment_figures(period: Period, last_run: datetime | None) -> list[dict[str,
                 select(r.segment, r.added, r.removed).where(r.run_at == last_run)
             )
         }
-    return [
-        {
-            "segment": name,
-            "contacts": now.get(name, 0),
-            "joined": moved.get(name, (0, 0))[0],
-            "left": moved.get(name, (0, 0))[1],
-            "joined_last_run": at_last_run.get(name, (0, 0))[0],
-            "left_last_run": at_last_run.get(name, (0, 0))[1],
-        }
-        for name in SEGMENTS
-    ]
+    rows = []
+    for name in SEGMENTS:
+        joined, left = moved.get(name, (0, 0))
+        joined_last_run, left_last_run = at_last_run.get(name, (0, 0))
+        rows.append(
+            {
+                "segment": name,
+                "contacts": now.get(name, 0),
+                "joined": joined,
+                "left": left,
+                "joined_last_run": joined_last_run,
+                "left_last_run": left_last_run,
+            }
+        )
+    return rows
 
 
 def listings(properties: Select, period: Period, *where) -> list[dict[str, Any]]:
