@@ -588,6 +588,37 @@ class ReportMonth(db.Model):
     response_seconds: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
+class ReportTotal(db.Model):
+    """crm_report_months summed over all its months, by owner or property (key 0: none); kept by the same triggers.
+
+    A period that covers most of the months recorded (a year, when the platform is a little over a year old)
+    reads these totals less the months outside it: at the large scale 14,000 rows instead of 100,000.
+    """
+
+    __tablename__ = "crm_report_totals"
+    __table_args__ = (
+        # Read from the index alone, as crm_report_months is.
+        Index(
+            "ix_crm_report_totals_sums",
+            "dimension",
+            "key",
+            "enquiries",
+            "bookings",
+            "booking_value",
+            "responded",
+            "response_seconds",
+        ),
+    )
+
+    dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    enquiries: Mapped[int] = mapped_column(Integer, default=0)
+    bookings: Mapped[int] = mapped_column(Integer, default=0)
+    booking_value: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    responded: Mapped[int] = mapped_column(Integer, default=0)
+    response_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ReportDuration(db.Model):
     """One measured time: an enquiry's first response, or a finished stay in an open status.
 

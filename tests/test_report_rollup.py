@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, func, select, text, update
 
 from crm.extensions import db
 from crm.models import (
@@ -20,6 +20,7 @@ from crm.models import (
     ReportDurationDay,
     ReportDurationMonth,
     ReportMonth,
+    ReportTotal,
     utcnow,
 )
 from crm.reports import queries, rollup
@@ -191,13 +192,14 @@ def test_the_tier_follows_the_owners_membership_and_deletion_takes_enquiries_out
 def rollup_rows():
     return {
         model.__tablename__: sorted(tuple(r) for r in db.session.execute(select(*model.__table__.columns)))
-        for model in (ReportDay, ReportMonth, ReportDuration, ReportDurationDay, ReportDurationMonth)
+        for model in (ReportDay, ReportMonth, ReportTotal, ReportDuration, ReportDurationDay, ReportDurationMonth)
     }
 
 
 def test_the_daily_job_corrects_the_rollup_and_a_second_run_changes_nothing(runner, driven):
     db.session.execute(update(ReportDay).where(ReportDay.dimension == "all").values(enquiries=ReportDay.enquiries + 5))
     db.session.execute(ReportDuration.__table__.delete().where(ReportDuration.measure == "first_response"))
+    db.session.execute(update(ReportTotal).where(ReportTotal.dimension == "property").values(bookings=7))
     db.session.commit()
     first = runner.invoke(args=["crm", "daily"])
     assert first.exit_code == 0, first.output
@@ -205,6 +207,14 @@ def test_the_daily_job_corrects_the_rollup_and_a_second_run_changes_nothing(runn
     db.session.expire_all()
     assert_figures_match_the_rows()
     after_first = rollup_rows()
+    m = ReportMonth
+    sums = (m.enquiries, m.bookings, m.booking_value, m.responded, m.response_seconds)
+    summed = db.session.execute(
+        select(m.dimension, m.key, *(func.sum(c) for c in sums))
+        .group_by(m.dimension, m.key)
+        .order_by(m.dimension, m.key)
+    )
+    assert after_first["crm_report_totals"] == [tuple(r) for r in summed]
     second = runner.invoke(args=["crm", "daily"])
     assert "Reports: 0 rollup rows corrected" in second.output
     db.session.expire_all()
@@ -220,6 +230,7 @@ def test_the_triggers_keep_the_rollup_equal_to_a_rebuild(driven, client):
     rebuilt = rollup_rows()
     for table in ("crm_report_days", "crm_report_months"):
         assert [r for r in kept[table] if any(r[3:])] == rebuilt[table]
+    assert [r for r in kept["crm_report_totals"] if any(r[2:])] == rebuilt["crm_report_totals"]
     assert kept["crm_report_durations"] == rebuilt["crm_report_durations"]
     for table in ("crm_report_duration_days", "crm_report_duration_months"):
         histogram = [r for r in kept[table] if r[3]]
@@ -311,7 +322,79 @@ def test_a_period_read_by_month_leaves_out_what_arrived_after_it_in_its_last_mon
         queries.breakdown(period, "property")
     finally:
         event.remove(db.engine, "before_cursor_execute", remember)
-    [(statement, values)] = [(s, v) for s, v in statements if "crm_report_months" in s]
+    [(statement, values)] = [(s, v) for s, v in statements if "crm_report_months" in s and "UNION ALL" in s]
     last_month = str(period.end.replace(day=1))
     assert last_month in values  # the rollup's months run through the last one
     assert not [v for v in values if v.startswith(last_month + " ")]  # and no enquiry of it is read by day
+
+
+def months_back(moment, months: int):
+    """The same day and time `months` calendar months earlier (the 28th at most, so that every month has it)."""
+    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
+    return moment.replace(year=year, month=month + 1, day=min(moment.day, 28))
+
+
+def slowest_from_the_rows(period: Period) -> list[tuple[int, int]]:
+    """(owner, replies) of owners with three replies or more in the period, slowest on average first."""
+    replies: dict[int, list[float]] = {}
+    for e in db.session.scalars(select(CrmEnquiry).where(CrmEnquiry.first_response_at.is_not(None))):
+        if e.status != "spam" and period.start <= e.created_at.date() <= period.end:
+            replies.setdefault(e.owner_id, []).append(round((e.first_response_at - e.created_at).total_seconds()))
+    ranked = sorted((o for o in replies if len(replies[o]) >= 3), key=lambda o: (-statistics.mean(replies[o]), o))
+    return [(o, len(replies[o])) for o in ranked]
+
+
+def test_a_year_is_read_as_the_totals_less_the_months_outside_it(client, auth, admin, driven, live_property):
+    """Over fourteen months of enquiries, a year's breakdowns and slowest owners read crm_report_totals less the
+    months outside the year, and equal the same figures counted from the rows; a short period reads its months."""
+    now = utcnow()
+    ids = list(driven["ids"])
+    for n in range(14):
+        prop = live_property if n % 2 else driven["other"]
+        ids.append(client.post("/api/enquiry", json=enquiry_data(prop, event_type="birthday")).json["id"])
+        auth.login(admin.email)
+        put_status(client, ids[-1], "contacted")
+        if n % 3 == 0:
+            put_status(client, ids[-1], "booked", n)
+    for n, enquiry_id in enumerate(ids):
+        # One or two enquiries in each of the last fourteen months, replies from one to twenty hours later.
+        arrived = months_back(now - timedelta(hours=n % 5), n % 14)
+        replied = db.session.get(CrmEnquiry, enquiry_id).first_response_at
+        values = {"created_at": arrived}
+        if replied is not None:
+            values["first_response_at"] = arrived + timedelta(hours=1 + 19 * (n % 4) / 3)
+        db.session.execute(update(CrmEnquiry).where(CrmEnquiry.id == enquiry_id).values(**values))
+    db.session.commit()
+
+    today = now.date()
+    year = Period(today - timedelta(days=364), today)
+    periods = [
+        year,
+        Period(today - timedelta(days=400), today),
+        # Ends before the last month recorded: the months after it are taken away as well.
+        Period(months_back(now, 12).date(), months_back(now, 1).date()),
+        Period(today - timedelta(days=89), today),
+    ]
+    for period in periods:
+        for dimension, key in (("owner", lambda e: e.owner_id), ("property", lambda e: e.property_id)):
+            figures = {
+                r["key"]: (r["enquiries"], r["bookings"], r["value"]) for r in queries.breakdown(period, dimension)
+            }
+            assert figures == by_key_from_the_rows(period, key), (period, dimension)
+        slowest = [(r["owner_id"], r["responded"]) for r in queries.slowest_owners(period)]
+        assert slowest == slowest_from_the_rows(period), period
+    assert slowest_from_the_rows(year) and len(by_key_from_the_rows(year, lambda e: e.property_id)) == 2
+
+    read = []
+    event.listen(db.engine, "before_cursor_execute", remember := lambda *a: read.append(a[2]))
+    try:
+        queries.breakdown(year, "property")
+        year_sql, read[:] = " ".join(read), []
+        queries.slowest_owners(year)
+        slowest_sql, read[:] = " ".join(read), []
+        queries.breakdown(periods[-1], "property")
+        quarter_sql = " ".join(read)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    assert "crm_report_totals" in year_sql and "crm_report_totals" in slowest_sql
+    assert "crm_report_totals" not in quarter_sql and "crm_report_months" in quarter_sql

@@ -1,9 +1,10 @@
 """The reports' rollup: enquiries by day, and every measured duration, kept by database triggers.
 
-Triggers, not application hooks, keep crm_report_days, crm_report_months (by owner and property),
-crm_report_durations and its histogram (crm_report_duration_days and _months) in step: they run in the same transaction as every change to an enquiry, a status-history row or a
-property's tier, whichever code path (ORM, bulk UPDATE, a cascade) made it. rebuild() recomputes all
-three from the rows (the daily job and the seed call it; a second run changes nothing). Each figure's
+Triggers, not application hooks, keep crm_report_days, crm_report_months (by owner and property) and
+their all-time crm_report_totals, crm_report_durations and its histogram (crm_report_duration_days and
+_months) in step: they run in the same transaction as every change to an enquiry, a status-history row
+or a property's tier, whichever code path (ORM, bulk UPDATE, a cascade) made it. rebuild() recomputes
+them all from the rows (the daily job and the seed call it; a second run changes nothing). Each figure's
 contribution is written once below and used by both the triggers and rebuild().
 """
 
@@ -107,7 +108,8 @@ def entity_counters(r: str, dialect) -> dict[str, str]:
 
 
 def add_enquiry(r: str, sign: int, dialect) -> list[str]:
-    """Add (sign 1) or take away (sign -1) the enquiry row `r` in crm_report_days and crm_report_months."""
+    """Add (sign 1) or take away (sign -1) the enquiry row `r` in crm_report_days, crm_report_months and
+    crm_report_totals."""
     parts = counters(r)
     keyed = " UNION ALL ".join(
         f"SELECT '{name}' AS dimension, {key} AS key WHERE {condition}"
@@ -119,13 +121,17 @@ def add_enquiry(r: str, sign: int, dialect) -> list[str]:
         f"SELECT '{name}' AS dimension, COALESCE({r}.{column}, 0) AS key" for name, column in ENTITIES.items()
     )
     entity_values = ", ".join(f"{sign} * ({expression})" for expression in entity_parts.values())
+    entity_columns = ", ".join(entity_parts)
     return [
         f"INSERT INTO crm_report_days (dimension, day, key, {', '.join(parts)}) "
         f"SELECT d.dimension, {_day(f'{r}.created_at', dialect)}, d.key, {values} FROM ({keyed}) AS d "
         f"WHERE {r}.status <> 'spam'" + _upsert("crm_report_days", ("dimension", "day", "key"), list(parts)),
-        f"INSERT INTO crm_report_months (dimension, month, key, {', '.join(entity_parts)}) "
+        f"INSERT INTO crm_report_months (dimension, month, key, {entity_columns}) "
         f"SELECT d.dimension, {_month(f'{r}.created_at', dialect)}, d.key, {entity_values} FROM ({entities}) AS d "
         f"WHERE {r}.status <> 'spam'" + _upsert("crm_report_months", ("dimension", "month", "key"), list(entity_parts)),
+        f"INSERT INTO crm_report_totals (dimension, key, {entity_columns}) "
+        f"SELECT d.dimension, d.key, {entity_values} FROM ({entities}) AS d "
+        f"WHERE {r}.status <> 'spam'" + _upsert("crm_report_totals", ("dimension", "key"), list(entity_parts)),
     ]
 
 
@@ -304,12 +310,13 @@ TABLES = {
     "crm_report_duration_days": ("measure", "day", "bucket"),
     "crm_report_duration_months": ("measure", "month", "bucket"),
     "crm_report_months": ("dimension", "month", "key"),
+    "crm_report_totals": ("dimension", "key"),
 }
 
 
 def expected_statements(dialect, into: dict[str, str]) -> list[str]:
     """Fill the tables named in `into` (one per rollup table) with the rollup recomputed from the rows."""
-    days, durations, histogram, by_month, entities = (into[name] for name in TABLES)
+    days, durations, histogram, by_month, entities, totals = (into[name] for name in TABLES)
     parts = counters("e")
     statements = []
     for name, (key, condition) in dimensions("e").items():
@@ -327,6 +334,11 @@ def expected_statements(dialect, into: dict[str, str]) -> list[str]:
             f"SELECT '{name}', {_month('e.created_at', dialect)}, COALESCE(e.{column}, 0), {values} "
             "FROM crm_enquiries e WHERE e.status <> 'spam' GROUP BY 2, 3"
         )
+    sums = ", ".join(entity_parts)
+    statements.append(
+        f"INSERT INTO {totals} (dimension, key, {sums}) SELECT dimension, key, "
+        f"{', '.join(f'SUM({name})' for name in entity_parts)} FROM {entities} GROUP BY dimension, key"
+    )
     answered, responses = first_response("e", dialect)
     stays = _seconds("h.left_at", "h.changed_at", dialect)
     statements += [

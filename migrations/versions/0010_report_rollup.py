@@ -88,7 +88,7 @@ def upgrade():
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.create_index("ix_payments_status_paid", ["status", "paid_at", "user_id", "amount"], unique=False)
     # The triggers are installed and the tables filled by the last migration that changes the rollup
-    # (0015): rollup.rebuild() writes the columns of today's models, which this revision does not have yet.
+    # (0020): rollup.rebuild() writes the tables of today's models, which this revision does not have yet.
 
 
 def downgrade():
