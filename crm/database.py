@@ -228,6 +228,12 @@ def reading_first() -> Iterator[None]:
         del request.environ["crm.db_reading_first"]
     # Committing a transaction that only read ends it; the rows it loaded are not expired, so the write
     # that follows does not read them again. (After an error, the request's teardown rolls it back.)
+    commit_keeping_loaded()
+
+
+def commit_keeping_loaded() -> None:
+    """Commit the session without expiring what it loaded: using those objects afterwards reads nothing again."""
+    session = db.session()
     expire, session.expire_on_commit = session.expire_on_commit, False
     try:
         session.commit()

@@ -250,13 +250,16 @@ def ensure_crm_property(prop: Property, actor: User | None = None, reason: str |
 
 
 def copy_view_count(property_id: int) -> None:
-    """Copy a platform property's view count to its CRM copy; the count itself is already committed."""
+    """Copy a platform property's view count to its CRM copy, in a savepoint of the caller's transaction (which
+    commits both): a CRM fault undoes the copy alone, and the view still counts on the platform."""
     views = select(Property.view_count).where(Property.id == property_id).scalar_subquery()
     try:
-        db.session.execute(update(CrmProperty).where(CrmProperty.property_id == property_id).values(view_count=views))
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.execute(
+                update(CrmProperty).where(CrmProperty.property_id == property_id).values(view_count=views)
+            )
     except SQLAlchemyError:
-        db.session.rollback()  # the next view or property save copies it again; a page view never fails for it
+        # The next view or property save copies it again; a page view never fails for it.
         current_app.logger.exception("Could not copy the view count of property %s to the CRM", property_id)
 
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, text, update
 
 from crm import sync
 from crm.enquiries.status import change_status
@@ -327,3 +327,65 @@ def test_the_crm_view_count_follows_the_platforms(client, live_property):
     platform = db.session.scalar(select(Property.view_count).where(Property.id == live_property.id))
     crm = db.session.scalar(select(CrmProperty.view_count).where(CrmProperty.property_id == live_property.id))
     assert platform == crm == 3
+
+
+def refuse_crm_view_counts(on: bool) -> None:
+    """Make the database itself refuse view counts in crm_properties: a real CRM fault, not a patched function."""
+    if db.engine.dialect.name == "sqlite":
+        statements = (
+            [
+                "CREATE TRIGGER crm_down BEFORE UPDATE OF view_count ON crm_properties "
+                "BEGIN SELECT RAISE(ABORT, 'crm is down'); END"
+            ]
+            if on
+            else ["DROP TRIGGER crm_down"]
+        )
+    else:
+        statements = (
+            [
+                "CREATE FUNCTION crm_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'crm is down'; END $$ "
+                "LANGUAGE plpgsql",
+                "CREATE TRIGGER crm_down BEFORE UPDATE OF view_count ON crm_properties "
+                "FOR EACH ROW EXECUTE FUNCTION crm_down()",
+            ]
+            if on
+            else ["DROP TRIGGER crm_down ON crm_properties", "DROP FUNCTION crm_down()"]
+        )
+    for statement in statements:
+        db.session.execute(text(statement))
+    db.session.commit()
+
+
+def test_a_page_view_is_one_write_transaction_and_a_crm_fault_keeps_the_platforms_count(client, live_property, caplog):
+    """The platform's count and the CRM's copy commit together; when the copy fails, the view still counts."""
+    commits = []
+
+    def committed(connection):
+        commits.append(connection)
+
+    event.listen(db.engine, "commit", committed)
+    try:
+        page = client.get(f"/properties/{live_property.id}")
+    finally:
+        event.remove(db.engine, "commit", committed)
+    assert page.status_code == 200 and live_property.title in page.get_data(as_text=True)
+    assert len(commits) == 1
+
+    def counts():
+        db.session.expire_all()
+        return (
+            db.session.scalar(select(Property.view_count).where(Property.id == live_property.id)),
+            db.session.scalar(select(CrmProperty.view_count).where(CrmProperty.property_id == live_property.id)),
+        )
+
+    assert counts() == (1, 1)
+    refuse_crm_view_counts(True)
+    try:
+        assert client.get(f"/properties/{live_property.id}").status_code == 200
+        assert counts() == (2, 1)
+        assert "Could not copy the view count" in caplog.text
+    finally:
+        refuse_crm_view_counts(False)
+    # The next view copies the whole count again.
+    assert client.get(f"/properties/{live_property.id}").status_code == 200
+    assert counts() == (3, 3)

@@ -4,10 +4,11 @@ from flask import Blueprint, abort, current_app, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from wtforms import ValidationError
 
 from .. import sync
-from ..database import reading_first, will_write
+from ..database import commit_keeping_loaded, reading_first, will_write
 from ..enquiries.capture import FIELDS, Invalid, capture, form_token
 from ..extensions import csrf, db
 from ..htmx import render
@@ -69,10 +70,17 @@ def show(property_id: int):
     if prop.is_live and not (
         current_user.is_authenticated and (current_user.is_admin or current_user.id == prop.owner_id)
     ):
-        db.session.execute(update(Property).where(Property.id == prop.id).values(view_count=Property.view_count + 1))
-        db.session.commit()
+        # One write transaction: the platform's count, then its CRM copy in a savepoint of its own.
+        views = db.session.execute(
+            update(Property)
+            .where(Property.id == prop.id)
+            .values(view_count=Property.view_count + 1)
+            .returning(Property.view_count)
+        ).scalar_one()
         sync.copy_view_count(prop.id)
-        prop = db.session.get(Property, property_id)
+        set_committed_value(prop, "view_count", views)
+        # The page shows the property as loaded (reading it again would take a transaction of its own).
+        commit_keeping_loaded()
     return render(
         "public/property.html",
         property=prop,
