@@ -7,7 +7,7 @@ migration, now the last that changes the rollup, installs them and fills every r
 
 Revision ID: 0020
 Revises: 0019
-Create Date: 2026-11-22 10:30:00
+Create Date: 2026-11-22 02:30:00
 
 """
 
