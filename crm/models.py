@@ -912,6 +912,8 @@ class EmailMessage(db.Model):
     __table_args__ = (
         Index("ix_email_outbox_status", "status", "id"),
         Index("ix_email_outbox_recipient", "to_address", "template", "created_at"),
+        # Deleting an enquiry clears its messages' link (ON DELETE SET NULL): without this, a read of every message.
+        Index("ix_email_outbox_enquiry", "enquiry_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
