@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from crm import sync
 from crm.auth import hash_password
@@ -89,3 +89,27 @@ def make_membership(owner: User, tier: str = "gold", status: str = "active", **f
         setattr(membership, name, value)
     sync.commit()
     return membership
+
+
+def crm_refuses(table: str, when: str, on: bool) -> None:
+    """Make the database itself refuse `when` ("INSERT", "UPDATE OF view_count") on `table` while `on`: a real
+    CRM fault from SQLite or PostgreSQL, not a patched function."""
+    if db.engine.dialect.name == "sqlite":
+        statements = (
+            [f"CREATE TRIGGER crm_down BEFORE {when} ON {table} BEGIN SELECT RAISE(ABORT, 'crm is down'); END"]
+            if on
+            else ["DROP TRIGGER crm_down"]
+        )
+    else:
+        statements = (
+            [
+                "CREATE FUNCTION crm_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'crm is down'; END $$ "
+                "LANGUAGE plpgsql",
+                f"CREATE TRIGGER crm_down BEFORE {when} ON {table} FOR EACH ROW EXECUTE FUNCTION crm_down()",
+            ]
+            if on
+            else [f"DROP TRIGGER crm_down ON {table}", "DROP FUNCTION crm_down()"]
+        )
+    for statement in statements:
+        db.session.execute(text(statement))
+    db.session.commit()

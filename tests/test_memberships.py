@@ -25,7 +25,7 @@ from crm.models import (
 from crm.stats import count_stats
 
 from . import stripe_events as se
-from .builders import make_membership, make_property, make_user
+from .builders import crm_refuses, make_membership, make_property, make_user
 from .stripe_stub import StripeStub
 
 PRICE_CONFIG = se.PRICES
@@ -447,39 +447,16 @@ def test_an_invoice_before_its_checkout_waits_and_then_lands(client, owner):
 # --- Faults ----------------------------------------------------------------------------------------------
 
 
-def refuse_membership_writes(on: bool) -> None:
-    """Make the database itself refuse rows in crm_memberships: a real CRM fault, not a patched handler."""
-    if db.engine.dialect.name == "sqlite":
-        statements = (
-            ["CREATE TRIGGER crm_down BEFORE INSERT ON crm_memberships BEGIN SELECT RAISE(ABORT, 'crm is down'); END"]
-            if on
-            else ["DROP TRIGGER crm_down"]
-        )
-    else:
-        statements = (
-            [
-                "CREATE FUNCTION crm_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'crm is down'; END $$ "
-                "LANGUAGE plpgsql",
-                "CREATE TRIGGER crm_down BEFORE INSERT ON crm_memberships FOR EACH ROW EXECUTE FUNCTION crm_down()",
-            ]
-            if on
-            else ["DROP TRIGGER crm_down ON crm_memberships", "DROP FUNCTION crm_down()"]
-        )
-    for statement in statements:
-        db.session.execute(text(statement))
-    db.session.commit()
-
-
 def test_a_crm_fault_keeps_the_event_and_crm_sync_replays_it(client, runner, owner):
     now = epoch()
-    refuse_membership_writes(True)
+    crm_refuses("crm_memberships", "INSERT", True)
     try:
         assert se.post(client, se.checkout_completed(owner.id, "gold", now)).status_code == 200
         assert count(StripeEvent) == 1 and count(Payment) == 1 and count(Membership) == 0
         [pending] = db.session.scalars(select(SyncEvent).where(SyncEvent.status == "pending"))
         assert "crm is down" in pending.last_error
     finally:
-        refuse_membership_writes(False)
+        crm_refuses("crm_memberships", "INSERT", False)
     result = runner.invoke(args=["crm", "sync"])
     assert result.exit_code == 0, result.output
     assert membership_of(owner).status == "active"

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, select, update
 
 from crm import sync
 from crm.enquiries.status import change_status
@@ -28,7 +28,7 @@ from crm.reports import queries
 from crm.reports.period import Period, PeriodError, from_args, preset
 from crm.reports.sections import SECTIONS
 
-from .builders import enquiry_data, make_property
+from .builders import crm_refuses, enquiry_data, make_property
 
 HX = {"HX-Request": "true"}
 # Each enquiry's walk through the statuses; the first column is how many hours it waited for a reply.
@@ -329,33 +329,6 @@ def test_the_crm_view_count_follows_the_platforms(client, live_property):
     assert platform == crm == 3
 
 
-def refuse_crm_view_counts(on: bool) -> None:
-    """Make the database itself refuse view counts in crm_properties: a real CRM fault, not a patched function."""
-    if db.engine.dialect.name == "sqlite":
-        statements = (
-            [
-                "CREATE TRIGGER crm_down BEFORE UPDATE OF view_count ON crm_properties "
-                "BEGIN SELECT RAISE(ABORT, 'crm is down'); END"
-            ]
-            if on
-            else ["DROP TRIGGER crm_down"]
-        )
-    else:
-        statements = (
-            [
-                "CREATE FUNCTION crm_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'crm is down'; END $$ "
-                "LANGUAGE plpgsql",
-                "CREATE TRIGGER crm_down BEFORE UPDATE OF view_count ON crm_properties "
-                "FOR EACH ROW EXECUTE FUNCTION crm_down()",
-            ]
-            if on
-            else ["DROP TRIGGER crm_down ON crm_properties", "DROP FUNCTION crm_down()"]
-        )
-    for statement in statements:
-        db.session.execute(text(statement))
-    db.session.commit()
-
-
 def test_a_page_view_is_one_write_transaction_and_a_crm_fault_keeps_the_platforms_count(client, live_property, caplog):
     """The platform's count and the CRM's copy commit together; when the copy fails, the view still counts."""
     commits = []
@@ -379,13 +352,13 @@ def test_a_page_view_is_one_write_transaction_and_a_crm_fault_keeps_the_platform
         )
 
     assert counts() == (1, 1)
-    refuse_crm_view_counts(True)
+    crm_refuses("crm_properties", "UPDATE OF view_count", True)
     try:
         assert client.get(f"/properties/{live_property.id}").status_code == 200
         assert counts() == (2, 1)
         assert "Could not copy the view count" in caplog.text
     finally:
-        refuse_crm_view_counts(False)
+        crm_refuses("crm_properties", "UPDATE OF view_count", False)
     # The next view copies the whole count again.
     assert client.get(f"/properties/{live_property.id}").status_code == 200
     assert counts() == (3, 3)

@@ -3,7 +3,7 @@
 import logging
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from crm import sync
 from crm.extensions import db
@@ -21,7 +21,7 @@ from crm.models import (
     User,
 )
 
-from .builders import enquiry_data, make_property
+from .builders import crm_refuses, enquiry_data, make_property
 
 CRM_TABLES = (Contact, CrmProperty, CrmEnquiry, Interaction, ActivityLog, EnquiryStatusHistory)
 
@@ -167,30 +167,8 @@ def test_unknown_event_kinds_are_refused_at_record_time(app):
     assert db.session.get(Property, 1) is None
 
 
-def refuse_crm_enquiry_writes(on: bool) -> None:
-    """Make the database itself refuse rows in crm_enquiries: a real CRM fault, not a patched handler."""
-    if db.engine.dialect.name == "sqlite":
-        statements = (
-            ["CREATE TRIGGER crm_down BEFORE INSERT ON crm_enquiries BEGIN SELECT RAISE(ABORT, 'crm is down'); END"]
-            if on
-            else ["DROP TRIGGER crm_down"]
-        )
-    else:
-        statements = (
-            [
-                "CREATE FUNCTION crm_down() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'crm is down'; END $$ LANGUAGE plpgsql",
-                "CREATE TRIGGER crm_down BEFORE INSERT ON crm_enquiries FOR EACH ROW EXECUTE FUNCTION crm_down()",
-            ]
-            if on
-            else ["DROP TRIGGER crm_down ON crm_enquiries", "DROP FUNCTION crm_down()"]
-        )
-    for statement in statements:
-        db.session.execute(text(statement))
-    db.session.commit()
-
-
 def test_a_database_fault_in_the_crm_loses_nothing(client, runner, live_property):
-    refuse_crm_enquiry_writes(True)
+    crm_refuses("crm_enquiries", "INSERT", True)
     try:
         response = client.post("/api/enquiry", json=enquiry_data(live_property, guest_email="resilient@example.com"))
         assert response.status_code == 201 and response.json["status"] == "received"
@@ -203,7 +181,7 @@ def test_a_database_fault_in_the_crm_loses_nothing(client, runner, live_property
         assert db.session.scalar(select(func.count()).select_from(CrmEnquiry)) == 0
         assert all("crm is down" in e.last_error for e in pending_events())
     finally:
-        refuse_crm_enquiry_writes(False)
+        crm_refuses("crm_enquiries", "INSERT", False)
     assert runner.invoke(args=["crm", "sync"]).exit_code == 0
     db.session.rollback()
     emails = set(db.session.scalars(select(CrmEnquiry.guest_email)))
