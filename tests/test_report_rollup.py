@@ -386,7 +386,11 @@ def test_a_year_is_read_as_the_totals_less_the_months_outside_it(client, auth, a
     assert slowest_from_the_rows(year) and len(by_key_from_the_rows(year, lambda e: e.property_id)) == 2
 
     read = []
-    event.listen(db.engine, "before_cursor_execute", remember := lambda *a: read.append(a[2]))
+
+    def remember(_conn, _cursor, statement, *_args):
+        read.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", remember)
     try:
         queries.breakdown(year, "property")
         year_sql, read[:] = " ".join(read), []
