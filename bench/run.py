@@ -1,9 +1,9 @@
 """Benchmark the app on the large data set against bare-Flask floors on the same database.
 
-Builds (or reuses) a large SQLite database, serves the app and the floor app (bench/floor.py) with
-gunicorn on free local ports, signs in as the demo admin and owner, and for each request measures
-single-client latency (p50, p95) and throughput with concurrent clients, each as a ratio to its
-floor. With --database-url it does the same on PostgreSQL and prints the PostgreSQL/SQLite ratios.
+Builds (or reuses) a large SQLite database and copies it, so that the write requests leave it as it was.
+Serves the app and the floor app (bench/floor.py) on the copy with gunicorn on free local ports, signs in
+as the demo admin and owner, and for each request measures single-client latency (p50, p95) and
+throughput with concurrent clients, each as a ratio to its floor. With --database-url it does the same on PostgreSQL and prints the PostgreSQL/SQLite ratios.
 Run from the project root: `.venv/bin/python bench/run.py` (see bench/README.md).
 """
 
@@ -18,6 +18,7 @@ import re
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -25,7 +26,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,6 +236,61 @@ def sqlalchemy_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+# --- Working copies: every run starts from the same data ------------------------------------------
+
+
+@contextmanager
+def sqlite_copy(path: Path) -> Iterator[str]:
+    """Measure a copy of the SQLite file (taken with SQLite's backup API, so a live write-ahead log is included);
+    yield its URL and delete it afterwards."""
+    copy = path.with_name(f"{path.stem}.run{path.suffix}")
+    remove_sqlite_file(copy)  # left by a run that was killed
+    started = time.perf_counter()
+    source, target = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True), sqlite3.connect(copy)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    print(f"Measuring a copy of {path.name} ({time.perf_counter() - started:.0f} s to copy): {copy}")
+    try:
+        yield f"sqlite:///{copy}"
+    finally:
+        remove_sqlite_file(copy)
+
+
+def remove_sqlite_file(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@contextmanager
+def postgresql_copy(url: str) -> Iterator[str]:
+    """Measure a copy of the PostgreSQL database (CREATE DATABASE ... TEMPLATE, on the same server); yield its
+    URL and drop it afterwards. The source must have no other sessions while it is copied."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    source = make_url(url)
+    copy = f"{source.database}_bench_run"
+    server = create_engine(sqlalchemy_url(source.set(database="postgres").render_as_string(hide_password=False)))
+    server = server.execution_options(isolation_level="AUTOCOMMIT")
+    quoted = server.dialect.identifier_preparer.quote
+    started = time.perf_counter()
+    try:
+        with server.connect() as conn:
+            # FILE_COPY copies the files at a checkpoint; PostgreSQL 15's default writes every page to the WAL.
+            strategy = " STRATEGY FILE_COPY" if conn.dialect.server_version_info >= (15,) else ""
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted(copy)} WITH (FORCE)")
+            conn.exec_driver_sql(f"CREATE DATABASE {quoted(copy)} TEMPLATE {quoted(source.database)}{strategy}")
+        print(f"Measuring a copy of {source.database} ({time.perf_counter() - started:.0f} s to copy): {copy}")
+        yield source.set(database=copy).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted(copy)} WITH (FORCE)")
+        server.dispose()
 
 
 def prepare(url: str) -> Context:
@@ -619,16 +676,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--timeout", type=float, default=15, help="seconds allowed per request (default 15)")
     parser.add_argument("--budget", type=float, default=1200, help="seconds allowed per database (default 1200)")
+    parser.add_argument(
+        "--in-place", action="store_true", help="measure the databases themselves, not copies (writes accumulate)"
+    )
     parser.add_argument("--seed-timeout", type=float, default=1800, help="seconds allowed to build the database")
     args = parser.parse_args(argv)
 
     db_path = args.db.resolve()
     ensure_database(db_path, args.seed_timeout)
     started = time.monotonic()
-    databases = [("SQLite", f"sqlite:///{db_path}", db_path)]
-    if args.database_url:
-        databases.append(("PostgreSQL", args.database_url, db_path.with_name(db_path.stem + "-pg")))
-    results = run_targets(databases, args)
+    with ExitStack() as copies:
+        # The write requests add enquiries, guests and audit rows: measured on copies, every run reads the same data.
+        sqlite_url = f"sqlite:///{db_path}" if args.in_place else copies.enter_context(sqlite_copy(db_path))
+        databases = [("SQLite", sqlite_url, db_path)]
+        if args.database_url:
+            pg_url = args.database_url if args.in_place else copies.enter_context(postgresql_copy(args.database_url))
+            databases.append(("PostgreSQL", pg_url, db_path.with_name(db_path.stem + "-pg")))
+        results = run_targets(databases, args)
     if args.database_url:
         print_comparison(*results)
     all_rows = [row for rows in results for row in rows]
