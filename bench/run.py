@@ -330,7 +330,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(module: str, url: str, workers: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_server(
+    module: str, url: str, workers: int, log_path: Path, config: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, str]:
     """Serve `module` (the app, or the floor) with gunicorn on a free port, on the database at `url`."""
     port = free_port()
     # Every benchmark enquiry comes from 127.0.0.1: without a per-IP limit they are all real enquiries
@@ -353,6 +355,7 @@ def start_server(module: str, url: str, workers: int, log_path: Path) -> tuple[s
             "--timeout",
             "60",
             "--no-control-socket",
+            *config,
             module,
         ],
         cwd=ROOT,
@@ -620,7 +623,9 @@ def start_target(label: str, url: str, args, log_stem: Path, servers: list[subpr
     ctx = prepare(url)
     floor_server, floor_base = start_server("bench.floor:app", url, args.workers, log_stem.with_suffix(".floor.log"))
     servers.append(floor_server)
-    app_server, app_base = start_server("app:app", url, args.workers, log_stem.with_suffix(".gunicorn.log"))
+    # As scripts/run.sh serves it: with the mail deliverer process beside the workers.
+    app_config = ("--config", "python:crm.serving")
+    app_server, app_base = start_server("app:app", url, args.workers, log_stem.with_suffix(".gunicorn.log"), app_config)
     servers.append(app_server)
     floor_clients = [Client(floor_base, args.timeout) for _ in range(args.clients)]
     floor_clients[0].wait_until_up(floor_server, 60, "/table")

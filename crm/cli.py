@@ -1,5 +1,7 @@
 """The `flask crm` commands: accounts, demo data, sync replay and the daily job."""
 
+import os
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -65,6 +67,25 @@ def sync_command() -> None:
     click.echo(f"Sync events: {applied} applied, {failed} still failing. E-mail: {sent} sent, {unsent} still queued.")
     if failed or unsent:
         raise SystemExit(1)
+
+
+@crm_cli.command("deliver-mail")
+@click.option("--parent", type=int, help="Stop when this process (gunicorn's master) is gone.")
+def deliver_mail_command(parent: int | None) -> None:
+    """Send queued e-mail as it arrives, until stopped (crm/serving.py runs this beside gunicorn's workers)."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from . import mail
+
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    app = current_app._get_current_object()
+    app.logger.info("Mail deliverer process %s started", os.getpid())
+    mail.deliver_from_process(app, stopping, parent)
 
 
 @crm_cli.command("seed-demo")

@@ -4,13 +4,16 @@ off the request path, each exactly once.
 A deliverer claims a batch of pending messages with a lease (one conditional UPDATE, so no two
 deliverers can hold one message), sends them and marks each one sent. A message that cannot be
 delivered is released with its error for the next attempt; a crashed deliverer's claim lapses when
-its lease ends. Deliverers: a background thread in every app process (woken after each commit that
-queued mail, and every MAIL_POLL_SECONDS otherwise), `flask crm sync` and the daily job.
+its lease ends. Deliverers: under gunicorn, one deliverer process beside the workers (`flask crm
+deliver-mail`, started by crm/serving.py), which looks for mail every MAIL_GATHER_SECONDS; otherwise a
+background thread in every app process (woken after each commit that queued mail, and every
+MAIL_POLL_SECONDS otherwise); and `flask crm sync` and the daily job.
 With no MAIL_SERVER configured (local use), messages are printed to the log and marked sent.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import smtplib
 import sys
@@ -175,10 +178,7 @@ def claim(ids: list[int] | None, limit: int) -> tuple[str, list]:
     """
     now = utcnow()
     token = secrets.token_hex(16)
-    claimable = (
-        EmailMessage.status == "pending",
-        or_(EmailMessage.claimed_until.is_(None), EmailMessage.claimed_until < now),
-    )
+    claimable = claimable_at(now)
     candidates = select(EmailMessage.id).where(*claimable).order_by(EmailMessage.id).limit(limit)
     if ids is not None:
         candidates = candidates.where(EmailMessage.id.in_(ids))
@@ -194,6 +194,19 @@ def claim(ids: list[int] | None, limit: int) -> tuple[str, list]:
     ).all()
     db.session.commit()
     return token, sorted(claimed, key=lambda message: message.id)
+
+
+def claimable_at(now) -> tuple:
+    """The conditions of a message a deliverer may claim at `now`: pending, and nobody's claim still running."""
+    return (
+        EmailMessage.status == "pending",
+        or_(EmailMessage.claimed_until.is_(None), EmailMessage.claimed_until < now),
+    )
+
+
+def any_claimable() -> bool:
+    """Tell, with one read, whether any message waits to be claimed."""
+    return db.session.scalar(select(EmailMessage.id).where(*claimable_at(utcnow())).limit(1)) is not None
 
 
 def finish(message_id: int, token: str, **values) -> bool:
@@ -300,18 +313,54 @@ class Deliverer(ProcessThread):
 
 
 def register_deliverer(app: Flask) -> None:
-    """Give the app its deliverer; it starts with the first request a process serves."""
+    """Give the app its deliverer thread; it starts with the first request a process serves, unless a deliverer
+    process sends the mail."""
     deliverer = Deliverer(app)
     app.extensions["mail_deliverer"] = deliverer
-    if app.config["MAIL_IN_BACKGROUND"]:
+    if app.config["MAIL_IN_BACKGROUND"] and not app.config["MAIL_DELIVERER_PROCESS"]:
         app.before_request(deliverer.ensure_started)
 
 
 def after_commit(ids: list[int]) -> None:
     """Hand the messages a unit of work just committed to the deliverer (or send them now, in tests)."""
-    if not ids:
-        return
+    if not ids or current_app.config["MAIL_DELIVERER_PROCESS"]:
+        return  # the deliverer process finds them within MAIL_GATHER_SECONDS
     if current_app.config["MAIL_IN_BACKGROUND"]:
         current_app.extensions["mail_deliverer"].wake()
     else:
         deliver(ids)
+
+
+# --- The deliverer process: `flask crm deliver-mail`, beside gunicorn's workers -----------------
+
+
+def deliver_from_process(app: Flask, stopping: threading.Event, parent: int | None = None) -> None:
+    """Send the outbox from this process until `stopping` is set, or until `parent` (gunicorn's master) is gone.
+
+    Every MAIL_GATHER_SECONDS it looks, with one read, for mail to claim, and sends it; the workers that
+    queued it spend nothing on it. After a failure (an SMTP outage, say) it waits MAIL_POLL_SECONDS.
+    """
+    wait = app.config["MAIL_GATHER_SECONDS"]
+    while not stopping.wait(wait):
+        if parent is not None and os.getppid() != parent:
+            app.logger.warning("The mail deliverer's parent process %s is gone; stopping", parent)
+            return
+        wait = app.config["MAIL_GATHER_SECONDS"]
+        try:
+            with app.app_context():
+                try:
+                    found = any_claimable()
+                finally:
+                    db.session.remove()
+            if not found:
+                continue
+            with app.app_context():
+                try:
+                    will_write()
+                    if deliver()[1]:
+                        wait = app.config["MAIL_POLL_SECONDS"]
+                finally:
+                    db.session.remove()
+        except Exception:  # a database or SMTP outage must not end the process
+            app.logger.exception("The mail deliverer failed; it will try again")
+            wait = app.config["MAIL_POLL_SECONDS"]

@@ -36,5 +36,6 @@ fi
 echo "  Stop with Ctrl-C, or from another shell: kill \$(cat $pidfile)"
 echo
 # Gunicorn rather than `flask run`: the same server as in production, and requests are served concurrently.
-exec .venv/bin/gunicorn --bind "$HOST:$PORT" --workers 2 --threads 4 --access-logfile - --no-control-socket \
-    --pid "$pidfile" app:app
+# crm/serving.py starts the mail deliverer process beside the workers (and stops it with them).
+exec .venv/bin/gunicorn --config python:crm.serving --bind "$HOST:$PORT" --workers 2 --threads 4 \
+    --access-logfile - --no-control-socket --pid "$pidfile" app:app

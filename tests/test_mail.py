@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from crm.extensions import db
 from crm.models import EmailMessage
 
 from .builders import enquiry_data
+from .conftest import BACKEND
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -340,3 +342,137 @@ def test_the_background_deliverer_picks_up_mail_left_by_others(background_app, s
         assert wait_until(lambda: len(inbox.messages) == 3, 10)
     finally:
         controller.stop()
+
+
+def most_attempts() -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.max(EmailMessage.attempts)))
+
+
+def deliverer_env(app, smtp_port: int, **extra: str) -> dict:
+    return os.environ | {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "test",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "MAIL_GATHER_SECONDS": "0.1",
+        "MAIL_POLL_SECONDS": "0.5",
+        "FLASK_APP": "app",
+        **extra,
+    }
+
+
+@pytest.mark.slow
+def test_the_deliverer_process_sends_through_an_outage_and_stops_when_told(app, smtp_port):
+    first = queue_messages(5)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "crm", "deliver-mail"],
+        cwd=ROOT,
+        env=deliverer_env(app, smtp_port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    inbox = Inbox()
+    controller = None
+    try:
+        # No SMTP server yet: the messages wait in the outbox, with the error, and the process carries on.
+        assert wait_until(lambda: most_attempts() >= 1, 15)
+        assert process.poll() is None and pending_count() == 5
+        controller = start_smtp(inbox, smtp_port)
+        assert wait_until(lambda: len(inbox.messages) == 5, 15)
+        db.session.rollback()
+        will_write()  # this test's own write waits its turn behind the deliverer's
+        second = queue_messages(5)  # as a request commits them: the process finds them by itself
+        assert wait_until(lambda: len(inbox.messages) == 10, 10)
+        assert wait_until(lambda: pending_count() == 0, 5)
+        received = Counter(m["Message-ID"] for m in inbox.messages)
+        assert set(received) == set(first + second) and max(received.values()) == 1
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        if controller is not None:
+            controller.stop()
+    assert "not delivered" in process.stdout.read()
+
+
+def gunicorn_deliverer_pid(log: Path) -> int | None:
+    for line in log.read_text().splitlines():
+        if "Mail deliverer process started (pid: " in line:
+            return int(line.rsplit("pid: ", 1)[1].rstrip(")"))
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(BACKEND != "sqlite", reason="how processes share the work: the SQLite pass runs it")
+def test_under_gunicorn_the_workers_leave_mail_to_the_deliverer_process(app, smtp_port, live_property, tmp_path):
+    port = free_port()
+    log = tmp_path / "gunicorn.log"
+    inbox = Inbox()
+    controller = start_smtp(inbox, smtp_port)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:crm.serving",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "app:app",
+        ],
+        cwd=ROOT,
+        env=deliverer_env(app, smtp_port, MAIL_GATHER_SECONDS="0.2"),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def send_enquiry() -> None:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/enquiry",
+            headers={"Content-Type": "application/json"},
+            data=json.dumps(enquiry_data(live_property)).encode(),
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 201
+
+    deliverer = None
+    try:
+        assert wait_until(lambda: gunicorn_deliverer_pid(log) is not None, 30), log.read_text()
+        deliverer = gunicorn_deliverer_pid(log)
+        assert wait_until(lambda: server_answers(port), 30), log.read_text()
+        send_enquiry()
+        assert wait_until(lambda: len(inbox.messages) == 2, 15), log.read_text()
+        # With the deliverer process paused, the workers answer enquiries and send nothing themselves.
+        os.kill(deliverer, signal.SIGSTOP)
+        send_enquiry()
+        time.sleep(2)
+        assert len(inbox.messages) == 2 and pending_count() == 2
+        os.kill(deliverer, signal.SIGCONT)
+        assert wait_until(lambda: len(inbox.messages) == 4, 15), log.read_text()
+        assert max(Counter(m["Message-ID"] for m in inbox.messages).values()) == 1
+        # Stopping gunicorn stops its deliverer.
+        server.terminate()
+        server.wait(timeout=30)
+        assert wait_until(lambda: not Path(f"/proc/{deliverer}").exists(), 10)
+    finally:
+        if deliverer is not None and Path(f"/proc/{deliverer}").exists():
+            os.kill(deliverer, signal.SIGCONT)
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+        controller.stop()
+
+
+def server_answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
