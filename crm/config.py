@@ -69,8 +69,9 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_TIMEOUT": int(os.environ.get("MAIL_TIMEOUT", "10")),
         # Each app process sends queued mail from a background thread, so no request waits for SMTP.
         "MAIL_IN_BACKGROUND": _bool("MAIL_IN_BACKGROUND", True),
-        # Set by crm/serving.py in gunicorn's workers: a deliverer process beside them sends the mail.
-        "MAIL_DELIVERER_PROCESS": _bool("MAIL_DELIVERER_PROCESS"),
+        # The pid of the deliverer process beside gunicorn's workers, set by crm/serving.py: while it runs, it
+        # sends the mail and the workers start no deliverer thread.
+        "MAIL_DELIVERER_PROCESS": int(os.environ.get("MAIL_DELIVERER_PROCESS") or 0),
         "MAIL_POLL_SECONDS": float(os.environ.get("MAIL_POLL_SECONDS", "15")),
         # Woken by a commit, the deliverer waits this long so that mail queued meanwhile goes in the same batch.
         "MAIL_GATHER_SECONDS": float(os.environ.get("MAIL_GATHER_SECONDS", "0.5")),

@@ -314,21 +314,38 @@ class Deliverer(ProcessThread):
 
 def register_deliverer(app: Flask) -> None:
     """Give the app its deliverer thread; it starts with the first request a process serves, unless a deliverer
-    process sends the mail."""
+    process sends the mail (and starts after all should that process be gone)."""
     deliverer = Deliverer(app)
     app.extensions["mail_deliverer"] = deliverer
-    if app.config["MAIL_IN_BACKGROUND"] and not app.config["MAIL_DELIVERER_PROCESS"]:
-        app.before_request(deliverer.ensure_started)
+    if app.config["MAIL_IN_BACKGROUND"]:
+
+        def start_deliverer() -> None:
+            if not deliverer.running() and not deliverer_process_alive():
+                deliverer.ensure_started()
+
+        app.before_request(start_deliverer)
+
+
+def deliverer_process_alive() -> bool:
+    """Tell whether the deliverer process gunicorn's master started (crm/serving.py) is running: a signal 0."""
+    pid = current_app.config["MAIL_DELIVERER_PROCESS"]
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
 
 
 def after_commit(ids: list[int]) -> None:
     """Hand the messages a unit of work just committed to the deliverer (or send them now, in tests)."""
-    if not ids or current_app.config["MAIL_DELIVERER_PROCESS"]:
-        return  # the deliverer process finds them within MAIL_GATHER_SECONDS
-    if current_app.config["MAIL_IN_BACKGROUND"]:
-        current_app.extensions["mail_deliverer"].wake()
-    else:
+    if not ids:
+        return
+    if not current_app.config["MAIL_IN_BACKGROUND"]:
         deliver(ids)
+    elif not deliverer_process_alive():  # the deliverer process finds them within MAIL_GATHER_SECONDS
+        current_app.extensions["mail_deliverer"].wake()
 
 
 # --- The deliverer process: `flask crm deliver-mail`, beside gunicorn's workers -----------------

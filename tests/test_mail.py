@@ -405,69 +405,96 @@ def gunicorn_deliverer_pid(log: Path) -> int | None:
     return None
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(BACKEND != "sqlite", reason="how processes share the work: the SQLite pass runs it")
-def test_under_gunicorn_the_workers_leave_mail_to_the_deliverer_process(app, smtp_port, live_property, tmp_path):
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    inbox = Inbox()
-    controller = start_smtp(inbox, smtp_port)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "python:crm.serving",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-            "app:app",
-        ],
-        cwd=ROOT,
-        env=deliverer_env(app, smtp_port, MAIL_GATHER_SECONDS="0.2"),
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+class Gunicorn:
+    """The app under gunicorn with crm/serving.py's settings, on the test's database, its mail to `inbox`."""
 
-    def send_enquiry() -> None:
+    def __init__(self, app, smtp_port: int, tmp_path: Path):
+        self.port = free_port()
+        self.log = tmp_path / "gunicorn.log"
+        command = ["gunicorn", "--config", "python:crm.serving", "-w", "2", "-b", f"127.0.0.1:{self.port}"]
+        self.server = subprocess.Popen(
+            [sys.executable, "-m", *command, "--no-control-socket", "app:app"],
+            cwd=ROOT,
+            env=deliverer_env(app, smtp_port, MAIL_GATHER_SECONDS="0.2"),
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        assert wait_until(lambda: gunicorn_deliverer_pid(self.log) is not None, 30), self.log.read_text()
+        self.deliverer = gunicorn_deliverer_pid(self.log)
+        assert wait_until(lambda: server_answers(self.port), 30), self.log.read_text()
+
+    def send_enquiry(self, prop) -> None:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/enquiry",
+            f"http://127.0.0.1:{self.port}/api/enquiry",
             headers={"Content-Type": "application/json"},
-            data=json.dumps(enquiry_data(live_property)).encode(),
+            data=json.dumps(enquiry_data(prop)).encode(),
         )
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 201
 
-    deliverer = None
+    def deliverer_running(self) -> bool:
+        return Path(f"/proc/{self.deliverer}").exists()
+
+    def stop(self) -> None:
+        if self.deliverer_running():
+            os.kill(self.deliverer, signal.SIGCONT)
+        if self.server.poll() is None:
+            self.server.terminate()
+            try:
+                self.server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.server.pid, signal.SIGKILL)
+                self.server.wait(timeout=10)
+
+
+@pytest.fixture
+def gunicorn(app, smtp_port, tmp_path):
+    inbox = Inbox()
+    controller = start_smtp(inbox, smtp_port)
+    served = Gunicorn(app, smtp_port, tmp_path)
+    served.inbox = inbox
     try:
-        assert wait_until(lambda: gunicorn_deliverer_pid(log) is not None, 30), log.read_text()
-        deliverer = gunicorn_deliverer_pid(log)
-        assert wait_until(lambda: server_answers(port), 30), log.read_text()
-        send_enquiry()
-        assert wait_until(lambda: len(inbox.messages) == 2, 15), log.read_text()
-        # With the deliverer process paused, the workers answer enquiries and send nothing themselves.
-        os.kill(deliverer, signal.SIGSTOP)
-        send_enquiry()
-        time.sleep(2)
-        assert len(inbox.messages) == 2 and pending_count() == 2
-        os.kill(deliverer, signal.SIGCONT)
-        assert wait_until(lambda: len(inbox.messages) == 4, 15), log.read_text()
-        assert max(Counter(m["Message-ID"] for m in inbox.messages).values()) == 1
-        # Stopping gunicorn stops its deliverer.
-        server.terminate()
-        server.wait(timeout=30)
-        assert wait_until(lambda: not Path(f"/proc/{deliverer}").exists(), 10)
+        yield served
     finally:
-        if deliverer is not None and Path(f"/proc/{deliverer}").exists():
-            os.kill(deliverer, signal.SIGCONT)
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
+        served.stop()
         controller.stop()
+
+
+def each_once(inbox: Inbox) -> bool:
+    return max(Counter(m["Message-ID"] for m in inbox.messages).values()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(BACKEND != "sqlite", reason="how processes share the work: the SQLite pass runs it")
+def test_under_gunicorn_the_workers_leave_mail_to_the_deliverer_process(gunicorn, live_property):
+    inbox = gunicorn.inbox
+    gunicorn.send_enquiry(live_property)
+    assert wait_until(lambda: len(inbox.messages) == 2, 15), gunicorn.log.read_text()
+    # With the deliverer process paused, the workers answer enquiries and send nothing themselves.
+    os.kill(gunicorn.deliverer, signal.SIGSTOP)
+    gunicorn.send_enquiry(live_property)
+    time.sleep(2)
+    assert len(inbox.messages) == 2 and pending_count() == 2
+    os.kill(gunicorn.deliverer, signal.SIGCONT)
+    assert wait_until(lambda: len(inbox.messages) == 4, 15), gunicorn.log.read_text()
+    assert each_once(inbox)
+    # Stopping gunicorn stops its deliverer.
+    gunicorn.stop()
+    assert wait_until(lambda: not gunicorn.deliverer_running(), 10)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(BACKEND != "sqlite", reason="how processes share the work: the SQLite pass runs it")
+def test_should_the_deliverer_process_be_killed_the_workers_send_the_mail(gunicorn, live_property):
+    inbox = gunicorn.inbox
+    os.kill(gunicorn.deliverer, signal.SIGKILL)
+    assert wait_until(lambda: not gunicorn.deliverer_running(), 10)
+    for _ in range(3):
+        gunicorn.send_enquiry(live_property)
+    assert wait_until(lambda: len(inbox.messages) == 6, 15), gunicorn.log.read_text()
+    assert each_once(inbox) and wait_until(lambda: pending_count() == 0, 5)
+    assert gunicorn.server.poll() is None
 
 
 def server_answers(port: int) -> bool:
