@@ -3,7 +3,8 @@
 Builds (or reuses) a large SQLite database and copies it, so that the write requests leave it as it was.
 Serves the app and the floor app (bench/floor.py) on the copy with gunicorn on free local ports, signs in
 as the demo admin and owner, and for each request measures single-client latency (p50, p95) and
-throughput with concurrent clients, each as a ratio to its floor. With --database-url it does the same on PostgreSQL and prints the PostgreSQL/SQLite ratios.
+throughput with concurrent clients, each as a ratio to its floor. With --database-url it does the same on
+(a copy of) a PostgreSQL database and prints the PostgreSQL/SQLite ratios.
 Run from the project root: `.venv/bin/python bench/run.py` (see bench/README.md).
 """
 
