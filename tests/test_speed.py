@@ -365,7 +365,8 @@ def test_the_memberships_report_reads_payments_and_memberships_through_indexes(a
         event.remove(db.engine, "before_cursor_execute", seen)
     # Each owner's payment of the last year follows one a year earlier; each owner's first membership is older.
     assert (figures["renewed"], figures["new"]) == (6, 0)
-    assert len(statements) >= 8
+    # Two queries: the revenue by month, and every count in one statement.
+    assert len([statement for statement, _ in statements if statement.startswith("SELECT")]) == 2
     for statement, parameters in statements:
         explained = db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
         found = " | ".join(row[-1] for row in explained)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, literal, select, union_all
+from sqlalchemy import Date, DateTime, Select, bindparam, case, exists, func, literal, select, union_all
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -503,82 +504,104 @@ def _contact_names(ids: list[int]) -> dict[int, str]:
 
 def membership_figures(period: Period) -> dict[str, Any]:
     """Membership revenue by month and the period's new, renewed, failed, cancelled and lapsed memberships."""
-    paid_at = Payment.paid_at
-    month = month_of(paid_at)
-    revenue = dict(
-        db.session.execute(
-            select(month, func.sum(Payment.amount))
-            .where(Payment.status == "paid", period.contains(paid_at))
-            .group_by(month)
-        ).all()
-    )
-    earlier_membership = aliased(Membership)
-    new = db.session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(
-            Membership.start_date >= period.start,
-            Membership.start_date <= period.end,
-            ~exists().where(
-                earlier_membership.contact_id == Membership.contact_id,
-                earlier_membership.start_date < Membership.start_date,
-            ),
-        )
-    )
-    # A renewal is a paid payment with an earlier paid one of the same owner: one probe each in ix_payments_user_paid.
-    earlier_payment = aliased(Payment)
-    renewed = db.session.scalar(
-        select(func.count())
-        .select_from(Payment)
-        .where(
-            Payment.status == "paid",
-            period.contains(paid_at),
-            exists().where(
-                earlier_payment.user_id == Payment.user_id,
-                earlier_payment.status == "paid",
-                earlier_payment.paid_at < paid_at,
-            ),
-        )
-    )
-    failed = db.session.scalar(
-        select(func.count()).select_from(Payment).where(Payment.status == "failed", period.contains(Payment.created_at))
-    )
-    cancelled = db.session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(Membership.cancelled_date >= period.start, Membership.cancelled_date <= period.end)
-    )
-    ended = func.coalesce(Membership.cancelled_date, Membership.end_date)
-    paid_at_start = (
-        Membership.start_date < period.start,
-        Membership.end_date >= period.start,
-        Membership.cancelled_date.is_(None) | (Membership.cancelled_date >= period.start),
-    )
-    lapsed = db.session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(Membership.status.in_(("expired", "cancelled")), ended >= period.start, ended <= period.end)
-    )
-    at_start, lapsed_of_those = db.session.execute(
-        select(func.count(), count_if(Membership.status.in_(("expired", "cancelled")) & (ended <= period.end))).where(
-            *paid_at_start
-        )
-    ).one()
-    paid_now = db.session.scalar(
-        select(func.count()).select_from(Membership).where(Membership.status.in_(PAID_STATUSES))
-    )
+    bounds = {
+        "start": period.start,
+        "end": period.end,
+        "starts_at": period.starts_at,
+        "ends_before": period.ends_before,
+    }
+    revenue = dict(db.session.execute(membership_revenue_query(), bounds).all())
+    counts = db.session.execute(membership_counts_query(), bounds).one()
     return {
         "revenue_by_month": [{"month": m, "revenue": float(revenue.get(m) or 0)} for m in months(period)],
         "revenue": float(sum(revenue.values(), 0)),
-        "new": new,
-        "renewed": renewed,
-        "failed": failed,
-        "cancelled": cancelled,
-        "lapsed": lapsed,
-        "paid_at_start": at_start,
-        "paid_now": paid_now,
-        "churn_rate": rate(lapsed_of_those, at_start),
+        "new": counts.new,
+        "renewed": counts.renewed,
+        "failed": counts.failed,
+        "cancelled": counts.cancelled,
+        "lapsed": counts.lapsed,
+        "paid_at_start": counts.paid_at_start,
+        "paid_now": counts.paid_now,
+        "churn_rate": rate(counts.lapsed_of_those, counts.paid_at_start),
     }
+
+
+def _period_bounds():
+    """The period's bounds as bind parameters: its first and last day, and the instants it starts and ends before."""
+    return (
+        bindparam("start", type_=Date),
+        bindparam("end", type_=Date),
+        bindparam("starts_at", type_=DateTime),
+        bindparam("ends_before", type_=DateTime),
+    )
+
+
+@cache
+def membership_revenue_query() -> Select:
+    """Return the paid payments' amounts by the month they were paid, in the period (built once)."""
+    _, _, starts_at, ends_before = _period_bounds()
+    month = month_of(Payment.paid_at)
+    return (
+        select(month, func.sum(Payment.amount))
+        .where(Payment.status == "paid", Payment.paid_at >= starts_at, Payment.paid_at < ends_before)
+        .group_by(month)
+    )
+
+
+@cache
+def membership_counts_query() -> Select:
+    """Return the period's membership counts in one statement, built once: one round trip, not eight."""
+    start, end, starts_at, ends_before = _period_bounds()
+
+    def count(model, *conditions):
+        return select(func.count()).select_from(model).where(*conditions).scalar_subquery()
+
+    earlier_membership = aliased(Membership)
+    new = count(
+        Membership,
+        Membership.start_date >= start,
+        Membership.start_date <= end,
+        ~exists().where(
+            earlier_membership.contact_id == Membership.contact_id,
+            earlier_membership.start_date < Membership.start_date,
+        ),
+    )
+    # A renewal is a paid payment with an earlier paid one of the same owner: one probe each in ix_payments_user_paid.
+    earlier_payment = aliased(Payment)
+    renewed = count(
+        Payment,
+        Payment.status == "paid",
+        Payment.paid_at >= starts_at,
+        Payment.paid_at < ends_before,
+        exists().where(
+            earlier_payment.user_id == Payment.user_id,
+            earlier_payment.status == "paid",
+            earlier_payment.paid_at < Payment.paid_at,
+        ),
+    )
+    failed = count(
+        Payment, Payment.status == "failed", Payment.created_at >= starts_at, Payment.created_at < ends_before
+    )
+    cancelled = count(Membership, Membership.cancelled_date >= start, Membership.cancelled_date <= end)
+    ended = func.coalesce(Membership.cancelled_date, Membership.end_date)
+    lapsed_status = Membership.status.in_(("expired", "cancelled"))
+    lapsed = count(Membership, lapsed_status, ended >= start, ended <= end)
+    paid_now = count(Membership, Membership.status.in_(PAID_STATUSES))
+    # The statement's own rows are the memberships paid at the start of the period; the rest are subqueries.
+    return select(
+        new.label("new"),
+        renewed.label("renewed"),
+        failed.label("failed"),
+        cancelled.label("cancelled"),
+        lapsed.label("lapsed"),
+        paid_now.label("paid_now"),
+        func.count().label("paid_at_start"),
+        count_if(lapsed_status & (ended <= end)).label("lapsed_of_those"),
+    ).where(
+        Membership.start_date < start,
+        Membership.end_date >= start,
+        Membership.cancelled_date.is_(None) | (Membership.cancelled_date >= start),
+    )
 
 
 # --- Segments -----------------------------------------------------------------------------------------
