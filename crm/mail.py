@@ -302,14 +302,28 @@ class Deliverer(ProcessThread):
             self.wanted.clear()
             if self.stopping.is_set():
                 break
-            with self.app.app_context():
-                try:
-                    will_write()
-                    deliver()
-                except Exception:  # a database or SMTP outage must not kill the thread
-                    self.app.logger.exception("The mail deliverer failed; it will try again")
-                finally:
-                    db.session.remove()
+            send_outbox(self.app)
+
+
+def send_outbox(app: Flask, look_first: bool = False) -> bool:
+    """Send the outbox in a unit of work of its own, for a deliverer thread or process; False if it failed.
+
+    With `look_first`, one read first tells whether any message is claimable, so that an empty outbox costs
+    no write transaction. A database or SMTP outage is logged, never raised: the deliverer carries on.
+    """
+    with app.app_context():
+        try:
+            if look_first:
+                if not any_claimable():
+                    return True
+                db.session.rollback()  # the read ends; the sending begins with the write lock
+            will_write()
+            return not deliver()[1]
+        except Exception:
+            app.logger.exception("The mail deliverer failed; it will try again")
+            return False
+        finally:
+            db.session.remove()
 
 
 def register_deliverer(app: Flask) -> None:
@@ -362,22 +376,5 @@ def deliver_from_process(app: Flask, stopping: threading.Event, parent: int | No
         if parent is not None and os.getppid() != parent:
             app.logger.warning("The mail deliverer's parent process %s is gone; stopping", parent)
             return
-        wait = app.config["MAIL_GATHER_SECONDS"]
-        try:
-            with app.app_context():
-                try:
-                    found = any_claimable()
-                finally:
-                    db.session.remove()
-            if not found:
-                continue
-            with app.app_context():
-                try:
-                    will_write()
-                    if deliver()[1]:
-                        wait = app.config["MAIL_POLL_SECONDS"]
-                finally:
-                    db.session.remove()
-        except Exception:  # a database or SMTP outage must not end the process
-            app.logger.exception("The mail deliverer failed; it will try again")
-            wait = app.config["MAIL_POLL_SECONDS"]
+        sent = send_outbox(app, look_first=True)
+        wait = app.config["MAIL_GATHER_SECONDS" if sent else "MAIL_POLL_SECONDS"]

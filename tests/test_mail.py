@@ -264,18 +264,25 @@ def test_several_deliverers_through_an_smtp_outage_send_each_message_exactly_onc
     assert db.session.scalar(select(func.max(EmailMessage.attempts))) > 1
 
 
+def deliverer_env(app, smtp_port: int, **extra: str) -> dict:
+    return os.environ | {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "test",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "MAIL_GATHER_SECONDS": "0.1",
+        "MAIL_POLL_SECONDS": "0.5",
+        "FLASK_APP": "app",
+        **extra,
+    }
+
+
 @pytest.mark.slow
 def test_several_flask_crm_sync_at_once_send_each_message_exactly_once(app, smtp_port):
     message_ids = queue_messages(60)
     inbox = Inbox()
     controller = start_smtp(inbox, smtp_port)
-    env = os.environ | {
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": "test",
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(smtp_port),
-        "FLASK_APP": "app",
-    }
+    env = deliverer_env(app, smtp_port)
     try:
         runs = [
             subprocess.Popen(
@@ -352,19 +359,6 @@ def test_the_background_deliverer_picks_up_mail_left_by_others(background_app, s
 def most_attempts() -> int:
     db.session.rollback()
     return db.session.scalar(select(func.max(EmailMessage.attempts)))
-
-
-def deliverer_env(app, smtp_port: int, **extra: str) -> dict:
-    return os.environ | {
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": "test",
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(smtp_port),
-        "MAIL_GATHER_SECONDS": "0.1",
-        "MAIL_POLL_SECONDS": "0.5",
-        "FLASK_APP": "app",
-        **extra,
-    }
 
 
 @pytest.mark.slow
