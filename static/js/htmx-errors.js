@@ -113,7 +113,9 @@
     choicesOf(elt).forEach(function (control) {
       if (control.tagName === "SELECT") {
         var saved = Array.prototype.filter.call(control.options, function (option) { return option.defaultSelected; });
-        control.value = saved.length ? saved[0].value : (control.options[0] ? control.options[0].value : "");
+        // A select whose markup marks no option holds no saved value (a new record's "Choose…", a card's
+        // "Move to…"): what the person picked is a draft, kept like the text they typed.
+        if (saved.length) control.value = saved[0].value;
       } else {
         control.checked = control.defaultChecked;
       }

@@ -160,6 +160,25 @@ def test_guest_enquiry_with_the_server_down_keeps_what_they_typed(page, live_pro
     assert db.session.scalar(select(func.count()).select_from(CrmEnquiry)) == 1
 
 
+def test_guest_enquiry_with_the_server_failing_keeps_the_occasion_they_picked(page, live_property):
+    page.goto(f"/properties/{live_property.id}")
+    page.get_by_label("Your name").fill("Olwen Occasion")
+    page.get_by_label("E-mail address").fill("olwen@example.com")
+    page.get_by_label("Occasion").select_option("wedding")
+    page.get_by_label("Message").fill("A small wedding party in June.")
+    fail_posts(page, "**/enquiry", lambda route: route.fulfill(status=500, body="<p>boom</p>"))
+    page.get_by_role("button", name="Send enquiry").click()
+    expect(page.get_by_role("alert")).to_contain_text("Something went wrong on our side, so this was not saved")
+    # Nothing was saved, so there is no saved value to go back to: the picked occasion stays, as the text does.
+    expect(page.get_by_label("Occasion")).to_have_value("wedding")
+    expect(page.get_by_label("Message")).to_have_value("A small wedding party in June.")
+    page.unroute("**/enquiry")
+    page.get_by_role("button", name="Send enquiry").click()
+    expect(page.get_by_role("heading", name="Thank you, Olwen")).to_be_visible()
+    db.session.rollback()
+    assert db.session.scalar(select(CrmEnquiry.event_type)) == "wedding"
+
+
 # --- Double clicks ----------------------------------------------------------------------------------
 
 
