@@ -88,7 +88,10 @@
 
   // --- Saved values ---------------------------------------------------------------------------
 
+  // A form marked data-draft holds no saved values at all (the rows picked for a bulk action): what the
+  // person chose stays after a failure, like text they typed, so trying again is one click.
   function choicesOf(elt) {
+    if (elt.matches("form[data-draft]")) return [];
     var list = elt.matches(CHOICES) ? [elt] : [];
     if (elt.tagName === "FORM") {  // form.elements also holds controls tied to it by a form="" attribute
       list = list.concat(Array.prototype.filter.call(elt.elements, function (el) { return el.matches(CHOICES); }));

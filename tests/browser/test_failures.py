@@ -179,6 +179,31 @@ def test_guest_enquiry_with_the_server_failing_keeps_the_occasion_they_picked(pa
     assert db.session.scalar(select(CrmEnquiry.event_type)) == "wedding"
 
 
+def test_a_bulk_action_with_no_connection_keeps_the_rows_the_admin_selected(page, admin, client, live_property):
+    ids = [enquire(client, live_property, guest_name=f"Bryn Bulk {n}") for n in range(3)]
+    sign_in(page, "admin@example.com", r"/admin/crm$")
+    picked = [page.locator(f'#enquiry-{i} input[name="ids"]') for i in ids[:2]]
+    for box in picked:
+        box.check()
+    page.get_by_label("Action").select_option("status:negotiating")
+    fail_posts(page, "**/admin/crm/enquiries/bulk", lambda route: route.abort())
+    page.get_by_role("button", name="Apply…").click()
+    expect(page.get_by_role("alert")).to_contain_text("No connection to the server, so this was not saved")
+    # The selection is what the admin is working on, not a saved value: it stays, so trying again is one click.
+    for box in picked:
+        expect(box).to_be_checked()
+    expect(page.locator(f'#enquiry-{ids[2]} input[name="ids"]')).not_to_be_checked()
+    expect(page.get_by_label("Action")).to_have_value("status:negotiating")
+    check_page(page)
+
+    page.unroute("**/admin/crm/enquiries/bulk")
+    page.get_by_role("button", name="Apply…").click()
+    expect(page.locator("#bulk-dialog")).to_contain_text("this will change 2 enquiries")
+    page.get_by_role("button", name="Yes, change 2").click()
+    expect(page.locator("#bulk-dialog")).to_contain_text("2 enquiries changed")
+    assert [status_of(i) for i in ids] == ["negotiating", "negotiating", "new"]
+
+
 # --- Double clicks ----------------------------------------------------------------------------------
 
 
