@@ -115,8 +115,8 @@ def starts_with(expression, word: str):
     return and_(expression >= word, expression < word + "\U0010ffff")
 
 
-def matching_contacts(term: str) -> Select:
-    """Contacts whose first name, last name or e-mail starts with each word of `term`."""
+def contact_matches(term: str):
+    """The condition that a contact's first name, last name or e-mail starts with each word of `term`."""
     conditions = []
     for word in term.lower().split()[:4]:
         conditions.append(
@@ -126,7 +126,12 @@ def matching_contacts(term: str) -> Select:
                 starts_with(Contact.email, word),
             )
         )
-    return select(Contact.id).where(*conditions)
+    return and_(*conditions)
+
+
+def matching_contacts(term: str) -> Select:
+    """The ids of the contacts that contact_matches(term)."""
+    return select(Contact.id).where(contact_matches(term))
 
 
 def _day_start(value: date) -> datetime:
@@ -142,7 +147,8 @@ def enquiry_search(term: str):
 
 
 def contact_search(term: str):
-    return Contact.id.in_(matching_contacts(term))
+    # The condition itself, not "id IN (the matching ids)": PostgreSQL joined the table to itself for that.
+    return contact_matches(term)
 
 
 def property_search(term: str):

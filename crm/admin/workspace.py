@@ -94,7 +94,7 @@ def search_everything(term: str) -> dict[str, list]:
         properties = None
     else:
         matching = lists.matching_contacts(term)
-        contacts = select(Contact).where(Contact.id.in_(matching))
+        contacts = select(Contact).where(lists.contact_matches(term))
         enquiries = select(CrmEnquiry).where(
             or_(CrmEnquiry.contact_id.in_(matching), lists.starts_with(CrmEnquiry.guest_email, term.lower()))
         )
