@@ -1,6 +1,7 @@
 """Error pages: HTML for pages, JSON for /api/."""
 
 from flask import Flask, jsonify, make_response, render_template, request
+from flask.globals import request_ctx
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -31,6 +32,10 @@ def error_response(status: int, message: str | None = None):
     message = message or MESSAGES.get(status, "Something went wrong.")
     if wants_json():
         return make_response(jsonify(error=message), status)
+    if request_ctx.url_adapter is None:
+        # The request named a host no link can be built for (a Host header that is not a host name): a page
+        # links its styles and menus, so the message goes as plain text.
+        return make_response(message, status, {"Content-Type": "text/plain; charset=utf-8"})
     return make_response(render_template("error.html", status=status, message=message), status)
 
 

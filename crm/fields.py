@@ -1,6 +1,7 @@
 """Rules that form fields share: one-line values hold no line breaks; whole numbers stay in their range."""
 
 import re
+from datetime import date
 
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange, ValidationError
@@ -11,6 +12,30 @@ NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 def is_one_line(value: str | None) -> bool:
     return not NOT_ONE_LINE.search(value or "")
+
+
+def is_digits(value: str) -> bool:
+    """Tell whether `value` is one or more ASCII digits: str.isdigit() also takes "²", which int() refuses."""
+    return value.isascii() and value.isdigit()
+
+
+# The dates anyone may ask for in a filter or a report: a day's neighbours and a period's months stay dates.
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2199, 12, 31)
+
+
+def query_date(raw: str | None) -> date | None:
+    """Read a YYYY-MM-DD value from a URL or form as a date from FIRST_DATE to LAST_DATE; None for anything else."""
+    try:
+        day = date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+    return day if FIRST_DATE <= day <= LAST_DATE else None
+
+
+def whole_number(raw: str, low: int, high: int) -> int | None:
+    """Read `raw` (a query or form value) as a whole number from `low` to `high`; None for anything else."""
+    return int(raw) if is_digits(raw) and low <= int(raw) <= high else None
 
 
 class OneLine:

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import sync
 from .extensions import db
+from .fields import is_digits
 from .memberships import tier
 from .models import Property, User, utcnow
 
@@ -59,7 +60,7 @@ def _whole_number(value: Any, label: str, low: int, high: int) -> int:
         raise ValueError(f"Enter the {label} as a whole number.")
     if isinstance(value, str):
         value = value.strip()
-        if not value.isdigit():
+        if not is_digits(value):
             raise ValueError(f"Enter the {label} as a whole number.")
     try:
         number = int(value)

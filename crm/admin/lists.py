@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..database import contains_text, likely
 from ..enquiries import queues
 from ..extensions import db
+from ..fields import query_date, whole_number
 from ..models import (
     ACTIONS,
     CONTACT_STATUSES,
@@ -73,12 +74,9 @@ class Filter:
         if self.kind == "id":
             if raw == "none":
                 return "none"
-            return int(raw) if raw.isdigit() and 0 < int(raw) < 2**62 else None
+            return whole_number(raw, 1, 2**62 - 1)
         if self.kind == "date":
-            try:
-                return date.fromisoformat(raw)
-            except ValueError:
-                return None
+            return query_date(raw)
         return None
 
 
@@ -484,8 +482,8 @@ class ListState:
         state.sort = spec.sort(args.get("sort"))
         direction = args.get("dir")
         state.descending = state.sort.default_descending if direction not in ("asc", "desc") else direction == "desc"
-        size = args.get("size", "")
-        state.size = int(size) if size.isdigit() and int(size) in PAGE_SIZES else DEFAULT_PAGE_SIZE
+        size = whole_number(args.get("size", ""), 1, max(PAGE_SIZES))
+        state.size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
         state.after = args.get("after") or None
         state.before = args.get("before") or None
         return state

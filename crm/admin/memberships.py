@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from ..extensions import db
+from ..fields import whole_number
 from ..htmx import redirect_to, render
 from ..memberships import rules, service
 from ..models import BILLING_CYCLES, TIERS, ActivityLog, Contact, Membership, Payment, utcnow
@@ -56,9 +57,9 @@ def note_from_form() -> str | None:
     return note[:NOTE_LIMIT] or None
 
 
-def whole_number(name: str, low: int, high: int) -> int | None:
+def form_number(name: str, low: int, high: int) -> int | None:
     raw = (request.form.get(name) or "").strip()
-    return int(raw) if raw.isdigit() and low <= int(raw) <= high else None
+    return whole_number(raw, low, high)
 
 
 @bp.get("/memberships/<int:membership_id>")
@@ -71,7 +72,7 @@ def membership(membership_id: int):
 def extend_membership(membership_id: int):
     """Move a membership's end on by a number of days."""
     record = get_or_404(Membership, membership_id)
-    days = whole_number("days", 1, EXTEND_DAYS_MAX)
+    days = form_number("days", 1, EXTEND_DAYS_MAX)
     if days is None:
         return membership_page(record, 422, error=f"Enter a number of days from 1 to {EXTEND_DAYS_MAX:,}.")
     service.extend(record, days, current_user, note_from_form())
@@ -115,7 +116,7 @@ def grant_membership(contact_id: int):
     """Grant an owner a membership by hand, with no Stripe payment."""
     contact = get_or_404(Contact, contact_id)
     tier, cycle = request.form.get("plan_tier"), request.form.get("billing_cycle") or "annual"
-    months = whole_number("months", 1, GRANT_MONTHS_MAX)
+    months = form_number("months", 1, GRANT_MONTHS_MAX)
     if tier not in TIERS or cycle not in BILLING_CYCLES or months is None:
         flash(f"Choose a tier and 1 to {GRANT_MONTHS_MAX} months.", "error")
         return contact_page(contact, status=422)

@@ -10,6 +10,7 @@ from flask_login import current_user
 from .. import engagement, settings
 from ..activity import log_activity
 from ..extensions import db
+from ..fields import whole_number
 from ..htmx import redirect_to, render
 from .forms import SegmentRulesForm
 from .views import bp
@@ -49,7 +50,7 @@ def settings_page():
     # A form without the field (an older page still open) keeps the current threshold.
     hours = request.form.get("needs_reply_hours", "").strip() or str(settings.needs_reply_hours())
     see_before_reply = request.form.get("owners_see_guest_contact_before_reply") == "yes"
-    if not (hours.isdigit() and 1 <= int(hours) <= MAX_NEEDS_REPLY_HOURS):
+    if whole_number(hours, 1, MAX_NEEDS_REPLY_HOURS) is None:
         return settings_view(
             422, hours=hours, hours_error="Enter a number of hours from 1 to 336.", see_before_reply=see_before_reply
         )

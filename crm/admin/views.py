@@ -22,6 +22,7 @@ from ..enquiries import queues
 from ..enquiries.status import StatusError, change_status, enquiry_by_id
 from ..exports import SafeWriter
 from ..extensions import db
+from ..fields import whole_number
 from ..htmx import is_htmx_fragment_request, redirect_to, render
 from ..models import (
     ENQUIRY_STATUSES,
@@ -250,7 +251,8 @@ def set_assignee(enquiry: CrmEnquiry, raw: str) -> None:
     """Assign an enquiry to the admin with id `raw`, or to nobody when it is empty; StatusError otherwise."""
     admin_id = None
     if raw:
-        admin = db.session.get(User, int(raw)) if raw.isdigit() and int(raw) <= MAX_ID else None
+        admin_id = whole_number(raw, 1, MAX_ID)
+        admin = db.session.get(User, admin_id) if admin_id else None
         if admin is None or not admin.is_admin:
             raise StatusError({"assigned_to_admin_id": "Choose an admin from the list."})
         admin_id = admin.id
@@ -351,7 +353,7 @@ def bulk_targets(tab: str) -> tuple[list[int], int]:
         statement = state.statement().with_only_columns(CrmEnquiry.id).order_by(CrmEnquiry.id)
         ids = list(db.session.scalars(statement.limit(BULK_LIMIT + 1)))
         return ids[:BULK_LIMIT], len(ids)
-    ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit() and int(i) < 2**62})
+    ids = sorted({int(raw) for raw in request.form.getlist("ids") if whole_number(raw, 1, 2**62 - 1)})
     statement = spec.base().with_only_columns(CrmEnquiry.id).where(CrmEnquiry.id.in_(ids))
     found = list(db.session.scalars(statement))
     return found[:BULK_LIMIT], len(found)
@@ -373,7 +375,8 @@ def bulk():
     assign_to = None
     if action.startswith("assign:"):
         raw = action.removeprefix("assign:")
-        admin = db.session.get(User, int(raw)) if raw.isdigit() and int(raw) < 2**62 else None
+        admin_id = whole_number(raw, 1, 2**62 - 1)
+        admin = db.session.get(User, admin_id) if admin_id else None
         if raw != "none" and (admin is None or not admin.is_admin):
             return partial(
                 "admin/crm.html", "bulk_result", status=422, error=True, message="Choose an admin from the list."

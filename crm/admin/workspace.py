@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..contacts import normalise_phone
 from ..extensions import db
+from ..fields import is_digits, whole_number
 from ..htmx import redirect_to, render
 from ..models import Contact, CrmEnquiry, CrmProperty, SavedView
 from . import lists
@@ -67,11 +68,11 @@ def delete_view(view_id: int):
 def record_id(term: str) -> int | None:
     """Read "123" or "#123" as an id."""
     digits = term.removeprefix("#")
-    return int(digits) if digits.isdigit() and 0 < int(digits) < 2**62 else None
+    return whole_number(digits, 1, 2**62 - 1)
 
 
 def phone_number(term: str) -> str | None:
-    if sum(c.isdigit() for c in term) < 6 or any(c.isalpha() or c == "@" for c in term):
+    if sum(is_digits(c) for c in term) < 6 or any(c.isalpha() or c == "@" for c in term):
         return None
     try:
         return normalise_phone(term)

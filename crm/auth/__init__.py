@@ -53,7 +53,10 @@ login_manager.user_loader(sessions.load_user)
 
 def page_to_return_to() -> str:
     """Return the page the person was on: for htmx, the page in the address bar, not the fragment's URL."""
-    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    try:
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    except ValueError:  # not a URL at all, such as "http://[": then the request's own page
+        current = urlsplit("")
     if request.headers.get("HX-Request") == "true" and current.netloc == request.host and current.path.startswith("/"):
         return current.path + (f"?{current.query}" if current.query else "")
     return request.full_path.rstrip("?")

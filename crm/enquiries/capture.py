@@ -18,7 +18,7 @@ from .. import mail, settings, sync
 from ..contacts import normalise_email, normalise_phone
 from ..database import reading_first
 from ..extensions import db
-from ..fields import is_one_line
+from ..fields import is_digits, is_one_line
 from ..models import EVENT_TYPES, Enquiry, Property, utcnow
 
 DUPLICATE_WINDOW = timedelta(minutes=10)
@@ -190,7 +190,7 @@ def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
         guests = None
         if isinstance(raw_guests, int) and not isinstance(raw_guests, bool):
             guests = raw_guests
-        elif isinstance(raw_guests, str) and raw_guests.strip().isdigit():
+        elif isinstance(raw_guests, str) and is_digits(raw_guests.strip()):
             guests = int(raw_guests.strip())
         if guests is None:
             errors["estimated_guests"] = "Enter the number of guests as a whole number."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 
 from flask import Blueprint, Response, flash, g, make_response, request, url_for
 from flask_login import current_user
@@ -19,6 +18,7 @@ from ..enquiries.reply import default_subject, one_line, send_reply
 from ..enquiries.status import StatusError, add_note, change_status
 from ..exports import SafeWriter
 from ..extensions import db
+from ..fields import is_digits, query_date, whole_number
 from ..formatting import ago
 from ..htmx import is_htmx_fragment_request, redirect_to, render
 from ..models import CrmEnquiry, CrmProperty, Property, User, utcnow
@@ -298,13 +298,6 @@ def resume_property(property_id: int):
 # --- Enquiries: the list ---------------------------------------------------------------------------
 
 
-def parse_date(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat((raw or "").strip()) if raw else None
-    except ValueError:
-        return None
-
-
 def read_filters() -> dict:
     """Read the list's filters from the URL, keeping only values from the allow-lists."""
     args = request.args
@@ -312,7 +305,7 @@ def read_filters() -> dict:
     raw_property = args.get("property", "").strip()
     prop = None
     if raw_property:
-        if not raw_property.isdigit():
+        if not is_digits(raw_property):
             raw_property = ""
         else:
             prop = scope.get_property_for(current_user, raw_property)  # another owner's id is a 404
@@ -320,11 +313,11 @@ def read_filters() -> dict:
     return {
         "status": status if status in OWNER_STATUSES else "",
         "property": prop,
-        "from": parse_date(args.get("from")),
-        "to": parse_date(args.get("to")),
+        "from": query_date(args.get("from")),
+        "to": query_date(args.get("to")),
         "q": args.get("q", "").replace("\x00", "").strip()[:100],  # PostgreSQL text cannot hold NUL
         "unread": args.get("unread") == "1",
-        "page": int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1,
+        "page": whole_number(page, 1, 99_999) or 1,
     }
 
 

@@ -11,6 +11,7 @@ from .. import sync
 from ..database import commit_keeping_loaded, reading_first, will_write
 from ..enquiries.capture import FIELDS, Invalid, capture, form_token
 from ..extensions import csrf, db
+from ..fields import whole_number
 from ..htmx import render
 from ..models import EVENT_TYPES, Property, utcnow
 
@@ -45,9 +46,9 @@ def index():
     """List live properties, with a search by location and party size."""
     location = request.args.get("location", "").strip()[:100]
     guests_raw = request.args.get("guests", "").strip()
-    guests = int(guests_raw) if guests_raw.isdigit() and 0 < int(guests_raw) < 10000 else None
+    guests = whole_number(guests_raw, 1, 9999)
     page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 10000 else 1
+    page = whole_number(page, 1, 9999) or 1
     rows = list(
         db.session.scalars(live_properties(location, guests).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
     )

@@ -1,0 +1,168 @@
+"""Input from a fuzz sweep that answered 500: digits that are not ASCII digits, dates at the ends of the
+calendar in list filters, a Host header that is no host name, an htmx header that is no URL."""
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from crm import settings
+from crm.extensions import db
+from crm.models import Contact, CrmEnquiry, Enquiry, Membership
+
+from .builders import enquiry_data, make_membership
+
+SUPERSCRIPT_TWO = "\u00b2"  # "²": str.isdigit() says yes, int() says no
+
+
+def enquire(client, prop, **fields) -> int:
+    response = client.post("/api/enquiry", json=enquiry_data(prop, **fields))
+    assert response.status_code == 201
+    return response.json["id"]
+
+
+def stored_enquiries() -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(Enquiry))
+
+
+# --- Digits that are not ASCII digits --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", [f"guests={SUPERSCRIPT_TWO}", f"page={SUPERSCRIPT_TWO}"])
+def test_the_home_page_ignores_a_number_it_cannot_read(client, live_property, query):
+    response = client.get(f"/?{query}")
+    assert response.status_code == 200
+    assert live_property.title in response.data.decode()
+
+
+def test_a_guest_count_in_other_digits_is_refused_by_the_api_and_stores_nothing(client, live_property):
+    response = client.post("/api/enquiry", json=enquiry_data(live_property, estimated_guests=SUPERSCRIPT_TWO))
+    assert response.status_code == 422
+    assert response.json["errors"]["estimated_guests"] == "Enter the number of guests as a whole number."
+    assert stored_enquiries() == 0
+
+
+def test_a_guest_count_in_other_digits_is_refused_by_the_form_and_stores_nothing(client, live_property):
+    data = enquiry_data(live_property, estimated_guests=SUPERSCRIPT_TWO)
+    response = client.post(f"/properties/{live_property.id}/enquiry", data=data)
+    assert response.status_code == 422
+    assert "Enter the number of guests as a whole number." in response.data.decode()
+    assert stored_enquiries() == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"size={SUPERSCRIPT_TWO}",
+        f"tab=properties&owner={SUPERSCRIPT_TWO}",
+        f"assigned={SUPERSCRIPT_TWO}",
+    ],
+)
+def test_admin_list_filters_ignore_a_number_they_cannot_read(client, auth, admin, live_property, query):
+    enquiry_id = enquire(client, live_property)
+    auth.login(admin.email)
+    response = client.get(f"/admin/crm?{query}")
+    assert response.status_code == 200
+    if "tab=properties" not in query:  # the filter is dropped, so the enquiry is still listed
+        assert f'id="enquiry-{enquiry_id}"' in response.data.decode()
+
+
+def test_the_header_search_reads_other_digits_as_text(client, auth, admin, live_property):
+    auth.login(admin.email)
+    response = client.get(f"/admin/crm/search?q={SUPERSCRIPT_TWO * 7}")
+    assert response.status_code == 200
+
+
+def test_owner_list_page_in_other_digits_shows_the_first_page(client, auth, owner, live_property):
+    enquiry_id = enquire(client, live_property)
+    auth.login(owner.email)
+    response = client.get(f"/owner-dashboard/enquiries?page={SUPERSCRIPT_TWO}")
+    assert response.status_code == 200
+    assert f'id="enquiry-{enquiry_id}"' in response.data.decode()
+
+
+def test_admin_forms_refuse_numbers_in_other_digits_and_change_nothing(client, auth, admin, owner, live_property):
+    membership = make_membership(owner)
+    end_date, membership_id = membership.end_date, membership.id
+    contact_id = db.session.scalar(select(Contact.id).where(Contact.user_id == owner.id))
+    enquiry_id = enquire(client, live_property)
+    auth.login(admin.email)
+
+    assert (
+        client.post(f"/admin/crm/memberships/{membership_id}/extend", data={"days": SUPERSCRIPT_TWO}).status_code == 422
+    )
+    grant = client.post(
+        f"/admin/crm/contacts/{contact_id}/memberships", data={"plan_tier": "gold", "months": SUPERSCRIPT_TWO}
+    )
+    assert grant.status_code == 422
+    db.session.rollback()
+    assert db.session.get(Membership, membership_id).end_date == end_date
+    assert db.session.scalar(select(func.count()).select_from(Membership)) == 1
+
+    hours = settings.needs_reply_hours()
+    assert client.post("/admin/crm/settings", data={"needs_reply_hours": SUPERSCRIPT_TWO}).status_code == 422
+    assert settings.needs_reply_hours() == hours
+
+    for action in ("assign", "edit", "work"):
+        response = client.post(
+            f"/admin/crm/enquiries/{enquiry_id}/{action}",
+            data={"assigned_to_admin_id": SUPERSCRIPT_TWO, "status": "new", "priority": "medium"},
+        )
+        assert response.status_code == 422, action
+        assert "Choose an admin from the list." in response.data.decode(), action
+    db.session.rollback()
+    assert db.session.get(CrmEnquiry, enquiry_id).assigned_to_admin_id is None
+
+
+# --- Dates at the ends of the calendar in list filters ----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/admin/crm", "/admin/crm/board", "/admin/crm?tab=follow_ups"])
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_admin_date_filters_at_the_ends_of_the_calendar_are_ignored(client, auth, admin, live_property, path, day):
+    enquire(client, live_property)
+    auth.login(admin.email)
+    joiner = "&" if "?" in path else "?"
+    response = client.get(f"{path}{joiner}from={day}&to={day}&event_from={day}&event_to={day}")
+    assert response.status_code == 200
+
+
+def test_the_export_with_a_date_at_the_end_of_the_calendar_is_whole(client, auth, admin, live_property):
+    enquiry_id = enquire(client, live_property, guest_name="Ceri Calendar")
+    auth.login(admin.email)
+    response = client.get("/admin/crm/export.csv?tab=enquiries&to=9999-12-31")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 2, rows  # the heading and the one enquiry: the out-of-range filter is ignored
+    assert str(enquiry_id) in rows[1] and "Ceri Calendar" in rows[1]
+
+
+def test_owner_date_filters_at_the_ends_of_the_calendar_are_ignored(client, auth, owner, live_property):
+    enquiry_id = enquire(client, live_property)
+    auth.login(owner.email)
+    response = client.get("/owner-dashboard/enquiries?from=0001-01-01&to=9999-12-31")
+    assert response.status_code == 200
+    assert f'id="enquiry-{enquiry_id}"' in response.data.decode()
+
+
+# --- Headers that are not what they claim ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["x" * 256, "x" * 64 + ".example"])
+def test_a_host_header_that_is_no_host_name_gets_a_plain_400(client, host):
+    response = client.get("/", headers={"Host": host})
+    assert response.status_code == 400
+    assert response.content_type.startswith("text/plain")
+    assert response.get_data(as_text=True) == "The request could not be understood."
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    api = client.get("/api/crm/contacts", headers={"Host": host})
+    assert (api.status_code, api.json) == (400, {"error": "The request could not be understood."})
+
+
+@pytest.mark.parametrize("current", ["http://[", "http://]x[/admin", "::::"])
+def test_a_signed_out_htmx_request_with_a_broken_current_url_goes_to_sign_in(client, current):
+    response = client.get("/admin/crm", headers={"HX-Request": "true", "HX-Current-URL": current})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/admin/crm"
