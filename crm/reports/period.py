@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from ..fields import FIRST_DATE, LAST_DATE, query_date
+
 PRESETS = {"30d": "Last 30 days", "90d": "Last 90 days", "12m": "Last 12 months", "ytd": "This year"}
 DEFAULT_PRESET = "90d"
 LONGEST = timedelta(days=3660)  # ten years: longer periods are refused rather than scanned
+# A period lies within FIRST_DATE..LAST_DATE, so the dates derived from it (the day after its end, its
+# months, the previous period, at most LONGEST further back) stay far inside what `date` can hold.
 
 
 class PeriodError(ValueError):
@@ -34,7 +38,7 @@ class Period:
         return (self.end - self.start).days + 1
 
     def previous(self) -> Period:
-        """The period of the same length just before this one."""
+        """The period of the same length just before this one; it may begin before FIRST_DATE, where nothing is recorded."""
         end = self.start - timedelta(days=1)
         return Period(end - timedelta(days=self.days - 1), end)
 
@@ -64,16 +68,18 @@ def preset(name: str, today: date) -> Period:
 
 
 def parse_date(raw: str, name: str) -> date:
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise PeriodError(f"'{name}' must be a date written YYYY-MM-DD.") from None
+    """Read one bound of the period: a YYYY-MM-DD date from FIRST_DATE to LAST_DATE, else PeriodError."""
+    day = query_date(raw)
+    if day is None:
+        raise PeriodError(f"'{name}' must be a date written YYYY-MM-DD, from {FIRST_DATE} to {LAST_DATE}.")
+    return day
 
 
 def from_args(args, today: date, default_days: int | None = None) -> Period:
     """Read the period from query arguments: from/to when given, else a preset; raise PeriodError if invalid.
 
     With `default_days` (the API), a missing bound defaults to that many days back from `to`, or to today.
+    A missing `from` never reaches back before FIRST_DATE.
     """
     raw_from, raw_to = (args.get("from") or "").strip(), (args.get("to") or "").strip()
     if not raw_from and not raw_to:
@@ -84,7 +90,7 @@ def from_args(args, today: date, default_days: int | None = None) -> Period:
     if raw_from:
         start = parse_date(raw_from, "from")
     else:
-        start = end - timedelta(days=(default_days or 90) - 1)
+        start = max(FIRST_DATE, end - timedelta(days=(default_days or 90) - 1))
     if start > end:
         raise PeriodError("'from' must not be after 'to'.")
     if end - start > LONGEST:
