@@ -28,10 +28,15 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError, PydanticUseDefault
 
+from ..fields import FIRST_DATE, LAST_DATE
+
 MAX_MONEY = Decimal("100000000")
 LONG_TEXT = 20_000
 REQUIRED = "This field is required."
 READ_ONLY = "This field is set by the CRM; leave it out."
+DATE_RANGE = f"from {FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()}"
+# Said for a body Pydantic refuses as a whole: a key JSON allows but Python text cannot hold (a lone surrogate).
+BAD_KEY = "Field names must be plain text; one holds a lone UTF-16 surrogate (such as \\ud800)."
 
 
 class ApiError(Exception):
@@ -164,21 +169,29 @@ def money(*, required: bool = False, maximum: Decimal = MAX_MONEY) -> Any:
 
 
 def day(*, required: bool = False) -> Any:
+    """A date as YYYY-MM-DD, from FIRST_DATE to LAST_DATE (crm.fields): the dates anyone may give."""
+
     def check(value: Any) -> date:
         if blank(value):
             when_blank(required)
         try:
             if not isinstance(value, str) or len(value.strip()) != 10:
                 raise ValueError
-            return date.fromisoformat(value.strip())
+            parsed = date.fromisoformat(value.strip())
         except ValueError:
             raise problem("Must be a date as YYYY-MM-DD, such as 2027-06-21.") from None
+        if not FIRST_DATE <= parsed <= LAST_DATE:
+            raise problem(f"Must be a date {DATE_RANGE}.")
+        return parsed
 
     return Annotated[optional(date, required), BeforeValidator(check)]
 
 
 def moment(*, required: bool = False) -> Any:
-    """An ISO 8601 date and time; one with an offset is converted to UTC, one without is taken as UTC."""
+    """An ISO 8601 date and time; one with an offset is converted to UTC, one without is taken as UTC.
+
+    Its UTC date must fall from FIRST_DATE to LAST_DATE, like every date a client gives.
+    """
 
     def check(value: Any) -> datetime:
         if blank(value):
@@ -189,8 +202,13 @@ def moment(*, required: bool = False) -> Any:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             raise problem("Must be a date and time in ISO 8601, such as 2027-06-21T14:30:00Z.") from None
+        # Checked as written first, so converting to UTC cannot pass year 1 or 9999, then again in UTC.
+        if not FIRST_DATE <= parsed.date() <= LAST_DATE:
+            raise problem(f"Must be a date and time {DATE_RANGE} (UTC).")
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        if not FIRST_DATE <= parsed.date() <= LAST_DATE:
+            raise problem(f"Must be a date and time {DATE_RANGE} (UTC).")
         return parsed
 
     return Annotated[optional(datetime, required), BeforeValidator(check)]
@@ -326,6 +344,8 @@ def message(model: type[BaseModel], error: Mapping[str, Any]) -> str:
         return REQUIRED
     if error["type"] == "extra_forbidden":
         return READ_ONLY if name in getattr(model, "read_only", ()) else "Unknown field."
+    if not error["loc"] and error["type"] == "string_unicode":
+        return BAD_KEY
     return error["msg"]
 
 
@@ -334,6 +354,17 @@ def field_errors(model: type[BaseModel], error: ValidationError) -> dict[str, st
     for item in error.errors():
         errors.setdefault(str(item["loc"][0]) if item["loc"] else "_body", message(model, item))
     return errors
+
+
+def check_field(model: type[BaseModel], name: str, data: Mapping[str, Any], errors: dict[str, str]) -> Any:
+    """Return one field's value from `data`, or None with its error added when it has one."""
+    if name in errors:
+        return None
+    try:
+        return getattr(one_field(model, name).model_validate({name: data[name]} if name in data else {}), name)
+    except ValidationError as error:
+        errors.update(field_errors(model, error))
+        return None
 
 
 @cache
@@ -349,12 +380,9 @@ def check_body(model: type[BaseModel], data: Mapping[str, Any]) -> Body:
         return Body(model.model_validate(data).model_dump(), {})
     except ValidationError as error:
         errors = field_errors(model, error)
-    values = {
-        name: None
-        if name in errors
-        else getattr(one_field(model, name).model_validate({name: data[name]} if name in data else {}), name)
-        for name in model.model_fields
-    }
+    # An error that names no field (the body as a whole, say a key that is not text) stops Pydantic before
+    # it reaches the fields, so each is checked on its own: a missing required field is then named too.
+    values = {name: check_field(model, name, data, errors) for name in model.model_fields}
     return Body(values, errors)
 
 

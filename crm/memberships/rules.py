@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, or_, select
 
 from .. import settings
 from ..extensions import db
+from ..fields import LAST_DATE
 from ..models import Membership
 
 # A paid membership: one an owner has paid for and that has not run out.
@@ -114,8 +115,12 @@ def allowance(membership: Membership | None, now: datetime) -> int:
 
 
 def ends_at(membership: Membership) -> datetime:
-    """Return the end of a membership's last day, the moment its listings' tier expires."""
-    return datetime.combine(membership.end_date, datetime.min.time()) + timedelta(days=1)
+    """Return the end of a membership's last day, the moment its listings' tier expires.
+
+    An end stored beyond LAST_DATE (before the API checked dates) counts as LAST_DATE: the day after
+    9999-12-31 is no date at all.
+    """
+    return datetime.combine(min(membership.end_date, LAST_DATE), datetime.min.time()) + timedelta(days=1)
 
 
 def period_end(start: date, billing_cycle: str) -> date:

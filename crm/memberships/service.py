@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from .. import mail, sync
 from ..activity import add_interaction, diff, log_activity
 from ..extensions import db
+from ..fields import LAST_DATE
 from ..formatting import label
 from ..models import Contact, CrmProperty, Membership, Payment, User, utcnow
 from . import rules, tier
@@ -305,19 +306,25 @@ def grant(
 
 
 def extend(membership: Membership, days: int, actor: User, note: str | None) -> None:
-    """Move a membership's end date on by `days`, reactivating it if it had run out."""
-    end = max(membership.end_date, utcnow().date()) + timedelta(days=days)
+    """Move a membership's end date on by `days`, reactivating it if it had run out.
+
+    The end stops at LAST_DATE, the last date the CRM takes; one stored beyond it stays where it is.
+    """
+    start = max(membership.end_date, utcnow().date())
+    end = start + min(timedelta(days=days), max(LAST_DATE - start, timedelta(0)))
     values = {"end_date": end, "renewal_date": end}
     if membership.status in ("expired", "expiring_soon"):
         values["status"] = "active"
     changed = diff(membership, values)
     action = "status_changed" if "status" in changed else "updated"
+    moved = (end - start).days
+    capped = "" if moved == days else f" of the {days} asked ({LAST_DATE:%-d %b %Y} is the last date the CRM takes)"
     record_change(
         membership,
         changed,
         action=action,
         actor=actor,
-        reason=f"Extended by {days} days by {actor.email}" + (f": {note}" if note else ""),
+        reason=f"Extended by {moved} days{capped} by {actor.email}" + (f": {note}" if note else ""),
     )
     follow(membership, utcnow())
 
