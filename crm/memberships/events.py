@@ -4,6 +4,7 @@ as processed, write the payments row, and record the CRM work in the sync outbox
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import and_, or_, select
 
 from .. import sync
 from ..extensions import db
+from ..fields import LAST_DATE, is_one_line, whole_number
 from ..models import TIERS, Contact, Membership, Payment, StripeEvent, User
 from .stripe_api import tier_for_price
 
@@ -32,94 +34,204 @@ def to_datetime(epoch: Any) -> datetime | None:
     return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
 
 
-def _id(value: Any) -> str | None:
-    """Return a Stripe id whether the field holds the id or the expanded object."""
-    if isinstance(value, dict):
-        value = value.get("id")
-    return value if isinstance(value, str) and value else None
+class MalformedEvent(ValueError):
+    """A signed body that is not an event as Stripe shapes one: the webhook answers 400 and records nothing."""
 
 
-def _dict(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
+# What the columns hold: Stripe ids String(255), the event type String(120), a billing reason String(40), a
+# currency String(3); users.id is a 32-bit INTEGER on PostgreSQL and amounts are Numeric(12, 2) in pounds.
+LONGEST_ID = 255
+LONGEST_TYPE = 120
+LONGEST_REASON = 40
+LONGEST_CURRENCY = 3
+MOST_USER_ID = 2**31 - 1
+MOST_PENCE = 10**12 - 1
+# Stripe's timestamps are seconds since 1970; one after LAST_DATE is no date the app can work with.
+LATEST_EPOCH = int(datetime.combine(LAST_DATE, datetime.max.time(), UTC).timestamp())
 
 
-def _tier(*candidates: Any) -> str | None:
-    return next((c for c in candidates if isinstance(c, str) and c in TIERS), None)
+def parse(payload: bytes) -> dict:
+    """Return the JSON object a verified body holds; MalformedEvent for any other body."""
+    try:
+        event = json.loads(payload, parse_constant=_not_json)
+    except RecursionError:
+        raise MalformedEvent("the body nests too deeply") from None
+    except ValueError as error:
+        raise MalformedEvent(f"the body is not JSON ({error})") from None
+    if not isinstance(event, dict):
+        raise MalformedEvent("the body is not a JSON object")
+    return event
 
 
-def _cycle(interval: Any) -> str | None:
-    return {"year": "annual", "month": "monthly", "annual": "annual", "monthly": "monthly"}.get(interval)
+def _not_json(constant: str):
+    raise ValueError(f"{constant} is not a JSON number")
 
 
-def read_facts(kind: str, obj: dict) -> dict:
+class Fields:
+    """One object in a Stripe event, read a field at a time as the type Stripe sends.
+
+    An absent or null field reads as None; a field of the wrong type or out of range raises MalformedEvent
+    naming it, and every field is read before anything is written, so an event is applied whole or refused whole.
+    """
+
+    def __init__(self, values: Any, path: str = ""):
+        if values is not None and not isinstance(values, dict):
+            raise MalformedEvent(f"{path} should be an object")
+        self.values, self.path = values or {}, path
+
+    def _get(self, key: str) -> tuple[Any, str]:
+        return self.values.get(key), f"{self.path}.{key}" if self.path else key
+
+    def object(self, key: str) -> Fields:
+        return Fields(*self._get(key))
+
+    def objects(self, key: str) -> list[Fields]:
+        """Read a list of objects (a list's `data`)."""
+        value, path = self._get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise MalformedEvent(f"{path} should be a list")
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise MalformedEvent(f"{path}.{index} should be an object")
+        return [Fields(item, f"{path}.{index}") for index, item in enumerate(value)]
+
+    def text(self, key: str, longest: int = LONGEST_ID) -> str | None:
+        """Read one line of text, at most `longest` characters; empty reads as None."""
+        value, path = self._get(key)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise MalformedEvent(f"{path} should be text")
+        if len(value) > longest:
+            raise MalformedEvent(f"{path} should be at most {longest} characters")
+        # A lone surrogate cannot be written as UTF-8, nor a NUL into a PostgreSQL column.
+        if not is_one_line(value) or not _is_utf8(value):
+            raise MalformedEvent(f"{path} should be one line of Unicode text")
+        return value
+
+    def id(self, key: str) -> str | None:
+        """Read a Stripe id, whether the field holds the id or the expanded object."""
+        return self.object(key).text("id") if isinstance(self.values.get(key), dict) else self.text(key)
+
+    def whole_number(self, key: str, low: int, high: int) -> int | None:
+        value, path = self._get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise MalformedEvent(f"{path} should be a whole number")
+        if not low <= value <= high:
+            raise MalformedEvent(f"{path} should be from {low} to {high}")
+        return value
+
+    def pence(self, key: str) -> int | None:
+        return self.whole_number(key, 0, MOST_PENCE)
+
+    def epoch(self, key: str) -> int | None:
+        return self.whole_number(key, 0, LATEST_EPOCH)
+
+    def flag(self, key: str) -> bool | None:
+        value, path = self._get(key)
+        if value is not None and not isinstance(value, bool):
+            raise MalformedEvent(f"{path} should be true or false")
+        return value
+
+    def user_id(self, key: str) -> int | None:
+        """Read the id of one of our users, which we wrote into the metadata as text."""
+        value = self.text(key)
+        if value is None:
+            return None
+        number = whole_number(value, 1, MOST_USER_ID)
+        if number is None:
+            raise MalformedEvent(f"{self._get(key)[1]} should be a user id")
+        return number
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _tier(*candidates: str | None) -> str | None:
+    return next((c for c in candidates if c in TIERS), None)
+
+
+def _cycle(interval: str | None) -> str | None:
+    return {"year": "annual", "month": "monthly", "annual": "annual", "monthly": "monthly"}.get(interval or "")
+
+
+def _first(values: list) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
+def read_facts(kind: str, obj: Fields) -> dict:
     """Return what the CRM needs from one event's object, in plain JSON values, reading Stripe's own fields."""
     if kind == "checkout":
-        metadata = _dict(obj.get("metadata"))
+        metadata = obj.object("metadata")
         return {
-            "subscription": _id(obj.get("subscription")),
-            "customer": _id(obj.get("customer")),
-            "checkout_session": _id(obj.get("id")),
-            "user_id": metadata.get("user_id") or obj.get("client_reference_id"),
-            "plan_tier": _tier(metadata.get("plan_tier")),
-            "billing_cycle": _cycle(metadata.get("billing_cycle")),
-            "amount": obj.get("amount_total"),
-            "currency": obj.get("currency"),
-            "replaces": _id(metadata.get("replaces_subscription")),
+            "subscription": obj.id("subscription"),
+            "customer": obj.id("customer"),
+            "checkout_session": obj.text("id"),
+            "user_id": metadata.user_id("user_id") or obj.user_id("client_reference_id"),
+            "plan_tier": _tier(metadata.text("plan_tier")),
+            "billing_cycle": _cycle(metadata.text("billing_cycle")),
+            "amount": obj.pence("amount_total"),
+            "currency": obj.text("currency", LONGEST_CURRENCY),
+            "replaces": metadata.id("replaces_subscription"),
         }
     if kind in ("paid", "failed"):
-        details = _dict(_dict(obj.get("parent")).get("subscription_details"))
-        lines = [line for line in _dict(obj.get("lines")).get("data") or [] if isinstance(line, dict)]
-        periods = [_dict(line.get("period")) for line in lines]
-        line_metadata = next((_dict(line.get("metadata")) for line in lines if line.get("metadata")), {})
-        metadata = (
-            _dict(details.get("metadata"))
-            or _dict(_dict(obj.get("subscription_details")).get("metadata"))
-            or line_metadata
-        )
-        prices = [
-            _dict(_dict(line.get("pricing")).get("price_details")).get("price") or _id(line.get("price"))
-            for line in lines
+        details = obj.object("parent").object("subscription_details")
+        lines = obj.object("lines").objects("data")
+        candidates = [
+            details.object("metadata"),
+            obj.object("subscription_details").object("metadata"),
+            *(line.object("metadata") for line in lines),
         ]
-        ends = [p.get("end") for p in periods if isinstance(p.get("end"), int)]
-        starts = [p.get("start") for p in periods if isinstance(p.get("start"), int)]
+        metadata = next((m for m in candidates if m.values), candidates[0])
+        prices = [line.object("pricing").object("price_details").id("price") or line.id("price") for line in lines]
+        starts = [s for s in (line.object("period").epoch("start") for line in lines) if s is not None]
+        ends = [e for e in (line.object("period").epoch("end") for line in lines) if e is not None]
+        amount = obj.pence("amount_paid") if kind == "paid" else obj.pence("amount_due")
         return {
-            "subscription": _id(details.get("subscription")) or _id(obj.get("subscription")),
-            "customer": _id(obj.get("customer")),
-            "invoice": _id(obj.get("id")),
-            "user_id": metadata.get("user_id"),
-            "plan_tier": next(filter(None, map(tier_for_price, prices)), None) or _tier(metadata.get("plan_tier")),
-            "amount": obj.get("amount_paid") if kind == "paid" else obj.get("amount_due"),
-            "currency": obj.get("currency"),
-            "billing_reason": obj.get("billing_reason"),
+            "subscription": details.id("subscription") or obj.id("subscription"),
+            "customer": obj.id("customer"),
+            "invoice": obj.text("id"),
+            "user_id": metadata.user_id("user_id"),
+            "plan_tier": _first([tier_for_price(p) for p in prices]) or _tier(metadata.text("plan_tier")),
+            "amount": amount,
+            "currency": obj.text("currency", LONGEST_CURRENCY),
+            "billing_reason": obj.text("billing_reason", LONGEST_REASON),
             "period_start": min(starts) if starts else None,
             "period_end": max(ends) if ends else None,
         }
-    items = [item for item in _dict(obj.get("items")).get("data") or [] if isinstance(item, dict)]
-    ends = [item.get("current_period_end") for item in items if isinstance(item.get("current_period_end"), int)]
-    if isinstance(obj.get("current_period_end"), int):  # API versions before 2025-03-31
-        ends.append(obj["current_period_end"])
-    prices = [_dict(item.get("price")) for item in items]
-    metadata = _dict(obj.get("metadata"))
+    items = obj.object("items").objects("data")
+    prices = [item.object("price") for item in items]
+    # current_period_end moved from the subscription to its items in API version 2025-03-31.
+    ends = [item.epoch("current_period_end") for item in items] + [obj.epoch("current_period_end")]
+    ends = [e for e in ends if e is not None]
+    metadata = obj.object("metadata")
     return {
-        "subscription": _id(obj.get("id")),
-        "customer": _id(obj.get("customer")),
-        "user_id": metadata.get("user_id"),
-        "plan_tier": next(filter(None, (tier_for_price(p.get("id")) for p in prices)), None)
-        or _tier(metadata.get("plan_tier")),
-        "billing_cycle": next(filter(None, (_cycle(_dict(p.get("recurring")).get("interval")) for p in prices)), None),
-        "amount": next((p.get("unit_amount") for p in prices if isinstance(p.get("unit_amount"), int)), None),
-        "status": obj.get("status"),
-        "cancel_at_period_end": bool(obj.get("cancel_at_period_end")),
-        "canceled_at": obj.get("canceled_at") if isinstance(obj.get("canceled_at"), int) else None,
+        "subscription": obj.text("id"),
+        "customer": obj.id("customer"),
+        "user_id": metadata.user_id("user_id"),
+        "plan_tier": _first([tier_for_price(p.text("id")) for p in prices]) or _tier(metadata.text("plan_tier")),
+        "billing_cycle": _first([_cycle(p.object("recurring").text("interval")) for p in prices]),
+        "amount": _first([p.pence("unit_amount") for p in prices]),
+        "status": obj.text("status"),
+        "cancel_at_period_end": bool(obj.flag("cancel_at_period_end")),
+        "canceled_at": obj.epoch("canceled_at"),
         "period_end": max(ends) if ends else None,
     }
 
 
 def resolve_user_id(facts: dict) -> int | None:
     """Return the owner the event is about: from its metadata, else from what we already know of the subscription."""
-    raw = facts.get("user_id")
-    if isinstance(raw, (str, int)) and str(raw).isdigit() and 0 < int(raw) < 2**62:
-        user = db.session.get(User, int(raw))
+    if facts.get("user_id") is not None:
+        user = db.session.get(User, facts["user_id"])
         if user is not None and user.is_owner:
             return user.id
     subscription, customer = facts.get("subscription"), facts.get("customer")
@@ -184,7 +296,7 @@ def record_payment(kind: str, facts: dict, at: datetime) -> None:
     payment.user_id = facts["user_id"]
     payment.plan_tier = facts["plan_tier"]
     payment.amount = amount
-    payment.currency = (facts.get("currency") or "gbp")[:3]
+    payment.currency = facts.get("currency") or "gbp"
     payment.status = status
     payment.stripe_customer_id = facts.get("customer")
     payment.stripe_subscription_id = facts.get("subscription")
@@ -192,30 +304,35 @@ def record_payment(kind: str, facts: dict, at: datetime) -> None:
     payment.paid_at = at if status == "paid" else None
 
 
-def already_recorded(event: dict) -> bool:
-    return db.session.get(StripeEvent, str(event.get("id") or "")[:255]) is not None
+def already_recorded(event_id: str) -> bool:
+    return db.session.get(StripeEvent, event_id) is not None
 
 
 def record_event(event: dict) -> dict | None:
     """Record a verified event in the current transaction and return its facts ({} for a type we do not handle),
-    or None for an event id already processed."""
-    event_id, event_type = str(event.get("id") or "")[:255], str(event.get("type") or "")[:120]
-    if not event_id or already_recorded(event):
+    or None for an event id already processed. A malformed event raises MalformedEvent before anything is written.
+    """
+    envelope = Fields(event)
+    event_id, event_type = envelope.text("id"), envelope.text("type", LONGEST_TYPE)
+    if event_id is None or event_type is None:
+        raise MalformedEvent("id and type are required")
+    created = envelope.epoch("created")
+    obj = envelope.object("data").object("object")
+    kind = HANDLED.get(event_type)
+    if kind is not None and not obj.values:
+        raise MalformedEvent("data.object is required")
+    facts = read_facts(kind, obj) if kind is not None else {}
+    if already_recorded(event_id):
         return None
     db.session.add(StripeEvent(id=event_id, type=event_type))
-    kind = HANDLED.get(event_type)
-    obj = _dict(_dict(event.get("data")).get("object"))
-    if kind is None or not obj:
+    if kind is None:
         return {}
-    at = to_datetime(event.get("created")) or datetime.now(UTC).replace(tzinfo=None)
-    facts = read_facts(kind, obj)
+    at = to_datetime(created) or datetime.now(UTC).replace(tzinfo=None)
     facts["user_id"] = resolve_user_id(facts)
     if not facts.get("plan_tier") and facts.get("subscription"):
         facts["plan_tier"] = db.session.scalar(
             select(Membership.plan_tier).where(Membership.stripe_subscription_id == facts["subscription"])
         )
-    # Facts come from Stripe; keep only plain, bounded values in the outbox.
-    facts = {k: (v[:255] if isinstance(v, str) else v) for k, v in facts.items()}
     if kind in ("checkout", "paid", "failed"):
         record_payment(kind, facts, at)
     sync.record(SYNC_KIND, event_id=event_id, event_kind=kind, created=at.isoformat(), **facts)
