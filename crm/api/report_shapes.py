@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, create_model
 
+from ..fields import FIRST_DATE, LAST_DATE, query_date
 from ..models import SEGMENTS
 from .fields import Amount, Count, Id, UtcTime, choice_param, id_param, one_of, problem, query_field
 from .shapes import Contact, CrmProperty, Filters, Membership, Query, Record
@@ -16,12 +17,10 @@ Rate = Annotated[float, Field(ge=0, le=1)]
 
 def date_param(description: str):
     def check(name: str, raw: str) -> date:
-        try:
-            if len(raw) != 10:
-                raise ValueError
-            return date.fromisoformat(raw)
-        except ValueError:
-            raise problem(f"{name} must be a date as YYYY-MM-DD, such as 2026-06-21.") from None
+        day = query_date(raw) if len(raw) == 10 else None
+        if day is None:
+            raise problem(f"{name} must be a date as YYYY-MM-DD from {FIRST_DATE} to {LAST_DATE}, such as 2026-06-21.")
+        return day
 
     return query_field(check, date, description)
 
