@@ -188,6 +188,8 @@ def test_extending_near_the_last_date_stops_at_it(api, owner, live_property):  #
     response = api.post(f"/admin/crm/memberships/{record.id}/extend", data={"days": "30"})
     assert response.status_code == 303
     assert membership(record.id).end_date == LAST_DATE
+    page = api.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Extended by 10 days, to 31 December 2199. It cannot go past 31 December 2199" in page
 
 
 def test_cancelling_a_membership_with_an_extreme_end_answers(api, extreme):  # noqa: F811

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 
 from ..extensions import db
-from ..fields import whole_number
+from ..fields import LAST_DATE, whole_number
 from ..htmx import redirect_to, render
 from ..memberships import rules, service
 from ..models import BILLING_CYCLES, TIERS, ActivityLog, Contact, Membership, Payment, utcnow
@@ -75,9 +75,10 @@ def extend_membership(membership_id: int):
     days = form_number("days", 1, EXTEND_DAYS_MAX)
     if days is None:
         return membership_page(record, 422, error=f"Enter a number of days from 1 to {EXTEND_DAYS_MAX:,}.")
-    service.extend(record, days, current_user, note_from_form())
+    moved = service.extend(record, days, current_user, note_from_form())
     db.session.commit()
-    flash(f"Extended by {days} days, to {record.end_date:%-d %B %Y}.", "success")
+    last = "" if moved == days else f" It cannot go past {LAST_DATE:%-d %B %Y}, the last date the CRM takes."
+    flash(f"Extended by {moved:,} days, to {record.end_date:%-d %B %Y}.{last}", "success")
     return changed(redirect_to(url_for("admin.membership", membership_id=record.id)))
 
 

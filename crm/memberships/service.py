@@ -305,10 +305,11 @@ def grant(
     return membership
 
 
-def extend(membership: Membership, days: int, actor: User, note: str | None) -> None:
+def extend(membership: Membership, days: int, actor: User, note: str | None) -> int:
     """Move a membership's end date on by `days`, reactivating it if it had run out.
 
     The end stops at LAST_DATE, the last date the CRM takes; one stored beyond it stays where it is.
+    Return the days it moved.
     """
     start = max(membership.end_date, utcnow().date())
     end = start + min(timedelta(days=days), max(LAST_DATE - start, timedelta(0)))
@@ -327,6 +328,7 @@ def extend(membership: Membership, days: int, actor: User, note: str | None) -> 
         reason=f"Extended by {moved} days{capped} by {actor.email}" + (f": {note}" if note else ""),
     )
     follow(membership, utcnow())
+    return moved
 
 
 def cancel(membership: Membership, actor: User, note: str | None) -> None:
