@@ -3,6 +3,9 @@
 import re
 from datetime import date
 
+from flask import request
+from flask_wtf import FlaskForm
+from flask_wtf.form import SUBMIT_METHODS
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
@@ -67,3 +70,19 @@ class WholeNumberField(IntegerField):
             super().process_formdata(valuelist)
         except ValueError:
             self.data = None  # NumberRange then reports it, with the one message
+
+
+class Form(FlaskForm):
+    """The app's forms: read from the request's form fields alone.
+
+    Flask-WTF also reads a file part or a JSON body into a form, and those hold what no text field can: a file
+    where an e-mail address goes, a number, an object, or a lone surrogate (which JSON can carry and UTF-8
+    cannot). Such a request then fails the form's own checks (a required field is missing) with a clear answer.
+    """
+
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            if formdata is None or hasattr(formdata, "getlist"):  # no data, or the data the caller chose
+                return formdata
+            # Otherwise formdata is Flask-WTF's "read the request": its form fields, once submitted.
+            return request.form if request.method in SUBMIT_METHODS else None

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from crm import settings
 from crm.extensions import db
-from crm.models import Contact, CrmEnquiry, Enquiry, Membership
+from crm.models import Contact, CrmEnquiry, Enquiry, Interaction, Membership, Property
 
 from .builders import enquiry_data, make_membership
 
@@ -166,3 +166,98 @@ def test_a_signed_out_htmx_request_with_a_broken_current_url_goes_to_sign_in(cli
     response = client.get("/admin/crm", headers={"HX-Request": "true", "HX-Current-URL": current})
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == "/login?next=/admin/crm"
+
+
+# --- Forms read from form fields alone: not a file part, not a JSON body ------------------------------------
+
+
+def signed_in(client) -> bool:
+    return client.get("/admin/crm").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"5",
+        b"[1, 2]",
+        b'"abc"',
+        b'{"email": 5, "password": "p"}',
+        b'{"email": "admin@example.com", "password": {"a": 1}}',
+        b'{"email": "\\ud800", "password": "p"}',
+    ],
+)
+def test_sign_in_with_a_json_body_is_refused_as_an_empty_form(client, admin, body):
+    response = client.post("/login", data=body, content_type="application/json")
+    assert response.status_code == 422
+    # The form reads form fields only, so the JSON body is an empty form.
+    assert "Enter your e-mail address." in response.get_data(as_text=True)
+    assert not signed_in(client)
+
+
+def test_sign_in_with_a_file_for_the_address_is_refused(client, admin):
+    data = {"email": (io.BytesIO(b"admin@example.com"), "email.txt"), "password": "demo"}
+    response = client.post("/login", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "Enter your e-mail address." in response.get_data(as_text=True)
+    assert not signed_in(client)
+
+
+def test_a_json_body_with_a_lone_surrogate_asks_for_the_address_again(client):
+    response = client.post("/forgot-password", data=b'{"email": "\\ud800"}', content_type="application/json")
+    assert response.status_code == 422
+    assert "\ud800" not in response.get_data(as_text=True)
+
+
+def test_admin_forms_take_no_json_body_and_store_nothing(client, auth, admin, owner, live_property):
+    enquiry_id = enquire(client, live_property)
+    contact = db.session.scalar(select(Contact).where(Contact.user_id == owner.id))
+    contact_id, first_name = contact.id, contact.first_name
+    auth.login(admin.email)
+    body = b'{"first_name": {"a": 1}, "email": "c@example.com", "status": "active"}'
+    assert (
+        client.post(f"/admin/crm/contacts/{contact_id}", data=body, content_type="application/json").status_code == 422
+    )
+    note = client.post(
+        f"/admin/crm/enquiries/{enquiry_id}/notes", data=b'{"note": "\\ud800"}', content_type="application/json"
+    )
+    assert note.status_code == 422
+    db.session.rollback()
+    assert db.session.get(Contact, contact_id).first_name == first_name
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Interaction).where(Interaction.related_enquiry_id == enquiry_id)
+        )
+        == 1
+    )
+
+
+def test_an_owner_listing_sent_as_json_is_refused_and_not_stored(client, auth, owner, live_property):
+    auth.login(owner.email)
+    before = db.session.scalar(select(func.count()).select_from(Property))
+    body = b'{"title": "\\ud800", "location": "Bath", "description": "x", "bedrooms": 2}'
+    response = client.post("/owner-dashboard/properties/new", data=body, content_type="application/json")
+    assert response.status_code == 422
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Property)) == before
+
+
+@pytest.mark.parametrize("blank", [" ", "\r\n"])
+def test_a_contacts_occasion_of_spaces_is_refused_not_stored(client, auth, admin, live_property, blank):
+    contact_id = db.session.get(CrmEnquiry, enquire(client, live_property)).contact_id
+    email = db.session.get(Contact, contact_id).email
+    auth.login(admin.email)
+    fields = {"first_name": "Fay", "last_name": "Field", "status": "active", "event_type": blank}
+    edit = client.post(f"/admin/crm/contacts/{contact_id}", data=fields | {"email": email})
+    assert edit.status_code == 422 and "Not a valid choice." in edit.get_data(as_text=True)
+    new = client.post("/admin/crm/contacts/new", data=fields | {"type": "guest", "email": "fay@example.com"})
+    assert new.status_code == 422 and "Not a valid choice." in new.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(Contact, contact_id).first_name != "Fay"
+    assert db.session.scalar(select(func.count()).where(Contact.email == "fay@example.com")) == 0
+    # Left out altogether, the occasion is optional, as before.
+    assert (
+        client.post(
+            "/admin/crm/contacts/new", data=fields | {"type": "guest", "email": "fay@example.com", "event_type": ""}
+        ).status_code
+        == 303
+    )

@@ -2,18 +2,17 @@
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..contacts import NormalisedEmail, NormalisedPhone
 from ..engagement import UNANSWERED_WINDOW
-from ..fields import OneLine, WholeNumberField
+from ..fields import Form, OneLine, WholeNumberField
 from ..models import CONTACT_STATUSES, EVENT_TYPES, PRIORITIES, TIERS
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     first_name = StringField("First name", validators=[Optional(), Length(max=80), OneLine()])
     last_name = StringField("Last name", validators=[Optional(), Length(max=80), OneLine()])
     email = EmailField(
@@ -34,25 +33,27 @@ class ContactForm(FlaskForm):
     event_type = SelectField(
         "Usual occasion",
         choices=[SelectChoice("", "—")] + [SelectChoice(t, t.replace("_", "/").capitalize()) for t in EVENT_TYPES],
-        validators=[Optional()],
+        # Left out, it is optional; sent, it must be one of the choices: a plain Optional() took "  " for blank,
+        # skipped the choice check and stored the spaces.
+        validators=[Optional(strip_whitespace=False)],
     )
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     content = TextAreaField("Note", validators=[DataRequired("Write something first."), Length(max=5000)])
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     subject = StringField("Subject", validators=[Optional(), Length(max=200)])
     message = TextAreaField("Your reply", validators=[DataRequired("Write your reply to the guest."), Length(max=5000)])
 
 
-class EnquiryNoteForm(FlaskForm):
+class EnquiryNoteForm(Form):
     note = TextAreaField("Private note", validators=[DataRequired("Write a note first."), Length(max=5000)])
 
 
-class WorkForm(FlaskForm):
+class WorkForm(Form):
     """Who works an enquiry, how urgent it is and when to look at it again."""
 
     assigned_to_admin_id = SelectField("Assigned to", coerce=str, validate_choice=False)
@@ -72,7 +73,7 @@ class NewContactForm(ContactForm):
     type = SelectField("Kind of contact", choices=[SelectChoice("guest", "Guest"), SelectChoice("owner", "Owner")])
 
 
-class LogEnquiryForm(FlaskForm):
+class LogEnquiryForm(Form):
     """An enquiry that came by phone or e-mail, written down by an admin."""
 
     source = SelectField("It came by", choices=[SelectChoice("phone", "Phone"), SelectChoice("email", "E-mail")])
@@ -91,7 +92,7 @@ class LogEnquiryForm(FlaskForm):
     acknowledge = BooleanField("E-mail the guest an acknowledgement")
 
 
-class SegmentRulesForm(FlaskForm):
+class SegmentRulesForm(Form):
     """The rules the daily job puts contacts in segments by; field names are engagement.RULE_DEFAULTS keys."""
 
     high_value_owner_min_value = WholeNumberField("Owner: booked on their listings, at least (£)", 1, 10_000_000)

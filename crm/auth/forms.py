@@ -1,18 +1,17 @@
 """Sign-up, sign-in and password forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..contacts import NormalisedEmail, NormalisedPhone
-from ..fields import OneLine
+from ..fields import Form, OneLine
 
 # The one set of password rules, for sign-up, reset, invitation and change alike.
 PASSWORD_RULES = [DataRequired("Choose a password."), Length(min=10, max=200, message="Use at least 10 characters.")]
 CONFIRM_RULES = [DataRequired("Repeat your password."), EqualTo("password", message="The two passwords do not match.")]
 
 
-class SignupForm(FlaskForm):
+class SignupForm(Form):
     first_name = StringField(
         "First name", validators=[DataRequired("Enter your first name."), Length(max=80), OneLine()]
     )
@@ -26,7 +25,7 @@ class SignupForm(FlaskForm):
     confirm = PasswordField("Repeat password", validators=CONFIRM_RULES)
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     password = PasswordField("New password", validators=PASSWORD_RULES)
     confirm = PasswordField("Repeat new password", validators=CONFIRM_RULES)
 
@@ -37,18 +36,18 @@ class ChangePasswordForm(NewPasswordForm):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("E-mail address", validators=[DataRequired("Enter your e-mail address."), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField(
         "E-mail address", validators=[DataRequired("Enter your e-mail address."), Length(max=254), NormalisedEmail()]
     )
 
 
-class InviteAdminForm(FlaskForm):
+class InviteAdminForm(Form):
     first_name = StringField(
         "First name", validators=[DataRequired("Enter their first name."), Length(max=80), OneLine()]
     )

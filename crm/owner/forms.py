@@ -1,11 +1,11 @@
 """Forms of the owner dashboard: a listing, an enquiry's status, a reply to the guest, a private note."""
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from .. import listings
+from ..fields import Form as AppForm
 from ..fields import OneLine
 
 OWNER_STATUSES = ("new", "contacted", "negotiating", "booked", "lost")
@@ -16,7 +16,7 @@ def no_nul(value):
     return value.replace("\x00", "") if isinstance(value, str) else value
 
 
-class Form(FlaskForm):
+class Form(AppForm):
     class Meta:
         def bind_field(self, form, unbound_field, options):
             options["filters"] = [no_nul, *unbound_field.kwargs.get("filters", ())]
