@@ -9,6 +9,8 @@ from flask_wtf.form import SUBMIT_METHODS
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
+from .requests import MAX_ID
+
 # Line breaks and other control characters: in a name they could reshape an e-mail header or a CSV row.
 NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
@@ -39,6 +41,11 @@ def query_date(raw: str | None) -> date | None:
 def whole_number(raw: str, low: int, high: int) -> int | None:
     """Read `raw` (a query or form value) as a whole number from `low` to `high`; None for anything else."""
     return int(raw) if is_digits(raw) and low <= int(raw) <= high else None
+
+
+def id_number(raw: str) -> int | None:
+    """Read `raw` as a record's id: up to MAX_ID, since a bigger number fits no id column on PostgreSQL."""
+    return whole_number(raw, 1, MAX_ID)
 
 
 class OneLine:

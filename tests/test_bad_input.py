@@ -261,3 +261,61 @@ def test_a_contacts_occasion_of_spaces_is_refused_not_stored(client, auth, admin
         ).status_code
         == 303
     )
+
+
+# --- Ids past PostgreSQL's 32-bit id columns -----------------------------------------------------------------
+
+PAST_MAX_ID = "3000000000"  # fits SQLite's integers, not PostgreSQL's INTEGER: compared there, it was an error
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"owner={PAST_MAX_ID}",
+        f"assigned={PAST_MAX_ID}",
+        f"contact={PAST_MAX_ID}",
+        f"tab=properties&owner={PAST_MAX_ID}",
+    ],
+)
+def test_list_filters_with_an_id_past_the_id_columns_are_ignored(client, auth, admin, live_property, query):
+    enquiry_id = enquire(client, live_property)
+    auth.login(admin.email)
+    response = client.get(f"/admin/crm?{query}")
+    assert response.status_code == 200
+    if "tab=properties" not in query:
+        assert f'id="enquiry-{enquiry_id}"' in response.data.decode()
+
+
+def test_the_header_search_for_an_id_past_the_id_columns_finds_nothing(client, auth, admin, live_property):
+    auth.login(admin.email)
+    assert client.get(f"/admin/crm/search?q=%23{PAST_MAX_ID}").status_code == 200
+
+
+def test_admin_forms_refuse_an_admin_or_rows_past_the_id_columns(client, auth, admin, live_property):
+    enquiry_id = enquire(client, live_property)
+    auth.login(admin.email)
+    for action in ("assign", "work"):
+        response = client.post(
+            f"/admin/crm/enquiries/{enquiry_id}/{action}",
+            data={"assigned_to_admin_id": PAST_MAX_ID, "priority": "medium"},
+        )
+        assert response.status_code == 422 and "Choose an admin from the list." in response.data.decode(), action
+    bulk = {"tab": "enquiries", "action": f"assign:{PAST_MAX_ID}", "ids": [str(enquiry_id)]}
+    assert client.post("/admin/crm/enquiries/bulk", data=bulk).status_code == 422
+    rows = {"tab": "enquiries", "action": "status:contacted", "ids": [PAST_MAX_ID]}
+    assert client.post("/admin/crm/enquiries/bulk", data=rows).status_code == 422
+    db.session.rollback()
+    enquiry = db.session.get(CrmEnquiry, enquiry_id)
+    assert (enquiry.status, enquiry.assigned_to_admin_id) == ("new", None)
+
+
+def test_an_enquiry_for_a_property_id_past_the_id_columns_is_refused(client, live_property):
+    response = client.post("/api/enquiry", json=enquiry_data(live_property, property_id=PAST_MAX_ID))
+    assert response.status_code == 422
+    assert response.json["errors"]["property_id"] == "That property is not taking enquiries."
+    assert stored_enquiries() == 0
+
+
+def test_the_owner_list_filtered_by_a_property_id_past_the_id_columns_is_404(client, auth, owner, live_property):
+    auth.login(owner.email)
+    assert client.get(f"/owner-dashboard/enquiries?property={PAST_MAX_ID}").status_code == 404

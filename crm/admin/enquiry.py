@@ -13,7 +13,7 @@ from ..activity import diff, log_activity
 from ..enquiries.reply import default_subject, one_line, send_reply
 from ..enquiries.status import StatusError, add_note, change_status
 from ..extensions import db
-from ..fields import whole_number
+from ..fields import id_number
 from ..htmx import redirect_to, render
 from ..models import ENQUIRY_STATUSES, CrmEnquiry, EnquiryStatusHistory, User, utcnow
 from .forms import EnquiryNoteForm, ReplyForm, WorkForm
@@ -166,7 +166,7 @@ def update_work(enquiry_id: int):
     if not form.validate_on_submit():
         return enquiry_page(found, 422, form=form)
     raw = form.assigned_to_admin_id.data or ""
-    admin_id = whole_number(raw, 1, 2**62 - 1)
+    admin_id = id_number(raw)
     admin = db.session.get(User, admin_id) if admin_id else None
     if raw and (admin is None or not admin.is_admin):
         form.assigned_to_admin_id.errors.append("Choose an admin from the list.")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..database import contains_text, likely
 from ..enquiries import queues
 from ..extensions import db
-from ..fields import query_date, whole_number
+from ..fields import id_number, query_date, whole_number
 from ..models import (
     ACTIONS,
     CONTACT_STATUSES,
@@ -74,7 +74,7 @@ class Filter:
         if self.kind == "id":
             if raw == "none":
                 return "none"
-            return whole_number(raw, 1, 2**62 - 1)
+            return id_number(raw)
         if self.kind == "date":
             return query_date(raw)
         return None

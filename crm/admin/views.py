@@ -22,7 +22,7 @@ from ..enquiries import queues
 from ..enquiries.status import StatusError, change_status, enquiry_by_id
 from ..exports import SafeWriter
 from ..extensions import db
-from ..fields import whole_number
+from ..fields import id_number
 from ..htmx import is_htmx_fragment_request, redirect_to, render
 from ..models import (
     ENQUIRY_STATUSES,
@@ -127,7 +127,7 @@ def assignees(active: list[User]) -> dict[int, str]:
 
 
 def get_or_404(model, record_id: int):
-    record = db.session.get(model, record_id) if 0 < record_id < 2**62 else None
+    record = db.session.get(model, record_id) if 0 < record_id <= MAX_ID else None
     if record is None:
         abort(404)
     return record
@@ -251,7 +251,7 @@ def set_assignee(enquiry: CrmEnquiry, raw: str) -> None:
     """Assign an enquiry to the admin with id `raw`, or to nobody when it is empty; StatusError otherwise."""
     admin_id = None
     if raw:
-        admin_id = whole_number(raw, 1, MAX_ID)
+        admin_id = id_number(raw)
         admin = db.session.get(User, admin_id) if admin_id else None
         if admin is None or not admin.is_admin:
             raise StatusError({"assigned_to_admin_id": "Choose an admin from the list."})
@@ -353,7 +353,7 @@ def bulk_targets(tab: str) -> tuple[list[int], int]:
         statement = state.statement().with_only_columns(CrmEnquiry.id).order_by(CrmEnquiry.id)
         ids = list(db.session.scalars(statement.limit(BULK_LIMIT + 1)))
         return ids[:BULK_LIMIT], len(ids)
-    ids = sorted({int(raw) for raw in request.form.getlist("ids") if whole_number(raw, 1, 2**62 - 1)})
+    ids = sorted({int(raw) for raw in request.form.getlist("ids") if id_number(raw)})
     statement = spec.base().with_only_columns(CrmEnquiry.id).where(CrmEnquiry.id.in_(ids))
     found = list(db.session.scalars(statement))
     return found[:BULK_LIMIT], len(found)
@@ -375,7 +375,7 @@ def bulk():
     assign_to = None
     if action.startswith("assign:"):
         raw = action.removeprefix("assign:")
-        admin_id = whole_number(raw, 1, 2**62 - 1)
+        admin_id = id_number(raw)
         admin = db.session.get(User, admin_id) if admin_id else None
         if raw != "none" and (admin is None or not admin.is_admin):
             return partial(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..contacts import normalise_phone
 from ..extensions import db
-from ..fields import is_digits, whole_number
+from ..fields import id_number, is_digits
 from ..htmx import redirect_to, render
 from ..models import Contact, CrmEnquiry, CrmProperty, SavedView
 from . import lists
@@ -68,7 +68,7 @@ def delete_view(view_id: int):
 def record_id(term: str) -> int | None:
     """Read "123" or "#123" as an id."""
     digits = term.removeprefix("#")
-    return whole_number(digits, 1, 2**62 - 1)
+    return id_number(digits)
 
 
 def phone_number(term: str) -> str | None:

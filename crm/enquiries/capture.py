@@ -20,6 +20,7 @@ from ..database import reading_first
 from ..extensions import db
 from ..fields import is_digits, is_one_line
 from ..models import EVENT_TYPES, Enquiry, Property, utcnow
+from ..requests import MAX_ID
 
 DUPLICATE_WINDOW = timedelta(minutes=10)
 ACK_WINDOW = timedelta(hours=1)
@@ -142,7 +143,7 @@ def validate(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
         except ValueError:
             errors["property_id"] = "That is not a property id."
         else:
-            prop = live_property(prop_id) if 0 < prop_id < 2**62 else None
+            prop = live_property(prop_id) if 0 < prop_id <= MAX_ID else None
             if prop is None:
                 errors["property_id"] = "That property is not taking enquiries."
             else:

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from ..activity import add_interaction, diff, log_activity
 from ..extensions import db
 from ..models import ENQUIRY_STATUSES, STAGE_RANK, CrmEnquiry, CrmProperty, Enquiry, EnquiryStatusHistory, User, utcnow
+from ..requests import MAX_ID
 from ..wording import status_phrase
 
 OPEN_STATUSES = ("new", "contacted", "negotiating")
@@ -203,6 +204,6 @@ def enquiry_by_id(enquiry_id) -> CrmEnquiry | None:
         enquiry_id = int(enquiry_id)
     except (TypeError, ValueError):
         return None
-    if isinstance(enquiry_id, bool) or not 0 < enquiry_id < 2**62:
+    if isinstance(enquiry_id, bool) or not 0 < enquiry_id <= MAX_ID:
         return None
     return db.session.scalar(select(CrmEnquiry).where(CrmEnquiry.id == enquiry_id))

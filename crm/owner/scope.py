@@ -13,8 +13,7 @@ from sqlalchemy import Select, and_, case, false, not_, select
 from ..extensions import db
 from ..memberships.rules import PAID_STATUSES
 from ..models import Contact, CrmEnquiry, CrmProperty, Interaction, Membership, Property, User
-
-ID_LIMIT = 2**62
+from ..requests import MAX_ID
 
 
 def owner_contact_id(user: User) -> int | None:
@@ -36,7 +35,7 @@ def _valid_id(value) -> int | None:
         number = int(value)
     except (TypeError, ValueError):
         return None
-    return number if 0 < number < ID_LIMIT else None
+    return number if 0 < number <= MAX_ID else None
 
 
 def properties_for(user: User) -> Select:
