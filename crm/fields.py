@@ -19,9 +19,13 @@ def is_one_line(value: str | None) -> bool:
     return not NOT_ONE_LINE.search(value or "")
 
 
+# Digits enough for any count or id we keep (a 64-bit integer holds 18); int() refuses over 4,300.
+MOST_DIGITS = 18
+
+
 def is_digits(value: str) -> bool:
-    """Tell whether `value` is one or more ASCII digits: str.isdigit() also takes "²", which int() refuses."""
-    return value.isascii() and value.isdigit()
+    """Tell whether `value` is 1 to MOST_DIGITS ASCII digits: str.isdigit() also takes "²", which int() refuses."""
+    return 0 < len(value) <= MOST_DIGITS and value.isascii() and value.isdigit()
 
 
 # The dates anyone may ask for in a filter or a report: a day's neighbours and a period's months stay dates.

@@ -39,9 +39,9 @@ class IdConverter(IntegerConverter):
     regex = r"[0-9]+"  # \d would also take other scripts' digits, giving one record many URLs
 
     def to_python(self, value: str) -> int:
-        number = int(value)
-        if number > MAX_ID:
+        # Measured before it is read: int() refuses a string of over 4,300 digits.
+        if len(value) > len(str(MAX_ID)) or int(value) > MAX_ID:
             # Not a routing miss (werkzeug would then answer 405 when another method's rule has this
             # shape): the URL is right, the record cannot exist.
             raise NotFound()
-        return number
+        return int(value)

@@ -319,3 +319,32 @@ def test_an_enquiry_for_a_property_id_past_the_id_columns_is_refused(client, liv
 def test_the_owner_list_filtered_by_a_property_id_past_the_id_columns_is_404(client, auth, owner, live_property):
     auth.login(owner.email)
     assert client.get(f"/owner-dashboard/enquiries?property={PAST_MAX_ID}").status_code == 404
+
+
+# --- Numbers too long for int() --------------------------------------------------------------------------------
+
+TOO_LONG = "9" * 5000  # Python's int() refuses strings of over 4,300 digits
+
+
+@pytest.mark.parametrize("path", [f"/?page={TOO_LONG}", f"/?guests={TOO_LONG}", f"/properties/{TOO_LONG}"])
+def test_public_pages_take_a_number_too_long_to_read(client, live_property, path):
+    assert client.get(path).status_code in (200, 404)
+
+
+def test_an_enquiry_with_a_guest_count_too_long_to_read_is_refused(client, live_property):
+    response = client.post("/api/enquiry", json=enquiry_data(live_property, estimated_guests=TOO_LONG))
+    assert response.status_code == 422
+    assert response.json["errors"]["estimated_guests"] == "Enter the number of guests as a whole number."
+    assert stored_enquiries() == 0
+
+
+@pytest.mark.parametrize("query", [f"owner={TOO_LONG}", f"size={TOO_LONG}", f"page={TOO_LONG}"])
+def test_admin_lists_take_a_number_too_long_to_read(client, auth, admin, live_property, query):
+    auth.login(admin.email)
+    assert client.get(f"/admin/crm?{query}").status_code == 200
+
+
+@pytest.mark.parametrize("query", [f"property={TOO_LONG}", f"page={TOO_LONG}"])
+def test_owner_lists_take_a_number_too_long_to_read(client, auth, owner, live_property, query):
+    auth.login(owner.email)
+    assert client.get(f"/owner-dashboard/enquiries?{query}").status_code in (200, 404)
