@@ -18,7 +18,7 @@ from ..enquiries.reply import default_subject, one_line, send_reply
 from ..enquiries.status import StatusError, add_note, change_status
 from ..exports import SafeWriter
 from ..extensions import db
-from ..fields import is_digits, query_date, whole_number
+from ..fields import query_date, whole_number
 from ..formatting import ago
 from ..htmx import is_htmx_fragment_request, redirect_to, render
 from ..models import CrmEnquiry, CrmProperty, Property, User, utcnow
@@ -305,10 +305,11 @@ def read_filters() -> dict:
     raw_property = args.get("property", "").strip()
     prop = None
     if raw_property:
-        if not is_digits(raw_property):
+        if not (raw_property.isascii() and raw_property.isdigit()):  # not an id at all: no filter
             raw_property = ""
         else:
-            prop = scope.get_property_for(current_user, raw_property)  # another owner's id is a 404
+            # Another owner's id, or one too long to be any listing's, is a 404.
+            prop = scope.get_property_for(current_user, raw_property)
     page = args.get("page", "1")
     return {
         "status": status if status in OWNER_STATUSES else "",
