@@ -28,7 +28,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError, PydanticUseDefault
 
-from ..fields import FIRST_DATE, LAST_DATE
+from ..fields import FIRST_DATE, LAST_DATE, MOST_DIGITS, is_digits, whole_number
 
 MAX_MONEY = Decimal("100000000")
 LONG_TEXT = 20_000
@@ -64,11 +64,6 @@ def problem(message: str) -> PydanticCustomError:
 
 def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def whole_number(value: str) -> bool:
-    """Tell whether `value` is plain ASCII digits, short enough to be an id or a count."""
-    return value.isascii() and value.isdigit() and len(value) <= 18
 
 
 def when_blank(required: bool, message: str = REQUIRED) -> None:
@@ -124,7 +119,7 @@ def integer(minimum: int, maximum: int, *, required: bool = False, message: str 
             when_blank(required)
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, str) and whole_number(value.strip().removeprefix("-")):
+        if isinstance(value, str) and is_digits(value.strip().removeprefix("-")):
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int):
             raise problem(message or "Must be a whole number.")
@@ -279,9 +274,10 @@ def choice_param(values: tuple[str, ...], description: str) -> Any:
 
 def id_param(description: str) -> Any:
     def check(name: str, raw: str) -> int:
-        if not whole_number(raw) or int(raw) < 1:
+        number = whole_number(raw, 1, 10**MOST_DIGITS - 1)
+        if number is None:
             raise problem(f"{name} must be a record id (a positive whole number).")
-        return int(raw)
+        return number
 
     return query_field(check, Id, description + " An unknown id gives an empty list.")
 
@@ -299,9 +295,10 @@ def search_param(description: str) -> Any:
 
 def limit_param() -> Any:
     def check(name: str, raw: str) -> int:
-        if not whole_number(raw) or not 1 <= int(raw) <= MAX_LIMIT:
+        number = whole_number(raw, 1, MAX_LIMIT)
+        if number is None:
             raise problem(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
-        return int(raw)
+        return number
 
     return query_field(check, Annotated[int, Field(ge=1, le=MAX_LIMIT)], f"Records per page, 1 to {MAX_LIMIT}.")
 

@@ -11,6 +11,7 @@ from flask import Blueprint
 from sqlalchemy import case, func, select
 
 from ..extensions import db
+from ..fields import id_number
 from ..models import Contact, CrmEnquiry, CrmProperty, Membership, Property, Segment, utcnow
 from ..pagination import Keyset
 from ..reports import queries
@@ -18,9 +19,8 @@ from ..reports.definitions import BOOKED, BOOKING_VALUE, COUNTED, PAID_STATUSES,
 from ..reports.period import PeriodError
 from ..reports.period import from_args as period_from_args
 from ..reports.sql import month_of
-from ..requests import MAX_ID
 from . import report_shapes as shapes
-from .fields import ApiError, Invalid, whole_number
+from .fields import ApiError, Invalid
 from .openapi import endpoint
 from .queries import id_is
 from .shapes import List
@@ -36,9 +36,10 @@ SEGMENTS = Keyset("segments", (Segment.added_at, Segment.id))
 
 def record_id(raw: str) -> int:
     """A path id: anything but a whole number in range names no record."""
-    if not whole_number(raw) or not 1 <= int(raw) <= MAX_ID:
+    number = id_number(raw)
+    if number is None:
         raise ApiError(404, "No record has that id.")
-    return int(raw)
+    return number
 
 
 @endpoint(
