@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_, select
 
 from .. import sync
 from ..extensions import db
-from ..fields import LAST_DATE, is_one_line, whole_number
+from ..fields import LAST_DATE, id_number, is_one_line
 from ..models import TIERS, Contact, Membership, Payment, StripeEvent, User
 from .stripe_api import tier_for_price
 
@@ -39,12 +39,11 @@ class MalformedEvent(ValueError):
 
 
 # What the columns hold: Stripe ids String(255), the event type String(120), a billing reason String(40), a
-# currency String(3); users.id is a 32-bit INTEGER on PostgreSQL and amounts are Numeric(12, 2) in pounds.
+# currency String(3); amounts are Numeric(12, 2) in pounds (a user id is read by fields.id_number).
 LONGEST_ID = 255
 LONGEST_TYPE = 120
 LONGEST_REASON = 40
 LONGEST_CURRENCY = 3
-MOST_USER_ID = 2**31 - 1
 MOST_PENCE = 10**12 - 1
 # Stripe's timestamps are seconds since 1970; one after LAST_DATE is no date the app can work with.
 LATEST_EPOCH = int(datetime.combine(LAST_DATE, datetime.max.time(), UTC).timestamp())
@@ -142,7 +141,7 @@ class Fields:
         value = self.text(key)
         if value is None:
             return None
-        number = whole_number(value, 1, MOST_USER_ID)
+        number = id_number(value)
         if number is None:
             raise MalformedEvent(f"{self._get(key)[1]} should be a user id")
         return number
